@@ -1,0 +1,34 @@
+"""rnnanalysis: derive, predict and measure vanishing and exploding gradients in RNNs.
+
+    >>> import rnnanalysis as ra
+    >>> cell = ra.Elman(hidden=64, inputs=8, activation="tanh", seed=0)
+"""
+
+# numeric core: activations, cells, initialisers, simulator, io
+from . import init as init
+from .activations import Activation as Activation
+from .activations import custom_activation as custom_activation
+from .activations import get_activation as get_activation
+from .activations import leaky_relu as leaky_relu
+from .cells import GRU as GRU
+from .cells import LSTM as LSTM
+from .cells import Cell as Cell
+from .cells import Elman as Elman
+from .io import from_state_dict as from_state_dict
+from .simulate import BPTTResult as BPTTResult
+from .simulate import GradientProfile as GradientProfile
+from .simulate import JacobianProducts as JacobianProducts
+from .simulate import Trajectory as Trajectory
+from .simulate import bptt as bptt
+from .simulate import gradient_profile as gradient_profile
+from .simulate import jacobian_products as jacobian_products
+from .simulate import simulate as simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation", "custom_activation", "get_activation", "leaky_relu", "init",
+    "Cell", "Elman", "LSTM", "GRU", "from_state_dict",
+    "Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
+    "simulate", "bptt", "gradient_profile", "jacobian_products",
+]

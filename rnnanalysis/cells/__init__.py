@@ -1,0 +1,16 @@
+"""Recurrent cells: one-step maps with their adjoints side by side."""
+
+from ._base import PARAM_NAMES as PARAM_NAMES
+from ._base import Cell as Cell
+from .elman import Elman as Elman
+from .gru import GRU as GRU
+from .lstm import LSTM as LSTM
+
+CELLS = {"elman": Elman, "rnn": Elman, "lstm": LSTM, "gru": GRU}
+
+
+def cell_class(kind: str):
+    """The cell class named ``kind`` ("elman"/"rnn", "lstm", "gru")."""
+    if isinstance(kind, str) and kind.strip().lower() in CELLS:
+        return CELLS[kind.strip().lower()]
+    raise ValueError(f"unknown cell kind {kind!r}; expected one of {sorted(CELLS)}")

@@ -1,0 +1,267 @@
+"""The one-step contract every recurrent cell keeps.
+
+A cell is the map ``s_t = F(s_{t-1}, x_t; params)``. It owns its parameters (PyTorch names
+and layouts), its forward step and, side by side, the adjoint of that step; :mod:`simulate`
+owns time. Shapes, time-major: inputs ``(T, B, m)``, states ``(T+1, B, S)``; an ensemble
+cell (parameters with a leading axis ``E``) runs ``E`` networks at once and inserts ``E``
+after the time axis internally (``(T, E, B, ...)``); public results put ``E`` first.
+
+A subclass implements three private methods over *prepared* arrays:
+
+``_project(xs)``
+    the input projection for all steps in one GEMM, ``(T, *lead, G*n)``;
+``_forward(u, s0)``
+    the time loop; returns states ``(T+1, *lead, S)`` and a tuple of per-step cache arrays
+    ``(T, *lead, k)`` holding the local derivatives;
+``_backward_step(cache, j, g)``
+    the vector-Jacobian product of step ``j`` (from ``s_j`` to ``s_{j+1}``): returns
+    ``(g_prev, g_ih, g_hh)`` with ``g_prev = g J_{j+1}`` and the gradients with respect to
+    the input-side and hidden-side pre-activations. ``g`` may carry extra leading axes
+    (several directions at once).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+
+from .. import init as _init
+from .._validate import as_dtype, float_array, positive_int, rng_from
+from ..activations import Activation, get_activation
+
+PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+class Cell:
+    """Base class: a recurrent cell with PyTorch-layout parameters.
+
+    Args:
+        hidden: state size n (LSTM's state is (h, c), size 2n).
+        inputs: input size m.
+        activation: name or :class:`~rnnanalysis.activations.Activation` (the nonlinearity of
+            the Elman update, of the LSTM cell input/output, of the GRU candidate).
+        init: recurrent-weight initialiser, one of :data:`rnnanalysis.init.INITIALISERS`,
+            applied to each gate block of ``weight_hh``.
+        gain: gain passed to the initialiser (ignored by ``"pytorch"``).
+        spectral_radius: if given, each gate block of ``weight_hh`` is rescaled to it.
+        input_init: initialiser of ``weight_ih`` (default ``"pytorch"`` when ``init`` is
+            ``"pytorch"``, else ``"xavier"``). Biases: PyTorch's U(-1/sqrt(n), 1/sqrt(n)) with
+            ``init="pytorch"``, zeros otherwise.
+        ensemble: if an int E, parameters gain a leading axis of E independent draws.
+        seed: int or ``numpy.random.Generator``; the same seed gives identical parameters.
+        dtype: ``numpy.float64`` (default) or ``numpy.float32``.
+    """
+
+    kind: str = ""
+    gates: int = 1
+
+    def __init__(self, hidden: int, inputs: int, activation="tanh", *, init="pytorch", gain=1.0,
+                 spectral_radius=None, input_init=None, ensemble=None, seed=None,
+                 dtype=np.float64):
+        n = positive_int("hidden", hidden)
+        m = positive_int("inputs", inputs)
+        dtype = as_dtype(dtype)
+        if init not in _init.INITIALISERS:
+            raise ValueError(f"init: unknown initialiser {init!r}; expected one of {sorted(_init.INITIALISERS)}")
+        input_init = input_init or ("pytorch" if init == "pytorch" else "xavier")
+        if input_init not in _init.INITIALISERS:
+            raise ValueError(f"input_init: unknown initialiser {input_init!r}; "
+                             f"expected one of {sorted(_init.INITIALISERS)}")
+        rng = rng_from(seed)
+        members = 1 if ensemble is None else positive_int("ensemble", ensemble)
+        draws = [self._draw(n, m, init, input_init, float(gain), spectral_radius, rng)
+                 for _ in range(members)]
+        params = {k: np.stack([d[k] for d in draws]) if ensemble is not None else draws[0][k]
+                  for k in PARAM_NAMES}
+        self._set(params, get_activation(activation), dtype)
+
+    # -- construction -------------------------------------------------------------------
+    def _draw(self, n, m, init, input_init, gain, rho, rng):
+        G = self.gates
+
+        def make(name, shape):
+            fn = _init.INITIALISERS[name]
+            return fn(shape, rng, hidden=n) if name == "pytorch" else fn(shape, rng, gain=gain)
+
+        blocks = []
+        for _ in range(G):
+            w = make(init, (n, n))
+            if rho is not None:
+                w = _init.scale_to_spectral_radius(w, rho)
+            blocks.append(w)
+        p = {"weight_ih": make(input_init, (G * n, m)), "weight_hh": np.concatenate(blocks)}
+        if init == "pytorch":
+            k = 1.0 / np.sqrt(n)
+            p["bias_ih"] = rng.uniform(-k, k, G * n)
+            p["bias_hh"] = rng.uniform(-k, k, G * n)
+        else:
+            p["bias_ih"] = np.zeros(G * n)
+            p["bias_hh"] = np.zeros(G * n)
+        return p
+
+    @classmethod
+    def from_params(cls, params, activation="tanh", *, dtype=None):
+        """A cell with the given parameters (PyTorch names; shapes checked; arrays copied).
+
+        ``dtype`` defaults to the dtype of ``weight_hh``.
+        """
+        if not hasattr(params, "keys"):
+            raise TypeError(f"params: expected a mapping of arrays, got {type(params).__name__}")
+        keys = set(params.keys())
+        missing, extra = set(PARAM_NAMES) - keys, keys - set(PARAM_NAMES)
+        if missing or extra:
+            raise ValueError(f"params for {cls.kind}: missing keys {sorted(missing)}, unexpected keys "
+                             f"{sorted(extra)}; expected exactly {list(PARAM_NAMES)}")
+        w_hh = float_array("weight_hh", params["weight_hh"])
+        dtype = as_dtype(dtype or w_hh.dtype)
+        arrays = {k: float_array(k, params[k], dtype=dtype).copy() for k in PARAM_NAMES}
+        self = cls.__new__(cls)
+        self._set(arrays, get_activation(activation), dtype)
+        return self
+
+    def _set(self, params, activation: Activation, dtype):
+        G = self.gates
+        w_hh = params["weight_hh"]
+        if w_hh.ndim not in (2, 3):
+            raise ValueError(f"weight_hh: expected shape ({G}*n, n) or (E, {G}*n, n), got {w_hh.shape}")
+        n = w_hh.shape[-1]
+        lead = w_hh.shape[:-2]
+        if n == 0 or w_hh.shape[-2] != G * n:
+            raise ValueError(f"weight_hh: expected shape {lead + (G * n, n)} for a {self.kind} cell "
+                             f"({G} gate block(s) of n x n), got {w_hh.shape}")
+        w_ih = params["weight_ih"]
+        if w_ih.ndim != w_hh.ndim or w_ih.shape[:-1] != lead + (G * n,) or w_ih.shape[-1] == 0:
+            raise ValueError(f"weight_ih: expected shape {lead + (G * n,)} + (m,), got {w_ih.shape}")
+        for name in ("bias_ih", "bias_hh"):
+            if params[name].shape != lead + (G * n,):
+                raise ValueError(f"{name}: expected shape {lead + (G * n,)}, got {params[name].shape}")
+        self._params = {k: np.ascontiguousarray(params[k], dtype=dtype) for k in PARAM_NAMES}
+        self.activation = activation
+        self.dtype = np.dtype(dtype)
+        self.hidden = n
+        self.inputs = w_ih.shape[-1]
+        self.ensemble = lead[0] if lead else None
+
+    # -- public description -------------------------------------------------------------
+    @property
+    def params(self):
+        """Read-only mapping of the parameter arrays (PyTorch names and layouts)."""
+        return MappingProxyType(self._params)
+
+    @property
+    def state_size(self) -> int:
+        """Size S of the state s_t (n; 2n for LSTM, whose state is (h, c))."""
+        return self.hidden
+
+    def state_dict(self) -> dict:
+        """Copies of the parameters under PyTorch's single-layer names (``weight_ih_l0`` …)."""
+        return {f"{k}_l0": v.copy() for k, v in self._params.items()}
+
+    def with_params(self, params) -> "Cell":
+        """A new cell of the same kind and activation with other parameters."""
+        return type(self).from_params(params, self.activation, dtype=self.dtype)
+
+    def astype(self, dtype) -> "Cell":
+        """The same cell with parameters cast to ``dtype``."""
+        return type(self).from_params({k: v.astype(as_dtype(dtype)) for k, v in self._params.items()},
+                                      self.activation, dtype=dtype)
+
+    def __repr__(self):
+        ens = f", ensemble={self.ensemble}" if self.ensemble is not None else ""
+        return (f"{type(self).__name__}(hidden={self.hidden}, inputs={self.inputs}, "
+                f"activation={self.activation.name!r}{ens}, dtype={self.dtype.name})")
+
+    # -- one step, public ---------------------------------------------------------------
+    def step(self, state, x):
+        """One step ``s_t = F(s_{t-1}, x_t)``. state: (B, S) [or (E, B, S)]; x: (B, m)."""
+        s0, xs = self._one_step_args(state, x)
+        states, _ = self._forward(self._project(xs), s0)
+        return states[1]
+
+    def vjp(self, state, x, g):
+        """Vector-Jacobian product of one step at (state, x) with cotangent g on s_t.
+
+        Returns ``(g_state, g_x, grads)``: g J (shape of state), the gradient with respect to
+        x, and a dict of parameter gradients with PyTorch names.
+        """
+        s0, xs = self._one_step_args(state, x)
+        g = float_array("g", g, dtype=self.dtype)
+        if g.shape != s0.shape:
+            raise ValueError(f"g: expected shape {s0.shape} (like state), got {g.shape}")
+        states, cache = self._forward(self._project(xs), s0)
+        g_prev, g_ih, g_hh = self._backward_step(cache, 0, g)
+        grads, g_xs = self._param_grads(xs, states, g_ih[None], g_hh[None])
+        return g_prev, g_xs[0], grads
+
+    def jacobian(self, state, x):
+        """Per-step state Jacobian ``J[..., i, j] = d s_t[i] / d s_{t-1}[j]`` (numerator layout).
+
+        state: (B, S) [or (E, B, S)], x: (B, m) -> J: (B, S, S) [or (E, B, S, S)]. Computed as
+        S vector-Jacobian products with the unit vectors, all at once.
+        """
+        s0, xs = self._one_step_args(state, x)
+        _, cache = self._forward(self._project(xs), s0)
+        S = self.state_size
+        eye = np.eye(S, dtype=self.dtype).reshape((S,) + (1,) * (s0.ndim - 1) + (S,))
+        rows = self._backward_step(cache, 0, np.broadcast_to(eye, (S,) + s0.shape))[0]
+        return np.moveaxis(rows, 0, -2)
+
+    def _one_step_args(self, state, x):
+        from .._shapes import prepare_inputs, prepare_state
+
+        xs = prepare_inputs(self, np.asarray(x)[None] if self.ensemble is None or np.ndim(x) == 2
+                            else np.asarray(x)[:, None], name="x")
+        s0 = prepare_state(self, state, xs.shape[-2], name="state")
+        return s0, xs
+
+    # -- trajectory internals shared by the subclasses ------------------------------------
+    def _wT(self, name):
+        return np.swapaxes(self._params[name], -1, -2)
+
+    def _bias(self, name):
+        b = self._params[name]
+        return b if self.ensemble is None else b[:, None, :]
+
+    def _project(self, xs):
+        """Input projection ``x W_ih^T + b_ih (+ b_hh where it can be folded)``: (T, *lead, G n)."""
+        u = xs @ self._wT("weight_ih") if self.ensemble is None or xs.ndim == 4 else \
+            xs[:, None] @ self._wT("weight_ih")
+        u += self._folded_bias()
+        return u
+
+    def _folded_bias(self):
+        return self._bias("bias_ih") + self._bias("bias_hh")
+
+    def _hidden_part(self, states):
+        return states
+
+    def _param_grads(self, xs, states, g_ih, g_hh):
+        """Sum over time and batch of the outer products giving dW and db; also dL/dx.
+
+        g_ih, g_hh: (T, *lead, G n) gradients of the input- and hidden-side pre-activations.
+        """
+        h_prev = self._hidden_part(states[:-1])
+        if self.ensemble is not None and xs.ndim == 3:
+            xs = np.broadcast_to(xs[:, None], (xs.shape[0], self.ensemble) + xs.shape[1:])
+        grads = {
+            "weight_ih": _outer_sum(g_ih, xs, self.ensemble),
+            "weight_hh": _outer_sum(g_hh, h_prev, self.ensemble),
+            "bias_ih": _batch_sum(g_ih, self.ensemble),
+            "bias_hh": _batch_sum(g_hh, self.ensemble),
+        }
+        g_xs = g_ih @ self._params["weight_ih"]
+        return grads, g_xs
+
+
+def _outer_sum(a, b, ensemble):
+    """sum over time and batch of a[..., i] b[..., j]: (p, q) or (E, p, q)."""
+    if ensemble is None:
+        return a.reshape(-1, a.shape[-1]).T @ b.reshape(-1, b.shape[-1])
+    a = np.moveaxis(a, 1, 0).reshape(ensemble, -1, a.shape[-1])
+    b = np.moveaxis(b, 1, 0).reshape(ensemble, -1, b.shape[-1])
+    return np.swapaxes(a, 1, 2) @ b
+
+
+def _batch_sum(a, ensemble):
+    return a.sum(axis=(0, 1)) if ensemble is None else a.sum(axis=(0, 2))

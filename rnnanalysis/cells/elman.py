@@ -1,0 +1,45 @@
+"""Elman (vanilla) RNN cell.
+
+.. math::
+    a_t = W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}, \\qquad h_t = \\phi(a_t),
+    \\qquad J_t = \\frac{\\partial h_t}{\\partial h_{t-1}} = \\operatorname{diag}(\\phi'(a_t))\\, W_{hh}
+
+References:
+    Elman (1990), "Finding structure in time"; PyTorch ``nn.RNN`` (same parameter names).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import Cell
+
+
+class Elman(Cell):
+    """Elman cell ``h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``; see :class:`Cell`.
+
+    Example:
+        >>> import rnnanalysis as ra
+        >>> cell = ra.Elman(hidden=4, inputs=2, seed=0)
+        >>> cell.params["weight_hh"].shape
+        (4, 4)
+    """
+
+    kind = "elman"
+    gates = 1
+
+    def _forward(self, u, s0):
+        T = u.shape[0]
+        h = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
+        h[0] = s0
+        w_t = self._wT("weight_hh")
+        f = self.activation.f
+        for t in range(T):
+            np.matmul(h[t], w_t, out=h[t + 1])
+            u[t] += h[t + 1]                      # u[t] now holds the pre-activation a_t
+            f(u[t], out=h[t + 1])
+        return h, (self.activation.df(u),)      # cache: phi'(a_t)
+
+    def _backward_step(self, cache, j, g):
+        g_a = g * cache[0][j]                    # g diag(phi'(a))
+        return g_a @ self._params["weight_hh"], g_a, g_a

@@ -1,0 +1,67 @@
+"""GRU cell with PyTorch's equations and gate order (r, z, n).
+
+.. math::
+    r = \\sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}),\\quad
+    z = \\sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}),\\\\
+    n = \\phi(W_{in} x + b_{in} + r \\odot (W_{hn} h + b_{hn})),\\quad
+    h_t = (1 - z) \\odot n + z \\odot h_{t-1}
+
+References:
+    Cho et al. (2014); PyTorch ``nn.GRU`` (the reset gate multiplies W_hn h + b_hn).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from ._base import Cell
+
+
+class GRU(Cell):
+    """GRU cell (PyTorch's variant); see :class:`Cell` for the arguments."""
+
+    kind = "gru"
+    gates = 3
+
+    def _folded_bias(self):
+        return self._bias("bias_ih")             # b_hn sits inside r * (.), so b_hh is not folded
+
+    def _forward(self, u, s0):
+        n, T = self.hidden, u.shape[0]
+        act = self.activation
+        h = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
+        h[0] = s0
+        hn = np.empty(u.shape[:-1] + (n,), dtype=self.dtype)
+        cand = np.empty_like(hn)
+        tmp = np.empty(u.shape[1:], dtype=self.dtype)
+        w_t, b_hh = self._wT("weight_hh"), self._bias("bias_hh")
+        for t in range(T):
+            a = u[t]
+            np.matmul(h[t], w_t, out=tmp)
+            tmp += b_hh
+            rz = a[..., : 2 * n]
+            rz += tmp[..., : 2 * n]
+            expit(rz, out=rz)
+            hn[t] = tmp[..., 2 * n:]
+            a[..., 2 * n:] += a[..., :n] * hn[t]      # a_n, the candidate's pre-activation
+            act.f(a[..., 2 * n:], out=cand[t])
+            np.subtract(h[t], cand[t], out=h[t + 1])
+            h[t + 1] *= a[..., n: 2 * n]
+            h[t + 1] += cand[t]
+        r, z, a_n = (u[..., k * n: (k + 1) * n] for k in range(3))
+        k_n = (1 - z) * act.df(a_n)                   # d h_t / d a_n
+        k_z = (h[:-1] - cand) * z * (1 - z)           # d h_t / d a_z
+        k_r = hn * r * (1 - r)                        # d a_n / d a_r
+        return h, (k_n, k_z, k_r, np.ascontiguousarray(r), np.ascontiguousarray(z))
+
+    def _backward_step(self, cache, j, g):
+        n = self.hidden
+        k_n, k_z, k_r, r, z = (c[j] for c in cache)
+        g_ih = np.empty(g.shape[:-1] + (3 * n,), dtype=g.dtype)
+        g_an = np.multiply(g, k_n, out=g_ih[..., 2 * n:])
+        np.multiply(g_an, k_r, out=g_ih[..., :n])
+        np.multiply(g, k_z, out=g_ih[..., n: 2 * n])
+        g_hh = g_ih.copy()
+        g_hh[..., 2 * n:] *= r
+        return g * z + g_hh @ self._params["weight_hh"], g_ih, g_hh

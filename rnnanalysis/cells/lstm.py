@@ -1,0 +1,88 @@
+"""LSTM cell with PyTorch's gate order (i, f, g, o); state s = (h, c), size 2n.
+
+.. math::
+    i, f, o = \\sigma(\\cdot),\\; g = \\phi(\\cdot) \\text{ of } W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}
+    \\qquad c_t = f \\odot c_{t-1} + i \\odot g, \\qquad h_t = o \\odot \\phi(c_t)
+
+The state Jacobian is the 2n x 2n block matrix over (h, c); its (c, c) block is the
+constant-error carousel ``diag(f_t)``.
+
+References:
+    Hochreiter & Schmidhuber (1997); Gers, Schmidhuber & Cummins (2000) (forget gate, bias 1);
+    PyTorch ``nn.LSTM``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from ._base import Cell
+
+
+class LSTM(Cell):
+    """LSTM cell; ``forget_bias`` is added to the f-block of ``bias_ih`` at initialisation.
+
+    Other arguments as :class:`Cell`. ``activation`` is phi (tanh in PyTorch).
+    """
+
+    kind = "lstm"
+    gates = 4
+
+    def __init__(self, hidden, inputs, activation="tanh", *, forget_bias=0.0, **kwargs):
+        super().__init__(hidden, inputs, activation, **kwargs)
+        fb = float(forget_bias)
+        if not np.isfinite(fb):
+            raise ValueError(f"forget_bias: expected a finite number, got {forget_bias!r}")
+        self._params["bias_ih"][..., hidden:2 * hidden] += fb
+
+    @property
+    def state_size(self):
+        return 2 * self.hidden
+
+    def _hidden_part(self, states):
+        return states[..., : self.hidden]
+
+    def _forward(self, u, s0):
+        n, T = self.hidden, u.shape[0]
+        act = self.activation
+        s = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
+        s[0] = s0
+        pre_g = np.empty(u.shape[:-1] + (n,), dtype=self.dtype)
+        phi_c = np.empty_like(pre_g)
+        tmp = np.empty(u.shape[1:], dtype=self.dtype)
+        w_t = self._wT("weight_hh")
+        for t in range(T):
+            a, h, c = u[t], s[t, ..., :n], s[t, ..., n:]
+            np.matmul(h, w_t, out=tmp)
+            a += tmp
+            expit(a[..., : 2 * n], out=a[..., : 2 * n])
+            expit(a[..., 3 * n:], out=a[..., 3 * n:])
+            pre_g[t] = a[..., 2 * n: 3 * n]
+            act.f(pre_g[t], out=a[..., 2 * n: 3 * n])
+            c_new = s[t + 1, ..., n:]
+            np.multiply(a[..., n: 2 * n], c, out=c_new)
+            c_new += a[..., :n] * a[..., 2 * n: 3 * n]
+            act.f(c_new, out=phi_c[t])
+            np.multiply(a[..., 3 * n:], phi_c[t], out=s[t + 1, ..., :n])
+        i, f, g, o = (u[..., k * n: (k + 1) * n] for k in range(4))
+        c_prev = s[:-1, ..., n:]
+        # local derivatives: pre-activation gradient = K * (total gradient on c or h)
+        k_ifg = np.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * act.df(pre_g)], axis=-1)
+        k_o = phi_c * o * (1 - o)
+        k_hc = o * act.df(s[1:, ..., n:])
+        return s, (k_ifg, k_o, k_hc, np.ascontiguousarray(f))
+
+    def _backward_step(self, cache, j, g):
+        n = self.hidden
+        k_ifg, k_o, k_hc, f = (c[j] for c in cache)
+        g_h, g_c = g[..., :n], g[..., n:]
+        g_ct = g_c + g_h * k_hc                           # total gradient on c_t
+        g_a = np.empty(g.shape[:-1] + (4, n), dtype=g.dtype)
+        np.multiply(g_ct[..., None, :], k_ifg.reshape(k_ifg.shape[:-1] + (3, n)), out=g_a[..., :3, :])
+        np.multiply(g_h, k_o, out=g_a[..., 3, :])
+        g_a = g_a.reshape(g.shape[:-1] + (4 * n,))
+        g_prev = np.empty(g.shape, dtype=g.dtype)
+        np.matmul(g_a, self._params["weight_hh"], out=g_prev[..., :n])
+        np.multiply(g_ct, f, out=g_prev[..., n:])
+        return g_prev, g_a, g_a
