@@ -32,3 +32,11 @@ __all__ = [
     "Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
     "simulate", "bptt", "gradient_profile", "jacobian_products",
 ]
+
+# predict: spectral, mean field, Lyapunov, check (issue 3) — exports below this line
+
+# symbolic: derive (issue 4) — exports below this line
+
+# train: tasks, optimisers, remedies (issue 5) — exports below this line
+
+# workbench: sweeps, plots, cli (issue 6) — exports below this line
