@@ -55,6 +55,7 @@ class Cell:
 
     kind: str = ""
     gates: int = 1
+    _hh_grad_is_ih = True    # the input- and hidden-side pre-activations coincide (not in GRU)
 
     def __init__(self, hidden: int, inputs: int, activation="tanh", *, init="pytorch", gain=1.0,
                  spectral_radius=None, input_init=None, ensemble=None, seed=None,

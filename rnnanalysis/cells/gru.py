@@ -23,6 +23,7 @@ class GRU(Cell):
 
     kind = "gru"
     gates = 3
+    _hh_grad_is_ih = False
 
     def _folded_bias(self):
         return self._bias("bias_ih")             # b_hn sits inside r * (.), so b_hh is not folded
