@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -41,16 +42,22 @@ def from_state_dict(kind: str, state_dict, activation="tanh", *, dtype=None):
 def load_arrays(path) -> dict:
     """Arrays from a ``.npy`` (key ``"W"``) or ``.npz`` file, with ``allow_pickle=False``.
 
-    Raises ``ValueError`` naming the file when it is missing, truncated, not NumPy's format,
-    or holds object arrays.
+    The format is read from the file's content, not its suffix. Raises ``ValueError`` naming
+    the file when it is missing, truncated, corrupt, not NumPy's format, or holds object
+    arrays (pickled data is never loaded).
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     try:
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data:
                 return {k: data[k] for k in data.files}
-        return {"W": np.load(path, allow_pickle=False)}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{path}: not a readable NumPy {path.suffix or '.npy'} file ({exc})") from None
+        return {"W": data}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as exc:
+        reason = ("pickled or object data, which rnnanalysis never loads" if "pickle" in str(exc)
+                  else str(exc) or type(exc).__name__)
+        raise ValueError(f"{path}: not a readable NumPy .npy/.npz file ({reason})") from None
+    except MemoryError:
+        raise ValueError(f"{path}: the array its header describes is too large for memory") from None

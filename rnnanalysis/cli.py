@@ -1,0 +1,374 @@
+"""The ``rnnanalysis`` command: predict, profile, check, derive, sweep, figures, tour.
+
+Every failure caused by the input — a bad file, a bad argument, a bad config — is one line
+``rnnanalysis: error: ...`` on stderr and exit status 2, never a traceback; an interrupted
+command exits 130; anything else (a bug) is one line and status 1 (``RNNANALYSIS_DEBUG=1``
+shows the traceback). Weight files are read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._results import jsonable
+from .cells import PARAM_NAMES, cell_class
+
+__all__ = ["main"]
+
+PROG = "rnnanalysis"
+KINDS = ("elman", "lstm", "gru")
+GATES_TO_KIND = {1: "elman", 4: "lstm", 3: "gru"}
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):                     # one line instead of usage + message
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _finite_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _optional(module, attr, what):
+    """``module.attr``, imported now; a clear UsageError when that part is not installed yet."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            raise UsageError(f"{what} is not available in this installation ({module} is missing)") from None
+        raise
+    if attr is not None and not hasattr(mod, attr):
+        raise UsageError(f"{what} is not available in this installation ({module}.{attr} is missing)")
+    return getattr(mod, attr) if attr else mod
+
+
+# ---- weights ---------------------------------------------------------------------------------
+
+def _state_dict_kind(arrays, kind):
+    if kind is not None:
+        return kind
+    w = arrays.get("weight_hh", arrays.get("weight_hh_l0"))
+    if isinstance(w, np.ndarray) and w.ndim == 2 and w.shape[1] > 0 and w.shape[0] % w.shape[1] == 0:
+        guess = GATES_TO_KIND.get(w.shape[0] // w.shape[1])
+        if guess:
+            return guess
+    shape = getattr(w, "shape", None)
+    raise ValueError(f"cannot tell the cell kind from weight_hh of shape {shape}; "
+                     f"expected (n, n) Elman, (3n, n) GRU or (4n, n) LSTM, or pass --kind")
+
+
+def load_weights(path, kind=None, activation="tanh"):
+    """A recurrent matrix W (n, n) or a cell, from a .npy/.npz file (never unpickled).
+
+    A file whose arrays carry PyTorch's names (``weight_hh_l0`` …) is a state dict and gives
+    a cell (kind from ``kind`` or from the shape of ``weight_hh``); a file with one array
+    gives that array as W. Errors name the file.
+    """
+    from ._validate import float_array
+    from .io import from_state_dict, load_arrays
+
+    arrays = load_arrays(path)
+    names = {k[:-3] if k.endswith("_l0") else k for k in arrays}
+    try:
+        if names & set(PARAM_NAMES):
+            return from_state_dict(_state_dict_kind(arrays, kind), arrays, activation)
+        if len(arrays) != 1:
+            raise ValueError(f"expected one matrix or a PyTorch state dict ({', '.join(PARAM_NAMES)}), "
+                             f"got arrays {sorted(arrays)}")
+        (name, value), = arrays.items()
+        w = float_array(name, value, ndim=2)
+        if w.shape[0] != w.shape[1] or w.shape[0] == 0:
+            raise ValueError(f"{name}: expected a non-empty square recurrent matrix (n, n), "
+                             f"got shape {w.shape}")
+        return w
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def _cell_from(args):
+    """The cell to profile/check: from the weights file, or drawn from the options."""
+    if args.weights is None:
+        cls = cell_class(args.kind or "elman")
+        return cls(args.hidden, args.inputs, args.activation, init=args.init, gain=args.gain, seed=args.seed)
+    obj = load_weights(args.weights, args.kind, args.activation)
+    if not isinstance(obj, np.ndarray):
+        return obj
+    from . import init as _init
+
+    n = obj.shape[0]
+    rng = np.random.default_rng(args.seed)
+    params = {"weight_hh": obj, "weight_ih": _init.xavier_uniform((n, args.inputs), rng),
+              "bias_ih": np.zeros(n), "bias_hh": np.zeros(n)}
+    return cell_class("elman").from_params(params, args.activation, dtype=obj.dtype)
+
+
+# ---- output ----------------------------------------------------------------------------------
+
+def _emit(result, as_json, text_lines):
+    data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
+    if as_json:
+        print(json.dumps(data, indent=1))
+    else:
+        print("\n".join(text_lines(data)))
+
+
+def _summary_lines(data, width=6):
+    """key: value lines; long lists shortened to their first values and length."""
+    for key, value in data.items():
+        if isinstance(value, list) and len(value) > width:
+            head = ", ".join(_fmt(v) for v in value[:width])
+            yield f"{key}: [{head}, ...] ({len(value)} values)"
+        else:
+            yield f"{key}: {_fmt(value) if not isinstance(value, (list, dict)) else json.dumps(value)}"
+
+
+def _fmt(v):
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+# ---- subcommands -----------------------------------------------------------------------------
+
+def cmd_predict(args):
+    predict = _optional("rnnanalysis.predict", "predict", "predict (ra.predict)")
+    obj = load_weights(args.weights, args.kind, args.activation)
+    result = predict(obj, activation=args.activation) if isinstance(obj, np.ndarray) else predict(obj)
+    _emit(result, args.json, _summary_lines)
+
+
+def _profile_lines(info):
+    def lines(data):
+        yield info
+        yield f"{'lag':>6}  {'log10 norm mean':>15}  {'min':>9}  {'max':>9}"
+        T = len(data["lags"]) - 1
+        shown = sorted({lag for lag in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if lag <= T}
+                       | {T})
+        for lag in shown:
+            mean, lo, hi = (_fmt(data[f"log10_norm_{s}"][lag]) for s in ("mean", "min", "max"))
+            yield f"{lag:>6}  {mean:>15}  {lo:>9}  {hi:>9}"
+        rate = data["rate_log10_per_step"]
+        yield (f"fitted rate: {_fmt(rate)} log10 per step "
+               f"(least squares over lags 0..{T}, mean over the batch)")
+        if isinstance(rate, float) and rate != 0:
+            yield (f"  the gradient norm {'shrinks' if rate < 0 else 'grows'} tenfold every "
+                   f"{1 / abs(rate):.3g} steps")
+    return lines
+
+
+def cmd_profile(args):
+    from .experiments.functions import profile_summary
+    from .simulate import gradient_profile
+
+    cell = _cell_from(args)
+    xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
+    summary = profile_summary(gradient_profile(cell, xs))
+    source = args.weights or f"{args.init} init, gain {args.gain:g}, seed {args.seed}"
+    info = (f"{cell!r} from {source}; inputs N(0, 1), T={args.T}, batch {args.batch}, "
+            f"seed {args.seed}")
+    _emit(summary, args.json, _profile_lines(info))
+
+
+def cmd_check(args):
+    check = _optional("rnnanalysis.predict", "check", "check (ra.check)")
+    cell = _cell_from(args)
+    xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
+    _emit(check(cell, xs), args.json, _summary_lines)
+
+
+def cmd_derive(args):
+    derive = _optional("rnnanalysis.symbolic", "derive", "derive (ra.derive)")
+    derivation = derive(args.cell)
+    tex = derivation.latex()
+    if args.tex:
+        Path(args.tex).write_text(tex + "\n")
+        print(f"wrote {args.tex}")
+    else:
+        print(tex)
+
+
+def cmd_sweep(args):
+    from .experiments.config import load_config
+    from .experiments.sweep import sweep
+
+    cfg = load_config(args.config)
+    executor, client = None, None
+    if args.scheduler:
+        distributed = _optional("distributed", "Client", "--scheduler (install rnnanalysis[distributed])")
+        client = distributed.Client(args.scheduler, timeout=args.timeout)
+        executor = client.get_executor()
+
+    def progress(done, total, record):
+        if args.quiet:
+            return
+        if record is None:
+            print(f"sweep {cfg.name}: {total} points, {done} already in {cfg.store}", file=sys.stderr)
+        else:
+            params = " ".join(f"{k}={v}" for k, v in record["params"].items())
+            print(f"[{done}/{total}] {params}  {record['elapsed_s']:.2f} s", file=sys.stderr)
+
+    try:
+        result = sweep(cfg.fn, cfg.grid, executor, cfg.store, max_workers=args.workers, progress=progress)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished points are in {cfg.store}; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+
+    def lines(data):
+        yield (f"{data['fn']}: {len(data['records'])} points ({data['computed']} computed, "
+               f"{data['resumed']} resumed, {data['skipped_lines']} store lines skipped) in {cfg.store}")
+        for rec in data["records"]:
+            scalars = {k: v for k, v in rec["result"].items() if not isinstance(v, (list, dict))} \
+                if isinstance(rec["result"], dict) else {"result": rec["result"]}
+            yield "  " + " ".join(f"{k}={_fmt(v)}" for k, v in {**rec["params"], **scalars}.items())
+    _emit(result, args.json, lines)
+
+
+def _run_module(module, what, args):
+    mod = _optional(module, None, what)
+    if hasattr(mod, "run"):
+        mod.run(outdir=args.outdir, quick=args.quick)
+    elif hasattr(mod, "main"):
+        return mod.main(["--outdir", args.outdir] + (["--quick"] if args.quick else []))
+    else:
+        raise UsageError(f"{what} is not available in this installation ({module} has no run/main)")
+
+
+def cmd_figures(args):
+    return _run_module("rnnanalysis.figures", "figures", args)
+
+
+def cmd_tour(args):
+    return _run_module("rnnanalysis.tour", "tour", args)
+
+
+# ---- parser ----------------------------------------------------------------------------------
+
+def _add_cell_options(p, weights_required):
+    p.add_argument("weights", nargs=None if weights_required else "?", metavar="WEIGHTS",
+                   help="a .npy matrix W (n, n), or a .npz of one matrix or of a PyTorch state dict "
+                        "(weight_hh_l0, weight_ih_l0, bias_*); never unpickled"
+                        + ("" if weights_required else "; omit to draw a cell from the options below. "
+                           "A bare W becomes weight_hh of an Elman cell with --inputs inputs "
+                           "(Xavier input weights from --seed, zero biases)"))
+    p.add_argument("--kind", choices=KINDS, help="cell kind (state dicts: inferred from weight_hh)")
+    p.add_argument("--activation", default="tanh", help="nonlinearity (default tanh)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a summary")
+
+
+def _add_draw_options(p):
+    p.add_argument("--hidden", type=_positive_int, default=32,
+                   help="hidden size n of a drawn cell (default 32)")
+    p.add_argument("--inputs", type=_positive_int, default=1, help="input size m (default 1)")
+    p.add_argument("--init", default="gaussian", help="initialiser of a drawn cell (default gaussian: "
+                   "W_hh entries N(0, gain^2/n))")
+    p.add_argument("--gain", type=_finite_float, default=1.0, help="initialiser gain (default 1.0)")
+    p.add_argument("--T", type=_positive_int, default=100, help="sequence length (default 100)")
+    p.add_argument("--batch", type=_positive_int, default=8, help="number of input sequences (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and inputs (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Derive, predict and measure vanishing and exploding "
+                     "gradients in recurrent networks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    p = sub.add_parser("predict", help="spectral predictions from a weight matrix or state dict")
+    _add_cell_options(p, True)
+    p.set_defaults(func=cmd_predict)
+    for name, func, text in (("profile", cmd_profile, "measured per-lag gradient norms and their rate"),
+                             ("check", cmd_check, "predictions against measurement, with errors")):
+        p = sub.add_parser(name, help=text)
+        _add_cell_options(p, False)
+        _add_draw_options(p)
+        p.set_defaults(func=func)
+    p = sub.add_parser("derive", help="the symbolic Jacobian of a cell, as LaTeX")
+    p.add_argument("cell", metavar="CELL", help="elman, lstm or gru")
+    p.add_argument("--tex", metavar="OUT.tex", help="write the LaTeX here (default: print it)")
+    p.set_defaults(func=cmd_derive)
+    p = sub.add_parser("sweep", help="run a JSON-configured sweep, resumably (see rnnanalysis.experiments)")
+    p.add_argument("config", metavar="CONFIG", help='JSON: {"function": "gradient_decay", "grid": {...}, '
+                   '"seed": 0, "store": "out.jsonl"}')
+    p.add_argument("--workers", type=_positive_int, help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786")
+    p.add_argument("--timeout", type=_finite_float, default=30.0, help="seconds to wait for --scheduler")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--json", action="store_true", help="print the records as JSON")
+    p.set_defaults(func=cmd_sweep)
+    for name, func, text in (("figures", cmd_figures, "draw the figures"),
+                             ("tour", cmd_tour, "a guided run through the toolkit")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--outdir", default=name if name == "figures" else "tour",
+                       help="output directory")
+        p.add_argument("--quick", action="store_true", help="smaller, faster version")
+        p.set_defaults(func=func)
+    return parser
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
+
+    from .experiments.sweep import SweepError
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            args = build_parser().parse_args(argv)
+            return int(args.func(args) or 0)
+        except SystemExit as exc:                  # --help, --version
+            return exc.code if isinstance(exc.code, int) else 0
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+        except (UsageError, ValueError, TypeError, OSError, SweepError, MemoryError) as exc:
+            if os.environ.get("RNNANALYSIS_DEBUG"):
+                raise
+            print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # a bug: still one line, but a different status
+            if os.environ.get("RNNANALYSIS_DEBUG"):
+                raise
+            print(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+                  f"(set RNNANALYSIS_DEBUG=1 for the traceback; please report it)", file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Run a function over a grid on any ``concurrent.futures.Executor``, resumably.
+
+``sweep(fn, grid, executor=None, store=PATH)`` calls ``fn(**point.kwargs, seed=point.seed)``
+(the point's parameters but ``replicate``) for every grid point (see
+:class:`~rnnanalysis.experiments.grid.Grid` for the seeds), on a local process pool by
+default or on any executor you pass, including a Dask cluster's. The driver appends each
+finished point to the store at once (workers never touch it), so:
+
+* an interrupted sweep (Ctrl-C, a killed driver, a lost worker) keeps every finished point,
+  and running it again computes only the missing ones;
+* a corrupt or torn store line is reported (:class:`~rnnanalysis.experiments.store.StoreWarning`)
+  and that point recomputed;
+* results are normalised through JSON in the worker, so a fresh result, a resumed one and
+  one computed on another machine compare equal bit for bit (floats round-trip exactly).
+
+On a Dask cluster
+-----------------
+One machine::
+
+    from distributed import LocalCluster, Client
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
+        res = ra.sweep(fn, grid, executor=client.get_executor(), store="runs/gain.jsonl")
+
+Several machines: start a scheduler on one (``dask scheduler`` prints its address,
+``tcp://HOST:8786``), then on every machine that should compute, in an environment with
+rnnanalysis installed (``pip install "rnnanalysis[distributed]"``)::
+
+    dask worker tcp://HOST:8786 --nworkers 4 --nthreads 1
+
+and from the driver (which holds the store)::
+
+    from distributed import Client
+    client = Client("tcp://HOST:8786")
+    ra.sweep(fn, grid, executor=client.get_executor(), store="runs/gain.jsonl")
+
+or ``rnnanalysis sweep CONFIG --scheduler tcp://HOST:8786``. ``fn`` must be importable on the
+workers (a function of an installed package, such as the built-in ones in
+:data:`SWEEP_FUNCTIONS`); the scheduler reruns the tasks of a worker that dies elsewhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import pickle
+import time
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._results import Result, jsonable
+from .grid import Grid
+from .store import Store
+
+__all__ = ["SweepError", "SweepResult", "sweep", "function_name"]
+
+
+class SweepError(RuntimeError):
+    """Some points raised; the others finished (and are in the store, if one was given)."""
+
+
+@dataclass(frozen=True)
+class SweepResult(Result):
+    """records: one dict per grid point in grid order (params, seed, result, elapsed_s, ...).
+
+    computed: points run now; resumed: points read from the store; skipped_lines: store lines
+    reported corrupt and ignored.
+    """
+
+    fn: str
+    grid: dict
+    records: tuple
+    computed: int
+    resumed: int
+    skipped_lines: int
+
+    @property
+    def results(self) -> list:
+        """The results in grid order (as JSON values: non-finite floats are "inf"/"-inf"/"nan")."""
+        return [r["result"] for r in self.records]
+
+    def array(self, field: str) -> np.ndarray:
+        """``result[field]`` of every point as an array of the grid's shape (+ the field's own)."""
+        shape = tuple(len(v) for v in self.grid["axes"].values())
+        try:
+            values = [r["result"][field] for r in self.records]
+        except (KeyError, TypeError):
+            raise ValueError(f"field: {field!r} is not a key of every result") from None
+        arr = np.array(values, dtype=object)
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError):
+            pass
+        return arr.reshape(shape + arr.shape[1:])
+
+
+def function_name(fn) -> str:
+    """``module:qualname`` of ``fn``, the name records are filed under."""
+    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def _check_signature(fn, name, params):
+    """Fail fast, before any work is sent out, if fn cannot take the grid's parameters and seed."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):                # some builtins have no signature: let it run
+        return
+    try:
+        sig.bind(**params, seed=0)
+    except TypeError as exc:
+        raise TypeError(f"grid: {name} cannot be called with the parameters {sorted(params)} and seed= "
+                        f"({exc})") from None
+
+
+def _run_point(fn, params, seed):
+    """Worker side: call fn, time it, and return its result as plain JSON values."""
+    start = time.perf_counter()
+    value = fn(**params, seed=seed)
+    elapsed = time.perf_counter() - start
+    try:
+        return json.loads(json.dumps(jsonable(value), allow_nan=False)), elapsed
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{function_name(fn)} returned a value that is not JSON-safe "
+                        f"(numbers, strings, lists, dicts, arrays, Results): {exc}") from None
+
+
+def sweep(fn, grid, executor: Executor | None = None, store=None, *, max_workers=None,
+          progress=None) -> SweepResult:
+    """Call ``fn(**point.kwargs, seed=point.seed)`` on every point of ``grid``.
+
+    Args:
+        fn: the function of one point; returns numbers, arrays, dicts of them, or a Result.
+        grid: a :class:`Grid`, or a mapping of axes (root seed 0).
+        executor: any ``concurrent.futures.Executor``; default a local process pool of
+            ``max_workers`` processes, shut down at the end.
+        store: path of a JSON-lines store; finished points are appended at once and points
+            already there (same ``fn``, root seed and parameters) are not recomputed.
+        progress: ``progress(done, total, record)``, called once before any point runs
+            (``record=None``) and after each finished point.
+
+    Returns a :class:`SweepResult`; raises :class:`SweepError` after all points ran if some
+    raised (the first error is its ``__cause__``).
+
+    Example:
+        >>> from concurrent.futures import ThreadPoolExecutor
+        >>> from rnnanalysis.experiments.functions import gradient_decay
+        >>> with ThreadPoolExecutor(2) as ex:
+        ...     res = sweep(gradient_decay, Grid({"gain": [0.5, 2.0], "T": 20, "hidden": 8,
+        ...                                           "activation": "linear"}), ex)
+        >>> res.array("rate_log10_per_step").ravel() < 0
+        array([ True, False])
+    """
+    if not callable(fn):
+        raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+    grid = grid if isinstance(grid, Grid) else Grid(grid)
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(f"executor: expected a concurrent.futures.Executor, got {type(executor).__name__}")
+    name = function_name(fn)
+    points = list(grid)
+    _check_signature(fn, name, points[0].kwargs)
+    st = None if store is None else (store if isinstance(store, Store) else Store(store))
+    contents = st.read() if st is not None else None
+    done = {}
+    for rec in contents.records if contents else ():
+        if rec["fn"] == name and rec["root_seed"] == grid.seed and rec["key"] not in done:
+            done[rec["key"]] = rec
+    by_key = {p.key: p for p in points}
+    done = {k: r for k, r in done.items() if k in by_key and r["seed"] == by_key[k].seed}
+    resumed = len(done)
+    pending = [p for p in points if p.key not in done]
+    if progress is not None:
+        progress(resumed, len(points), None)
+    failures = []
+    own = executor is None and bool(pending)
+    if own:
+        try:
+            pickle.dumps(fn)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise TypeError(f"fn: {name} cannot be sent to worker processes ({exc}); use a module-level "
+                            f"function or pass executor=") from None
+        executor = ProcessPoolExecutor(max_workers=max_workers)
+    futures = {}
+    try:
+        futures = {executor.submit(_run_point, fn, p.kwargs, p.seed): p for p in pending}
+        remaining = set(futures)
+        while remaining:
+            finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: futures[f].index):
+                p = futures[fut]
+                try:
+                    value, elapsed = fut.result()
+                except Exception as exc:  # a point's own error: keep going, report at the end
+                    failures.append((p, exc))
+                    continue
+                rec = {"fn": name, "key": p.key, "root_seed": grid.seed, "seed": p.seed,
+                       "params": p.params, "result": value, "elapsed_s": elapsed}
+                done[p.key] = st.append(rec) if st is not None else rec
+                if progress is not None:
+                    progress(len(done), len(points), done[p.key])
+    finally:
+        for fut in futures:
+            fut.cancel()
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    if failures:
+        p, exc = min(failures, key=lambda f: f[0].index)
+        where = f" (finished points are in {st.path})" if st else ""
+        raise SweepError(f"{len(failures)} of {len(points)} points failed; first: {p.params}: "
+                         f"{type(exc).__name__}: {exc}{where}") from exc
+    records = tuple({**done[p.key], "params": p.params} for p in points)   # grid's axis order
+    return SweepResult(name, grid.to_dict(), records, len(points) - resumed, resumed,
+                       len(contents.problems) if contents else 0)
