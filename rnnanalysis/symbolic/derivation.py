@@ -1,0 +1,267 @@
+"""``derive(kind_or_cell)``: the per-step Jacobian of a cell, its BPTT objects, the steps of
+the derivation as sentences and equations, LaTeX (``align*``, a standalone document) and a
+NumPy function of the Jacobian.
+
+    >>> import rnnanalysis as ra
+    >>> d = ra.derive("lstm")
+    >>> d.block("c", "c")
+    DiagMatrix(f)
+
+References:
+    Pascanu, Mikolov & Bengio (2013), eqs. 3-5 and sec. 3.1; Hochreiter & Schmidhuber (1997)
+    (the constant-error carousel); PyTorch ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (equations, names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sympy import Basic, DiagMatrix, MatAdd, MatrixSymbol
+
+from .._results import Result
+from .bptt import K_SYM, TAU, NormBound, OrderedProduct, Partial, WeightGradient
+from .calculus import jacobian_matrix, state_jacobians
+from .equations import CellSpec, builtin_spec
+from .expr import Apply, coeff_and_factors
+from .printing import RNNLatexPrinter
+
+__all__ = ["Derivation", "Step", "derive"]
+
+_SPLIT_CHARS = 110          # a right-hand side longer than this is broken after its terms
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a derivation: a sentence (LaTeX text) and an equation ``lhs relation rhs``."""
+
+    text: str
+    lhs: Basic | None = None
+    rhs: Basic | None = None
+    relation: str = "="
+
+    def latex_lines(self, printer) -> list[str]:
+        """The align* rows of the equation (``lhs &= rhs``), long sums broken into rows."""
+        if self.rhs is None:
+            return []
+        lhs = printer._print(self.lhs) if self.lhs is not None else ""
+        rel = self.relation
+        if self.lhs is None:                              # a chain that carries its own relations
+            body = printer._print(self.rhs)
+            return [body.replace(r" \leq ", r" &\leq ", 1)]
+        rhs = printer._print(self.rhs)
+        if isinstance(self.rhs, MatAdd) and len(rhs) > _SPLIT_CHARS:
+            rows = []
+            for i, term in enumerate(self.rhs.args):
+                s = printer._print(term)
+                sign = "-" if s.startswith("-") else "+"
+                s = s[1:] if s.startswith("-") else s
+                rows.append(f"{lhs} &{rel} {s}" if i == 0 else rf"&\quad {sign} {s}")
+            return rows
+        return [f"{lhs} &{rel} {rhs}"]
+
+
+def _act_words(spec):
+    return ", ".join(f"${spec.latex_names[k]}$ = {a.name}" for k, a in spec.activations.items())
+
+
+def _elman_like(spec, blocks):
+    """(activation key, weight) when the Jacobian is diag(f'(a)) W, else None."""
+    if len(spec.states) != 1:
+        return None
+    J = blocks[(spec.states[0], spec.states[0])]
+    coeff, fs = coeff_and_factors(J) if J is not None else (None, [])
+    if coeff == 1 and len(fs) == 2 and isinstance(fs[0], DiagMatrix) and isinstance(fs[0].args[0], Apply) \
+            and fs[0].args[0].order == 1 and isinstance(fs[1], MatrixSymbol) \
+            and spec.roles.get(fs[1].name) == "param":
+        return fs[0].args[0].fname, fs[1]
+    return None
+
+
+@dataclass(frozen=True)
+class Derivation(Result):
+    """The derivation of one cell's state Jacobian ``J_t = ∂s_t/∂s_{t-1}`` (numerator layout).
+
+    ``jacobian``: SymPy matrix expression (a BlockMatrix over (h, c) for LSTM); ``blocks``:
+    ``{(out, in): expr or None}``; ``product``, ``weight_gradient``, ``bound``: BPTT objects
+    (``bound`` is None unless ``J_t = diag(φ'(a_t)) W``); ``steps``: sentences and equations.
+    """
+
+    spec: CellSpec
+    jacobian: Basic
+    blocks: dict
+    derivatives: dict = field(repr=False)
+    product: OrderedProduct
+    weight_gradient: WeightGradient
+    bound: NormBound | None
+    steps: tuple
+
+    def block(self, out: str, inp: str):
+        """The block ``∂out_t/∂inp_{t-1}`` (a SymPy expression; ``None`` if identically zero)."""
+        if (out, inp) not in self.blocks:
+            raise ValueError(f"block: states of {self.spec.name} are {self.spec.states}, "
+                             f"got ({out!r}, {inp!r})")
+        return self.blocks[(out, inp)]
+
+    def printer(self, **settings) -> RNNLatexPrinter:
+        return RNNLatexPrinter(self.spec, settings)
+
+    def latex_of(self, what, **settings) -> str:
+        """LaTeX of ``"jacobian"``, ``"product"``, ``"bound"``, ``"weight_gradient"`` or a block
+        ``(out, in)``, with printer settings (see :mod:`rnnanalysis.symbolic.printing`)."""
+        p = self.printer(**settings)
+        objects = {"jacobian": self.jacobian, "product": self.product, "bound": self.bound,
+                   "weight_gradient": self.weight_gradient}
+        if isinstance(what, tuple):
+            return p._print(self.block(*what))
+        if what not in objects or objects[what] is None:
+            known = sorted(k for k, v in objects.items() if v is not None)
+            raise ValueError(f"what: expected one of {known} "
+                             f"or a block (out, in), got {what!r}")
+        return p._print(objects[what])
+
+    def latex(self, **settings) -> str:
+        """The derivation as an ``align*`` environment (sentences as ``\\intertext``)."""
+        p = self.printer(**settings)
+        rows = []
+        for step in self.steps:
+            if step.text:
+                rows.append(rf"\intertext{{{step.text}}}")
+            rows += [r + r" \\" for r in step.latex_lines(p)]
+        if rows[-1].endswith(r" \\"):
+            rows[-1] = rows[-1][:-3]
+        return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
+
+    def to_tex(self, path, **settings) -> Path:
+        """Write a standalone document (article + amsmath only) that compiles with pdflatex."""
+        path = Path(path)
+        if path.suffix != ".tex":
+            raise ValueError(f"path: expected a .tex file name, got {str(path)!r}")
+        doc = ("\\documentclass{article}\n\\usepackage{amsmath}\n\\allowdisplaybreaks\n"
+               "\\begin{document}\n"
+               f"\\section*{{The {self.spec.name} cell: Jacobian and BPTT}}\n"
+               "Generated by \\texttt{rnnanalysis.derive}; matrices in numerator layout, "
+               "$[\\partial u/\\partial v]_{ij} = \\partial u_i/\\partial v_j$.\n"
+               f"{self.latex(**settings)}\n\\end{{document}}\n")
+        path.write_text(doc)
+        return path
+
+    def _repr_latex_(self):
+        p = self.printer()
+        rows = []
+        for step in self.steps:
+            if step.text:
+                rows.append("&" + "".join(rf"\text{{{part}}}" if i % 2 == 0 else part
+                                          for i, part in enumerate(step.text.split("$"))))
+            rows += step.latex_lines(p)
+        return "$\\displaystyle\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
+
+    def lambdify(self):
+        """A NumPy function ``f(params, state, x) -> J`` (numerator layout, float64).
+
+        params: PyTorch names for built-in cells (``cell.params`` works); state: (B, S) or (S,)
+        with LSTM's (h, c) stacked; x: (B, m) or (m,) -> J: (B, S, S) or (S, S).
+        """
+        from .numeric import make_jacobian_function
+
+        return make_jacobian_function(self.spec, self.jacobian)
+
+    def verify(self, sizes=(2, 3), points: int = 3, seed: int = 0) -> float:
+        """Compare with ``Matrix.jacobian`` of the explicit entrywise equations at n in ``sizes``.
+
+        Returns the worst relative difference over ``points`` random points per size; raises
+        ``AssertionError`` above 1e-10.
+        """
+        from .verify import verify_against_entrywise
+
+        return verify_against_entrywise(self.spec, self.jacobian, sizes, points, seed)
+
+    def to_dict(self) -> dict:
+        return {"cell": self.spec.name, "states": list(self.spec.states),
+                "jacobian_latex": self.latex_of("jacobian"),
+                "steps": [{"text": s.text, "latex": s.latex_lines(self.printer())} for s in self.steps]}
+
+
+def _steps(spec, blocks, D, jacobian, product, wgrad, bound):
+    states = spec.states
+    s = states[0] if len(states) == 1 else "s"
+    state_words = (f"$s_{{t}} = ({', '.join(f'{k}_{{t}}' for k in states)})$" if len(states) > 1
+                   else f"${spec.latex_names[states[0]]}_{{t}}$")
+    steps = [Step(f"The {spec.name} cell, state {state_words}, elementwise maps {_act_words(spec)}:")]
+    steps += [Step("", sym, expr) for sym, expr in spec.definitions]
+    steps.append(Step("Forward through the equations: linear maps give $W$, elementwise maps "
+                      "$\\operatorname{diag}(f'(\\cdot))$, Hadamard products the product rule:"))
+    for sym, _ in spec.definitions:
+        if spec.roles[sym.name] == "state_new":
+            continue
+        for k in states:
+            if D[sym.name][k] is not None:
+                steps.append(Step("", Partial(spec.keys[sym.name], TAU, k, TAU - 1), D[sym.name][k]))
+    sn = spec.latex_names[s] if s in spec.latex_names else s
+    steps.append(Step(f"The state Jacobian $J_{{t}} = \\partial {sn}_{{t}} / \\partial {sn}_{{t-1}}$, "
+                      "numerator layout:"))
+    if len(states) == 1:
+        steps.append(Step("", MatrixSymbol("J_t", spec.n, spec.n), jacobian))
+    else:
+        for (o, i), b in blocks.items():
+            if b is not None:
+                steps.append(Step("", Partial(o, TAU, i, TAU - 1), b))
+    for (o, i), b in blocks.items():
+        if o == i and isinstance(b, DiagMatrix) and len(states) > 1:
+            steps.append(Step(f"The $({o}, {i})$ block is diagonal: when the gate is near 1 the error "
+                              "passes unchanged (the constant-error carousel):",
+                              Partial(o, TAU, i, TAU - 1), b))
+    steps.append(Step("Over several steps the chain rule multiplies the Jacobians from late to early "
+                      "(they do not commute):", Partial(s, TAU, s, K_SYM), product))
+    steps.append(Step("For a loss $\\mathcal{E} = \\sum_t \\mathcal{E}_t$ and a parameter $\\theta$ "
+                      f"(Pascanu et al. 2013, eqs. 3--5; $\\partial^{{+}}$ holds ${sn}_{{k-1}}$ fixed):",
+                      Partial("E", 0, r"\theta", 0), wgrad))
+    if bound is not None:
+        fname = _elman_like(spec, blocks)[0]
+        act = spec.activations[fname]
+        steps.append(Step(f"With $\\gamma = \\sup|{spec.latex_names[fname]}'| = {act.gamma:g}$ "
+                          f"({act.name}) bounding the diagonal factor:", None, bound))
+    return tuple(steps)
+
+
+def derive_spec(spec: CellSpec) -> Derivation:
+    """The :class:`Derivation` of a cell given by its equations."""
+    spec.check_complete()
+    for key, act in spec.activations.items():
+        if act.sympy is None or act.sympy_df is None:
+            raise ValueError(f"activation {key!r} ({act.name!r}) has no known derivative in SymPy: "
+                             "create it with custom_activation(..., sympy=..., sympy_df=...) "
+                             "to derive this cell")
+    blocks, D = state_jacobians(spec)
+    jacobian = jacobian_matrix(spec, blocks)
+    S = spec.n * len(spec.states)
+    product = OrderedProduct(TAU, K_SYM, S)
+    state = spec.states[0] if len(spec.states) == 1 else "s"
+    wgrad = WeightGradient(state)
+    like = _elman_like(spec, blocks)
+    bound = NormBound(state, like[1], spec.activations[like[0]].gamma) if like else None
+    steps = _steps(spec, blocks, D, jacobian, product, wgrad, bound)
+    return Derivation(spec, jacobian, blocks, D, product, wgrad, bound, steps)
+
+
+def derive(kind_or_cell, activation=None) -> Derivation:
+    """Derive the per-step state Jacobian of a cell, with its BPTT objects and LaTeX.
+
+    ``kind_or_cell``: "elman"/"rnn", "lstm", "gru" (``activation`` defaults to "tanh"), an
+    rnnanalysis cell instance (its kind and activation), or a :class:`CellSpec`.
+    """
+    from ..cells import Cell
+
+    if isinstance(kind_or_cell, CellSpec):
+        if activation is not None:
+            raise TypeError("activation: a CellSpec declares its own activations; do not pass activation=")
+        return derive_spec(kind_or_cell)
+    if isinstance(kind_or_cell, Cell):
+        if activation is not None:
+            raise TypeError(f"activation: the cell {kind_or_cell!r} already has one; do not pass activation=")
+        return derive_spec(builtin_spec(kind_or_cell.kind, kind_or_cell.activation))
+    if isinstance(kind_or_cell, str):
+        return derive_spec(builtin_spec(kind_or_cell, "tanh" if activation is None else activation))
+    raise TypeError(f"kind_or_cell: expected a cell name ('elman', 'lstm', 'gru'), an rnnanalysis cell or a "
+                    f"CellSpec, got {type(kind_or_cell).__name__}")
+

@@ -1,0 +1,134 @@
+"""LaTeX for cell equations and Jacobians: ``\\odot``, ``\\operatorname{diag}``, ``^\\top``,
+time subscripts ``t`` and ``t-1``, and symbol names under the user's control.
+
+Settings (validated; unknown keys or wrong types raise): ``names`` maps a symbol key of the
+cell (``"W_hh"``, ``"h"``, ``"phi"``, …) to its LaTeX base (``"W"``); ``time`` is the time
+index (default ``"t"``); ``hadamard``, ``diag`` and ``transpose`` are the LaTeX for the
+elementwise product, the diagonal matrix and the transpose.
+
+    >>> from rnnanalysis.symbolic import derive
+    >>> derive("elman").latex_of("jacobian", names={"W_hh": "W"})
+    '\\\\operatorname{diag}\\\\left(\\\\phi\\'\\\\left(a_{t}\\\\right)\\\\right) W'
+
+References:
+    SymPy's ``printing/latex.py`` (``_print_<Class>`` dispatch, objects with ``_latex``).
+"""
+
+from __future__ import annotations
+
+from sympy import MatAdd, MatMul
+from sympy.printing.latex import LatexPrinter
+
+from .equations import timed
+from .expr import coeff_and_factors
+
+__all__ = ["RNNLatexPrinter", "validate_settings", "DEFAULT_SETTINGS"]
+
+DEFAULT_SETTINGS = {"names": None, "time": "t", "hadamard": r"\odot", "diag": r"\operatorname{diag}",
+                    "transpose": r"^\top"}
+
+
+def validate_settings(spec, settings: dict) -> dict:
+    """The full settings dict; ``ValueError``/``TypeError`` naming any bad key or value."""
+    unknown = sorted(set(settings) - set(DEFAULT_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown printer setting(s) {unknown}; expected some of {sorted(DEFAULT_SETTINGS)}")
+    out = {**DEFAULT_SETTINGS, **settings}
+    for key in ("time", "hadamard", "diag", "transpose"):
+        if not isinstance(out[key], str) or not out[key].strip():
+            raise TypeError(f"printer setting {key!r}: expected a non-empty string, got {out[key]!r}")
+    names = out["names"] or {}
+    if not isinstance(names, dict):
+        raise TypeError(f"printer setting 'names': expected a dict key -> LaTeX, got {type(names).__name__}")
+    bad = sorted(k for k in names if k not in spec.latex_names)
+    if bad:
+        raise ValueError(f"printer setting 'names': keys {bad} are not symbols of cell {spec.name!r}; "
+                         f"expected some of {sorted(spec.latex_names)}")
+    for k, v in names.items():
+        if not isinstance(v, str) or not v.strip():
+            raise TypeError(f"printer setting 'names'[{k!r}]: expected a non-empty LaTeX string, got {v!r}")
+    out["names"] = {**spec.latex_names, **names}
+    return out
+
+
+class RNNLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the matrix-expression conventions of the derivations."""
+
+    printmethod = "_latex"
+
+    def __init__(self, spec, settings: dict | None = None):
+        super().__init__({"mat_delim": "("})
+        self.spec = spec
+        self.rnn = validate_settings(spec, settings or {})
+
+    # -- symbols ------------------------------------------------------------------------
+    def name_of(self, key: str) -> str:
+        return self.rnn["names"][key]
+
+    def state_name(self, key: str, sub: str) -> str:
+        return timed(self.name_of(key), sub)
+
+    def _print_MatrixSymbol(self, expr):
+        role = self.spec.roles.get(expr.name)
+        if role is None:
+            return super()._print_MatrixSymbol(expr)
+        base = self.name_of(self.spec.keys[expr.name])
+        t = self.rnn["time"]
+        if role == "param":
+            return base
+        return timed(base, f"{t}-1" if role == "state_prev" else t)
+
+    def _print_Apply(self, expr):
+        prime = "'" * expr.order if expr.order <= 3 else f"^{{({expr.order})}}"
+        return rf"{self.name_of(expr.fname)}{prime}\left({self._print(expr.arg)}\right)"
+
+    # -- operations ---------------------------------------------------------------------
+    def _print_MatAdd(self, expr):
+        parts = [self._print(t) for t in expr.args]
+        pos = [p for p in parts if not p.startswith("-")]
+        neg = [p for p in parts if p.startswith("-")]
+        out = " + ".join(pos) if pos else ""
+        for p in neg:
+            out = f"{out} - {p[1:].lstrip()}" if out else p
+        return out
+
+    def _factor(self, f):
+        s = self._print(f)
+        return rf"\left({s}\right)" if isinstance(f, MatAdd) else s
+
+    def _print_MatMul(self, expr):
+        coeff, factors = coeff_and_factors(expr)
+        body = " ".join(self._factor(f) for f in factors)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"-{body}"
+        return f"{self._print(coeff)} {body}"
+
+    def _print_HadamardProduct(self, expr):
+        return f" {self.rnn['hadamard']} ".join(
+            self._factor(f) if not isinstance(f, MatMul) or coeff_and_factors(f)[0] == 1
+            else rf"\left({self._print(f)}\right)" for f in expr.args)
+
+    def _print_DiagMatrix(self, expr):
+        return rf"{self.rnn['diag']}\left({self._print(expr.args[0])}\right)"
+
+    def _print_Transpose(self, expr):
+        arg = expr.arg
+        s = self._print(arg)
+        if not hasattr(arg, "name") or self.spec.roles.get(getattr(arg, "name", None)) != "param":
+            s = rf"\left({s}\right)"
+        return f"{s}{self.rnn['transpose']}"
+
+    def _print_Identity(self, expr):
+        return "I"
+
+    def _print_ZeroMatrix(self, expr):
+        return "0"
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+    def _print_BlockMatrix(self, expr):
+        rows = [" & ".join(self._print(b) for b in row) for row in expr.blocks.tolist()]
+        return r"\begin{pmatrix} " + r" \\ ".join(rows) + r" \end{pmatrix}"
