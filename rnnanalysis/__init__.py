@@ -37,6 +37,16 @@ __all__ = [
 
 # symbolic: derive (issue 4) — exports below this line
 
+def derive(kind_or_cell, activation=None):
+    """Symbolic per-step Jacobian of a cell (see :func:`rnnanalysis.symbolic.derive`; SymPy loads lazily)."""
+    from .symbolic import derive as _derive
+
+    return _derive(kind_or_cell, activation)
+
+
+__all__ += ["derive"]
+
+
 # train: tasks, optimisers, remedies (issue 5) — exports below this line
 
 # workbench: sweeps, plots, cli (issue 6) — exports below this line
