@@ -50,3 +50,11 @@ __all__ += ["derive"]
 # train: tasks, optimisers, remedies (issue 5) — exports below this line
 
 # workbench: sweeps, plots, cli (issue 6) — exports below this line
+from . import experiments as experiments  # noqa: E402
+from .experiments import Grid as Grid  # noqa: E402
+from .experiments import Store as Store  # noqa: E402
+from .experiments import SweepError as SweepError  # noqa: E402
+from .experiments import SweepResult as SweepResult  # noqa: E402
+from .experiments import sweep as sweep  # noqa: E402
+
+__all__ += ["experiments", "Grid", "Store", "SweepError", "SweepResult", "sweep"]

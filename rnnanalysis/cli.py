@@ -151,8 +151,8 @@ def _summary_lines(data, width=6):
             yield f"{key}: {_fmt(value) if not isinstance(value, (list, dict)) else json.dumps(value)}"
 
 
-def _fmt(v):
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
+def _fmt(v, digits=6):
+    return f"{round(v, 12) + 0.0:.{digits}g}" if isinstance(v, float) else str(v)
 
 
 # ---- subcommands -----------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def cmd_sweep(args):
     cfg = load_config(args.config)
     executor, client = None, None
     if args.scheduler:
-        distributed = _optional("distributed", "Client", "--scheduler (install rnnanalysis[distributed])")
+        distributed = _optional("distributed", None, "--scheduler (install rnnanalysis[distributed])")
         client = distributed.Client(args.scheduler, timeout=args.timeout)
         executor = client.get_executor()
 
@@ -301,6 +301,9 @@ def _add_draw_options(p):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Derive, predict and measure vanishing and exploding "
                      "gradients in recurrent networks.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p = sub.add_parser("predict", help="spectral predictions from a weight matrix or state dict")
     _add_cell_options(p, True)
@@ -338,6 +341,13 @@ def _one_line(exc) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _silence_stdout():
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
+
+
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -357,6 +367,9 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:                    # `rnnanalysis ... | head`: stop quietly
+            _silence_stdout()
+            return 1
         except (UsageError, ValueError, TypeError, OSError, SweepError, MemoryError) as exc:
             if os.environ.get("RNNANALYSIS_DEBUG"):
                 raise

@@ -1,0 +1,179 @@
+"""The rnnanalysis command: profile numbers against analytic cases, sweeps, lazy subcommands."""
+
+import json
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import rnnanalysis as ra
+
+
+def _one_error_line(code, err):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnanalysis: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_help_and_version(run):
+    code, out, _ = run("--help")
+    assert code == 0 and "profile" in out and "sweep" in out
+    code, out, _ = run("--version")
+    assert code == 0 and out.strip() == f"rnnanalysis {ra.__version__}"
+
+
+def test_profile_identity_linear_is_exactly_log10_gain(run):
+    """W = c I and a linear cell: the per-lag norm is c^lag, the rate exactly log10 c."""
+    code, out, _ = run("profile", "--activation", "linear", "--init", "identity", "--gain", "0.5",
+                       "--hidden", "6", "--T", "40", "--json")
+    data = json.loads(out)
+    assert code == 0
+    np.testing.assert_allclose(data["log10_norm_mean"], np.arange(41) * math.log10(0.5),
+                               rtol=1e-12, atol=1e-12)
+    assert data["rate_log10_per_step"] == pytest.approx(math.log10(0.5), rel=1e-12)
+
+
+def test_profile_text_summary(run):
+    code, out, err = run("profile", "--activation", "linear", "--init", "identity", "--gain", "0.1",
+                         "--T", "20")
+    assert code == 0 and err == ""
+    assert "fitted rate: -1 log10 per step" in out
+    assert "shrinks tenfold every 1 steps" in out
+    assert [line.split()[0] for line in out.splitlines()[2:7]] == ["0", "1", "2", "5", "10"]
+
+
+def test_profile_of_a_matrix_file_matches_the_library(run, tmp_path, rng):
+    W = 1.3 * rng.standard_normal((7, 7)) / math.sqrt(7)
+    np.save(tmp_path / "w.npy", W)
+    code, out, _ = run("profile", tmp_path / "w.npy", "--T", "25", "--batch", "3", "--seed", "4", "--json")
+    assert code == 0
+    got = json.loads(out)
+    # the library, by hand: W as weight_hh, Xavier input weights from the seed, zero biases
+    g = np.random.default_rng(4)
+    cell = ra.Elman.from_params({"weight_hh": W, "weight_ih": ra.init.xavier_uniform((7, 1), g),
+                                 "bias_ih": np.zeros(7), "bias_hh": np.zeros(7)})
+    xs = np.random.default_rng(4).standard_normal((25, 3, 1))
+    logs = ra.gradient_profile(cell, xs).log10_norms[::-1]
+    np.testing.assert_allclose(got["log10_norm_mean"], logs.mean(axis=1), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind, suffix", [("lstm", "_l0"), ("gru", ""), ("elman", "_l0")])
+def test_profile_of_a_state_dict_infers_the_kind(run, tmp_path, kind, suffix):
+    cell = ra.cells.cell_class(kind)(5, 2, seed=1)
+    np.savez(tmp_path / "sd.npz", **{k + suffix: v for k, v in cell.params.items()})
+    code, out, _ = run("profile", tmp_path / "sd.npz", "--T", "15", "--batch", "2")
+    assert code == 0 and out.startswith(f"{type(cell).__name__}(hidden=5, inputs=2")
+    code, out, _ = run("profile", tmp_path / "sd.npz", "--T", "15", "--batch", "2", "--json")
+    xs = np.random.default_rng(0).standard_normal((15, 2, 2))
+    ref = ra.gradient_profile(cell, xs).log10_norms[::-1].mean(axis=1)
+    np.testing.assert_allclose(json.loads(out)["log10_norm_mean"], ref, atol=1e-12)
+
+
+def test_state_dict_saved_from_pytorch(run, tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.GRU(3, 6)
+    sd = {k: v.detach().numpy().astype(np.float64) for k, v in net.state_dict().items()}
+    np.savez(tmp_path / "gru.npz", **sd)
+    code, out, _ = run("profile", tmp_path / "gru.npz", "--T", "10")
+    assert code == 0 and out.startswith("GRU(hidden=6, inputs=3")
+
+
+def test_kind_that_does_not_fit_the_shapes(run, tmp_path):
+    cell = ra.Elman(4, 1, seed=0)
+    np.savez(tmp_path / "sd.npz", **cell.state_dict())
+    line = _one_error_line(*run("profile", tmp_path / "sd.npz", "--kind", "lstm")[::2])
+    assert "sd.npz" in line and "weight_hh" in line
+
+
+def _write_config(path, **cfg):
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def test_sweep_runs_resumes_and_prints_progress(run, tmp_path):
+    cfg = _write_config(tmp_path / "gain.json", function="gradient_decay",
+                        grid={"gain": [0.5, 2.0], "activation": "linear", "hidden": 64, "T": 40,
+                              "replicate": [0, 1]}, seed=3)
+    code, out, err = run("sweep", cfg, "--workers", "2")
+    assert code == 0
+    assert "sweep gradient_decay: 4 points, 0 already in" in err and "[4/4]" in err
+    assert "4 points (4 computed, 0 resumed" in out
+    store = tmp_path / "gain.jsonl"
+    assert len(store.read_text().splitlines()) == 4
+    code, out, err = run("sweep", cfg, "--json", "--quiet")
+    data = json.loads(out)
+    assert code == 0 and err == "" and data["computed"] == 0 and data["resumed"] == 4
+    rates = [r["result"]["rate_log10_per_step"] for r in data["records"]]
+    assert np.allclose(rates, np.log10([0.5, 0.5, 2.0, 2.0]), atol=0.06)
+
+
+def test_sweep_reports_a_corrupt_store_line_as_one_warning(run, tmp_path):
+    cfg = _write_config(tmp_path / "c.json", function="gradient_decay", grid={"gain": [1.0, 1.5], "T": 5},
+                        store="out/c.jsonl")
+    assert run("sweep", cfg, "--quiet")[0] == 0
+    store = tmp_path / "out" / "c.jsonl"
+    store.write_bytes(store.read_bytes()[:-30])
+    code, out, err = run("sweep", cfg, "--quiet")
+    assert code == 0 and "1 computed, 1 resumed, 1 store lines skipped" in out
+    assert err.count("\n") == 1 and err.startswith("rnnanalysis: warning: ") and "c.jsonl:2" in err
+
+
+@pytest.mark.parametrize("cfg, match", [
+    ("{not json", "not a JSON file"),
+    ('["a list"]', "expected a JSON object"),
+    ('{"function": "nope", "grid": {}}', "function: expected one of"),
+    ('{"function": "gradient_decay", "grid": [1]}', "grid: expected an object"),
+    ('{"function": "gradient_decay", "grid": {"gain": [1]}, "extra": 1}', "unknown keys"),
+    ('{"function": "gradient_decay", "grid": {"gian": [1]}}', "cannot be called with the parameters"),
+    ('{"function": "gradient_decay", "grid": {"seed": [1]}}', "reserved"),
+    ('{"function": "gradient_decay", "grid": {"gain": [1]}, "seed": "x"}', "seed"),
+    ('{"function": "gradient_decay", "grid": {"hidden": [0]}}', "hidden: expected an integer >= 1"),
+    ('{"function": "gradient_decay", "grid": {"gain": [1]}, "store": 5}', "store"),
+])
+def test_bad_sweep_configs_are_one_line(run, tmp_path, cfg, match):
+    (tmp_path / "bad.json").write_text(cfg)
+    line = _one_error_line(*run("sweep", tmp_path / "bad.json", "--quiet")[::2])
+    assert match in line
+
+
+def test_sweep_without_a_reachable_scheduler(run, tmp_path):
+    pytest.importorskip("distributed")
+    cfg = _write_config(tmp_path / "d.json", function="gradient_decay", grid={"T": 5})
+    line = _one_error_line(*run("sweep", cfg, "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1")[::2])
+    assert "rnnanalysis: error:" in line
+
+
+def test_missing_parts_are_one_clear_line(run, monkeypatch):
+    for module in ("rnnanalysis.tour", "rnnanalysis.figures"):
+        monkeypatch.setitem(sys.modules, module, None)
+    for argv in (["tour"], ["figures"]):
+        line = _one_error_line(*run(*argv)[::2])
+        assert "not available in this installation" in line
+
+
+def test_tour_is_called_with_outdir_and_quick(run, monkeypatch, tmp_path):
+    calls = []
+    fake = types.ModuleType("rnnanalysis.tour")
+    fake.run = lambda outdir, quick: calls.append((outdir, quick))
+    monkeypatch.setitem(sys.modules, "rnnanalysis.tour", fake)
+    assert run("tour", "--outdir", tmp_path, "--quick")[0] == 0
+    assert calls == [(str(tmp_path), True)]
+
+
+def test_internal_errors_are_one_line_with_status_1(run, monkeypatch):
+    fake = types.ModuleType("rnnanalysis.tour")
+
+    def broken(outdir, quick):
+        raise RuntimeError("boom\nsecond line")
+    fake.run = broken
+    monkeypatch.setitem(sys.modules, "rnnanalysis.tour", fake)
+    code, _, err = run("tour")
+    assert code == 1 and err.count("\n") == 1 and "internal error: RuntimeError: boom second line" in err
+    monkeypatch.setenv("RNNANALYSIS_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        run("tour")
