@@ -20,24 +20,28 @@ from typing import Callable
 import numpy as np
 from scipy import special
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "custom_activation", "leaky_relu"]
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "custom_activation", "leaky_relu", "derivative"]
 
 
 @dataclass(frozen=True)
 class Activation:
     """An elementwise nonlinearity phi with its derivative and derivative bound.
 
-    ``f(a, out=None)`` and ``df(a)`` act elementwise on NumPy arrays of pre-activations;
+    ``f(a, out=None)`` and ``df(a, out=None)`` act elementwise on NumPy arrays of
+    pre-activations (``out=a`` overwrites them in place, which saves allocating);
     ``gamma`` is sup_a |phi'(a)|; ``sympy`` maps a SymPy expression to phi(expression)
     (``None`` when the activation has no symbolic form); ``sympy_df`` likewise for phi'.
+    ``df_from_output(y, out=None)``, where known, gives phi'(a) from y = phi(a) (tanh:
+    1 - y^2), which is cheaper than recomputing phi.
     """
 
     name: str
     f: Callable[..., np.ndarray] = field(repr=False)
-    df: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+    df: Callable[..., np.ndarray] = field(repr=False)
     gamma: float
     sympy: Callable | None = field(default=None, repr=False, compare=False)
     sympy_df: Callable | None = field(default=None, repr=False, compare=False)
+    df_from_output: Callable | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         return self.f(a)
@@ -47,30 +51,32 @@ def _out(out, like):
     return np.empty_like(like) if out is None else out
 
 
-def _tanh(a, out=None):
-    return np.tanh(a, out=_out(out, a))
+def _dtanh(a, out=None):
+    t = np.tanh(a, out=_out(out, a))
+    np.multiply(t, t, out=t)
+    return np.subtract(1.0, t, out=t)
 
 
-def _dtanh(a):
-    t = np.tanh(a)
-    return 1.0 - t * t
+def _dtanh_y(y, out=None):
+    out = np.multiply(y, y, out=_out(out, y))
+    return np.subtract(1.0, out, out=out)
 
 
-def _sigmoid(a, out=None):
-    return special.expit(a, out=_out(out, a))
+def _dsigmoid_y(y, out=None):
+    return np.multiply(y, np.subtract(1.0, y), out=_out(out, y))
 
 
-def _dsigmoid(a):
-    s = special.expit(a)
-    return s * (1.0 - s)
+def _dsigmoid(a, out=None):
+    s = special.expit(a, out=_out(out, a))
+    return np.multiply(s, np.subtract(1.0, s), out=s)
 
 
 def _relu(a, out=None):
     return np.maximum(a, 0.0, out=_out(out, a))
 
 
-def _drelu(a):
-    return (a > 0).astype(a.dtype)
+def _drelu(a, out=None):
+    return np.heaviside(a, 0.0, out=_out(out, a))
 
 
 def _linear(a, out=None):
@@ -80,8 +86,10 @@ def _linear(a, out=None):
     return out
 
 
-def _dlinear(a):
-    return np.ones_like(a)
+def _dlinear(a, out=None):
+    out = _out(out, a)
+    out.fill(1.0)
+    return out
 
 
 def _sym_tanh(e):
@@ -140,8 +148,10 @@ def leaky_relu(slope: float = 0.01) -> Activation:
         np.multiply(a, np.where(a > 0, 1.0, slope), out=out)
         return out
 
-    def df(a):
-        return np.where(a > 0, 1.0, slope).astype(a.dtype)
+    def df(a, out=None):
+        out = _out(out, a)
+        out[...] = np.where(a > 0, 1.0, slope)
+        return out
 
     def sym(e):
         import sympy
@@ -157,10 +167,10 @@ def leaky_relu(slope: float = 0.01) -> Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", _tanh, _dtanh, 1.0, _sym_tanh, _sym_dtanh),
-    "sigmoid": Activation("sigmoid", _sigmoid, _dsigmoid, 0.25, _sym_sigmoid, _sym_dsigmoid),
-    "relu": Activation("relu", _relu, _drelu, 1.0, _sym_relu, _sym_drelu),
-    "linear": Activation("linear", _linear, _dlinear, 1.0, _sym_linear, _sym_dlinear),
+    "tanh": Activation("tanh", np.tanh, _dtanh, 1.0, _sym_tanh, _sym_dtanh, _dtanh_y),
+    "sigmoid": Activation("sigmoid", special.expit, _dsigmoid, 0.25, _sym_sigmoid, _sym_dsigmoid, _dsigmoid_y),
+    "relu": Activation("relu", _relu, _drelu, 1.0, _sym_relu, _sym_drelu, _drelu),
+    "linear": Activation("linear", _linear, _dlinear, 1.0, _sym_linear, _sym_dlinear, _dlinear),
     "leaky_relu": leaky_relu(0.01),
 }
 
@@ -193,11 +203,14 @@ def custom_activation(
         out[...] = value
         return out
 
-    def df_checked(a):
+    def df_checked(a, out=None):
         value = np.asarray(df(a), dtype=a.dtype)
         if value.shape != a.shape:
             raise ValueError(f"activation {name!r}: df returned shape {value.shape}, expected {a.shape}")
-        return value
+        if out is None:
+            return value
+        out[...] = value
+        return out
 
     return Activation(name, f_out, df_checked, gamma, sympy, sympy_df)
 
@@ -215,3 +228,10 @@ def get_activation(activation: str | Activation) -> Activation:
             "or an Activation (see custom_activation)"
         )
     raise TypeError(f"activation must be a name or an Activation, got {type(activation).__name__}")
+
+
+def derivative(act: Activation, a: np.ndarray, y: np.ndarray, out=None) -> np.ndarray:
+    """phi'(a) given the pre-activation a and the output y = phi(a), from y when that is cheaper."""
+    if act.df_from_output is not None:
+        return act.df_from_output(y, out=out)
+    return act.df(a, out=out)

@@ -47,7 +47,7 @@ class BPTTResult(Result):
     """Exact gradients of a loss L whose gradients dL/dh_t were given.
 
     grads: parameter gradients with PyTorch names; adjoints: (T+1, B, S) dL/ds_k (total);
-    grad_xs: (T, B, m) dL/dx_t; grad_h0: (B, S) = adjoints[0].
+    grad_xs: (T, B, m) dL/dx_t (None if not asked for); grad_h0: (B, S) = adjoints[0].
     """
 
     grads: dict
@@ -140,7 +140,8 @@ def _reverse_segments(cell, xsi, s0, checkpoint):
         yield a, b, states, cache
 
 
-def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=None) -> BPTTResult:
+def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=None,
+         input_grads=True) -> BPTTResult:
     """Backpropagation through time for a loss with given gradients ``grad_h = dL/dh``.
 
     ``at="last"``: grad_h is (B, n), the loss depends on h_T only.
@@ -148,6 +149,7 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     (Ensemble cells: a leading E on grad_h.) ``checkpoint``: segment length (or True for
     sqrt(T)) to recompute the forward pass in segments instead of storing it.
     ``trajectory``: the result of ``simulate(cell, xs, h0)``, whose forward pass is reused.
+    ``input_grads=False`` skips dL/dx (``grad_xs`` is then None), one GEMM less.
 
     .. math::
         \\frac{\\partial L}{\\partial s_{k}} = \\frac{\\partial L}{\\partial s_{k}}\\Big|_{\\text{direct}}
@@ -167,11 +169,11 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         dh = np.moveaxis(dh, 0, 1)
     if dh.shape != want:
         raise ValueError(f"grad_h: expected shape {want} for at={at!r}, got {dh.shape}")
-    g = np.zeros(lead + (S,), dtype=cell.dtype)
-    g[..., :n] = dh if at == "last" else dh[T - 1]
     adjoints = np.empty((T + 1,) + lead + (S,), dtype=cell.dtype)
-    adjoints[T] = g
-    grads, grad_xs = None, np.empty((T,) + lead + (cell.inputs,), dtype=cell.dtype)
+    g = adjoints[T]
+    g[...] = 0.0
+    g[..., :n] = dh if at == "last" else dh[T - 1]
+    grads, grad_xs = None, np.empty((T,) + lead + (cell.inputs,), dtype=cell.dtype) if input_grads else None
     if trajectory is not None:
         if not isinstance(trajectory, Trajectory) or trajectory._trace is None \
                 or trajectory._trace[0] is not cell or trajectory._trace[1].shape != xsi.shape:
@@ -179,19 +181,23 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         segments = [(0, T) + trajectory._trace[3:]]
     else:
         segments = _reverse_segments(cell, xsi, s0, checkpoint)
+    step, adj = cell._backward_step, list(adjoints)
     for a, b, states, cache in segments:
         g_ih = np.empty((b - a,) + lead + (cell.gates * n,), dtype=cell.dtype)
         g_hh = g_ih if cell._hh_grad_is_ih else np.empty_like(g_ih)
+        gi = list(g_ih)
         for t in range(b, a, -1):
-            g, g_ih[t - 1 - a], gh = cell._backward_step(cache, t - 1 - a, g)
+            g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
             if g_hh is not g_ih:
                 g_hh[t - 1 - a] = gh
             if at == "every" and t > 1:
                 g[..., :n] += dh[t - 2]
-            adjoints[t - 1] = g
-        seg, grad_xs[a:b] = cell._param_grads(xsi[a:b], states, g_ih, g_hh)
+        seg, seg_xs = cell._param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
+        if input_grads:
+            grad_xs[a:b] = seg_xs
         grads = seg if grads is None else {k: grads[k] + seg[k] for k in seg}
-    return BPTTResult(grads, to_public(adjoints, cell), to_public(grad_xs, cell), adjoints[0])
+    return BPTTResult(grads, to_public(adjoints, cell),
+                      None if grad_xs is None else to_public(grad_xs, cell), adjoints[0])
 
 
 # ---- log-space adjoint sweeps -------------------------------------------------------------
@@ -202,65 +208,66 @@ def _log10_limits(dtype):
     return 0.45 * math.log10(np.finfo(dtype).max)
 
 
-def _sweep(cell, xsi, s0, g, checkpoint, summarise):
+def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
     """Propagate adjoint(s) g (…, *lead, S) from s_T back to s_0 with renormalisation.
 
     ``g`` may have leading direction axes (jacobian_products); the norm used for the scale
     runs over those and the state axis. Blocks of steps run between renormalisations; a block
     whose norms leave [10^-lim, 10^lim] is redone step by step, so nothing under- or
-    overflows. Returns ``summarise(G)`` (log10, relative to the scale) plus the accumulated
-    log10 scale for k = 0..T, stacked on a leading time axis.
+    overflows. Returns, for k = 0..T stacked on a leading time axis, the accumulated log10
+    scale plus ``summarise(G)`` (log10 values relative to the scale, one or more per sample;
+    the log10 norm itself when ``summarise`` is None).
     """
     T = xsi.shape[0]
     lim = _log10_limits(cell.dtype)
     extra = g.ndim - s0.ndim                       # number of direction axes in front
     red = tuple(range(extra)) + (g.ndim - 1,)      # axes a norm runs over
-    per_value = getattr(summarise, "per_value", False)
+    norm_axes = tuple(ax + 1 for ax in red)
 
     def log10_norm(arr):                           # arr: (k, …) -> (k, *lead)
         with np.errstate(divide="ignore"):
-            return 0.5 * np.log10(np.sum(arr * arr, axis=tuple(ax + 1 for ax in red)))
+            return 0.5 * np.log10(np.sum(arr * arr, axis=norm_axes))
 
     def rescale(g, log10_c):                       # g / 10**log10_c, zero adjoints left alone
         ok = np.isfinite(log10_c)
         c = np.where(ok, 10.0 ** np.where(ok, log10_c, 0.0), 1.0)
         return g / np.expand_dims(c, tuple(range(extra)) + (-1,)), np.where(ok, log10_c, 0.0)
 
+    def values(blk, logs, scale):
+        if summarise is None:
+            return logs + scale
+        return summarise(blk) + scale[..., None]
+
     g, scale = rescale(g, log10_norm(g[None])[0])
-    first = summarise(g[None])[0]
+    first = values(g[None], log10_norm(g[None]), scale)[0]
     out = np.empty((T + 1,) + first.shape)
-    out[T] = first + (scale[..., None] if per_value else scale)
+    out[T] = first
     block = 8
+    step = cell._backward_step
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):   # detected and redone below
-        _sweep_blocks(cell, xsi, s0, checkpoint, g, scale, out, block, lim, red, log10_norm, rescale,
-                      summarise, per_value)
+        for a, b, _, cache in _reverse_segments(cell, xsi, s0, checkpoint):
+            buf = np.empty((b - a,) + g.shape, dtype=cell.dtype)
+            bufs = list(buf)
+            t = b
+            while t > a:
+                k = min(block, t - a)
+                g_start = g
+                for j in range(t - 1 - a, t - 1 - a - k, -1):
+                    g = step(cache, j, g, out=bufs[j])[0]
+                blk = buf[t - k - a: t - a]
+                logs = log10_norm(blk)
+                safe = (np.isfinite(logs) & (np.abs(logs) < lim)) | (
+                    (logs == -np.inf) & np.all(g_start == 0, axis=red))
+                if k > 1 and not np.all(safe):
+                    block, g = 1, g_start          # left the safe range: redo step by step
+                    continue
+                out[t - k: t] = values(blk, logs, scale)
+                g, step_scale = rescale(g, logs[0])
+                scale = scale + step_scale
+                growth = np.max(np.abs(np.where(np.isfinite(logs), logs, 0.0)), initial=0.0) / k
+                block = int(min(64, max(1, (0.5 * lim) // max(growth, 1e-12))))
+                t -= k
     return out
-
-
-def _sweep_blocks(cell, xsi, s0, checkpoint, g, scale, out, block, lim, red, log10_norm, rescale,
-                  summarise, per_value):
-    for a, b, _, cache in _reverse_segments(cell, xsi, s0, checkpoint):
-        buf = np.empty((b - a,) + g.shape, dtype=cell.dtype)
-        t = b
-        while t > a:
-            k = min(block, t - a)
-            g_start = g
-            for s in range(t, t - k, -1):
-                g = cell._backward_step(cache, s - 1 - a, g)[0]
-                buf[s - 1 - a] = g
-            blk = buf[t - k - a: t - a]
-            logs = log10_norm(blk)
-            safe = (np.isfinite(logs) & (np.abs(logs) < lim)) | (
-                (logs == -np.inf) & np.all(g_start == 0, axis=red))
-            if k > 1 and not np.all(safe):
-                block, g = 1, g_start              # left the safe range: redo step by step
-                continue
-            out[t - k: t] = summarise(blk) + (scale[..., None] if per_value else scale)
-            g, step_scale = rescale(g, logs[0])
-            scale = scale + step_scale
-            growth = np.max(np.abs(np.where(np.isfinite(logs), logs, 0.0)), initial=0.0) / k
-            block = int(min(64, max(1, (0.5 * lim) // max(growth, 1e-12))))
-            t -= k
 
 
 def _unit_direction(cell, direction, lead):
@@ -305,12 +312,7 @@ def gradient_profile(cell, xs, h0=None, direction=None, *, checkpoint=None) -> G
     B = xsi.shape[-2]
     s0 = prepare_state(cell, h0, B)
     g = _unit_direction(cell, direction, lead_shape(cell, B))
-
-    def summarise(blk):
-        with np.errstate(divide="ignore"):
-            return 0.5 * np.log10(np.einsum("...i,...i->...", blk, blk))
-
-    logs = _sweep(cell, xsi, s0, g, checkpoint, summarise)
+    logs = _sweep(cell, xsi, s0, g, checkpoint)
     return GradientProfile(to_public(logs.astype(np.float64), cell), g[..., : cell.hidden].copy())
 
 
@@ -336,6 +338,5 @@ def jacobian_products(cell, xs, h0=None, *, top=None, checkpoint=None) -> Jacobi
         with np.errstate(divide="ignore"):
             return np.log10(np.linalg.svd(mats, compute_uv=False)[..., :r])
 
-    summarise.per_value = True                    # one scale per sample, r values each
     logs = _sweep(cell, xsi, s0, g, checkpoint, summarise)
     return JacobianProducts(to_public(logs.astype(np.float64), cell))

@@ -13,11 +13,11 @@ A subclass implements three private methods over *prepared* arrays:
 ``_forward(u, s0)``
     the time loop; returns states ``(T+1, *lead, S)`` and a tuple of per-step cache arrays
     ``(T, *lead, k)`` holding the local derivatives;
-``_backward_step(cache, j, g)``
+``_backward_step(cache, j, g, out=None, out_ih=None)``
     the vector-Jacobian product of step ``j`` (from ``s_j`` to ``s_{j+1}``): returns
     ``(g_prev, g_ih, g_hh)`` with ``g_prev = g J_{j+1}`` and the gradients with respect to
     the input-side and hidden-side pre-activations. ``g`` may carry extra leading axes
-    (several directions at once).
+    (several directions at once); ``out`` and ``out_ih``, if given, receive g_prev and g_ih.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class Cell:
 
     kind: str = ""
     gates: int = 1
+    #: parameter names; subclasses with extra parameters (e.g. layer-norm gains) extend it
+    param_names: tuple = PARAM_NAMES
     _hh_grad_is_ih = True    # the input- and hidden-side pre-activations coincide (not in GRU)
 
     def __init__(self, hidden: int, inputs: int, activation="tanh", *, init="pytorch", gain=1.0,
@@ -75,7 +77,12 @@ class Cell:
                  for _ in range(members)]
         params = {k: np.stack([d[k] for d in draws]) if ensemble is not None else draws[0][k]
                   for k in PARAM_NAMES}
+        params.update(self._extra_params(n, () if ensemble is None else (members,)))
         self._set(params, get_activation(activation), dtype)
+
+    def _extra_params(self, n, lead) -> dict:
+        """Initial values of parameters beyond PARAM_NAMES (none here; see ``param_names``)."""
+        return {}
 
     # -- construction -------------------------------------------------------------------
     def _draw(self, n, m, init, input_init, gain, rho, rng):
@@ -110,13 +117,14 @@ class Cell:
         if not hasattr(params, "keys"):
             raise TypeError(f"params: expected a mapping of arrays, got {type(params).__name__}")
         keys = set(params.keys())
-        missing, extra = set(PARAM_NAMES) - keys, keys - set(PARAM_NAMES)
+        names = cls.param_names
+        missing, extra = set(names) - keys, keys - set(names)
         if missing or extra:
             raise ValueError(f"params for {cls.kind}: missing keys {sorted(missing)}, unexpected keys "
-                             f"{sorted(extra)}; expected exactly {list(PARAM_NAMES)}")
+                             f"{sorted(extra)}; expected exactly {list(names)}")
         w_hh = float_array("weight_hh", params["weight_hh"])
         dtype = as_dtype(dtype or w_hh.dtype)
-        arrays = {k: float_array(k, params[k], dtype=dtype).copy() for k in PARAM_NAMES}
+        arrays = {k: float_array(k, params[k], dtype=dtype).copy() for k in names}
         self = cls.__new__(cls)
         self._set(arrays, get_activation(activation), dtype)
         return self
@@ -137,7 +145,7 @@ class Cell:
         for name in ("bias_ih", "bias_hh"):
             if params[name].shape != lead + (G * n,):
                 raise ValueError(f"{name}: expected shape {lead + (G * n,)}, got {params[name].shape}")
-        self._params = {k: np.ascontiguousarray(params[k], dtype=dtype) for k in PARAM_NAMES}
+        self._params = {k: np.ascontiguousarray(params[k], dtype=dtype) for k in self.param_names}
         self.activation = activation
         self.dtype = np.dtype(dtype)
         self.hidden = n
@@ -237,7 +245,7 @@ class Cell:
     def _hidden_part(self, states):
         return states
 
-    def _param_grads(self, xs, states, g_ih, g_hh):
+    def _param_grads(self, xs, states, g_ih, g_hh, input_grads=True):
         """Sum over time and batch of the outer products giving dW and db; also dL/dx.
 
         g_ih, g_hh: (T, *lead, G n) gradients of the input- and hidden-side pre-activations.
@@ -245,13 +253,14 @@ class Cell:
         h_prev = self._hidden_part(states[:-1])
         if self.ensemble is not None and xs.ndim == 3:
             xs = np.broadcast_to(xs[:, None], (xs.shape[0], self.ensemble) + xs.shape[1:])
+        b_ih = _batch_sum(g_ih, self.ensemble)
         grads = {
             "weight_ih": _outer_sum(g_ih, xs, self.ensemble),
             "weight_hh": _outer_sum(g_hh, h_prev, self.ensemble),
-            "bias_ih": _batch_sum(g_ih, self.ensemble),
-            "bias_hh": _batch_sum(g_hh, self.ensemble),
+            "bias_ih": b_ih,
+            "bias_hh": b_ih.copy() if g_hh is g_ih else _batch_sum(g_hh, self.ensemble),
         }
-        g_xs = g_ih @ self._params["weight_ih"]
+        g_xs = g_ih @ self._params["weight_ih"] if input_grads else None
         return grads, g_xs
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..activations import derivative
 from ._base import Cell
 
 
@@ -32,14 +33,14 @@ class Elman(Cell):
         T = u.shape[0]
         h = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
         h[0] = s0
-        w_t = self._wT("weight_hh")
-        f = self.activation.f
+        w_t, f, matmul, add = self._wT("weight_hh"), self.activation.f, np.matmul, np.add
+        hs, us = list(h), list(u)                # views made once: the loop is per-step-overhead bound
         for t in range(T):
-            np.matmul(h[t], w_t, out=h[t + 1])
-            u[t] += h[t + 1]                      # u[t] now holds the pre-activation a_t
-            f(u[t], out=h[t + 1])
-        return h, (self.activation.df(u),)      # cache: phi'(a_t)
+            matmul(hs[t], w_t, out=hs[t + 1])
+            add(us[t], hs[t + 1], out=us[t])     # us[t] now holds the pre-activation a_t
+            f(us[t], out=hs[t + 1])
+        return h, (derivative(self.activation, u, h[1:], out=u),)   # phi'(a_t), written over a_t
 
-    def _backward_step(self, cache, j, g):
-        g_a = g * cache[0][j]                    # g diag(phi'(a))
-        return g_a @ self._params["weight_hh"], g_a, g_a
+    def _backward_step(self, cache, j, g, out=None, out_ih=None):
+        g_a = np.multiply(g, cache[0][j], out=out_ih)   # g diag(phi'(a))
+        return np.matmul(g_a, self._params["weight_hh"], out=out), g_a, g_a

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from ..activations import derivative
 from ._base import Cell
 
 
@@ -51,18 +52,20 @@ class GRU(Cell):
             h[t + 1] *= a[..., n: 2 * n]
             h[t + 1] += cand[t]
         r, z, a_n = (u[..., k * n: (k + 1) * n] for k in range(3))
-        k_n = (1 - z) * act.df(a_n)                   # d h_t / d a_n
+        k_n = (1 - z) * derivative(act, a_n, cand)                 # d h_t / d a_n
         k_z = (h[:-1] - cand) * z * (1 - z)           # d h_t / d a_z
         k_r = hn * r * (1 - r)                        # d a_n / d a_r
         return h, (k_n, k_z, k_r, np.ascontiguousarray(r), np.ascontiguousarray(z))
 
-    def _backward_step(self, cache, j, g):
+    def _backward_step(self, cache, j, g, out=None, out_ih=None):
         n = self.hidden
         k_n, k_z, k_r, r, z = (c[j] for c in cache)
-        g_ih = np.empty(g.shape[:-1] + (3 * n,), dtype=g.dtype)
+        g_ih = np.empty(g.shape[:-1] + (3 * n,), dtype=g.dtype) if out_ih is None else out_ih
         g_an = np.multiply(g, k_n, out=g_ih[..., 2 * n:])
         np.multiply(g_an, k_r, out=g_ih[..., :n])
         np.multiply(g, k_z, out=g_ih[..., n: 2 * n])
         g_hh = g_ih.copy()
         g_hh[..., 2 * n:] *= r
-        return g * z + g_hh @ self._params["weight_hh"], g_ih, g_hh
+        g_prev = np.matmul(g_hh, self._params["weight_hh"], out=out)
+        g_prev += g * z
+        return g_prev, g_ih, g_hh

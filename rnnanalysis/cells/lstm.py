@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from ..activations import derivative
 from ._base import Cell
 
 
@@ -68,21 +69,22 @@ class LSTM(Cell):
         i, f, g, o = (u[..., k * n: (k + 1) * n] for k in range(4))
         c_prev = s[:-1, ..., n:]
         # local derivatives: pre-activation gradient = K * (total gradient on c or h)
-        k_ifg = np.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * act.df(pre_g)], axis=-1)
+        k_ifg = np.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * derivative(act, pre_g, g)], axis=-1)
         k_o = phi_c * o * (1 - o)
-        k_hc = o * act.df(s[1:, ..., n:])
+        k_hc = o * derivative(act, s[1:, ..., n:], phi_c)
         return s, (k_ifg, k_o, k_hc, np.ascontiguousarray(f))
 
-    def _backward_step(self, cache, j, g):
+    def _backward_step(self, cache, j, g, out=None, out_ih=None):
         n = self.hidden
         k_ifg, k_o, k_hc, f = (c[j] for c in cache)
         g_h, g_c = g[..., :n], g[..., n:]
         g_ct = g_c + g_h * k_hc                           # total gradient on c_t
-        g_a = np.empty(g.shape[:-1] + (4, n), dtype=g.dtype)
+        g_a = (np.empty(g.shape[:-1] + (4, n), dtype=g.dtype) if out_ih is None
+               else out_ih.reshape(g.shape[:-1] + (4, n)))
         np.multiply(g_ct[..., None, :], k_ifg.reshape(k_ifg.shape[:-1] + (3, n)), out=g_a[..., :3, :])
         np.multiply(g_h, k_o, out=g_a[..., 3, :])
         g_a = g_a.reshape(g.shape[:-1] + (4 * n,))
-        g_prev = np.empty(g.shape, dtype=g.dtype)
+        g_prev = np.empty(g.shape, dtype=g.dtype) if out is None else out
         np.matmul(g_a, self._params["weight_hh"], out=g_prev[..., :n])
         np.multiply(g_ct, f, out=g_prev[..., n:])
         return g_prev, g_a, g_a
