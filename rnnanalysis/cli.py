@@ -205,7 +205,7 @@ def cmd_check(args):
 
 def cmd_derive(args):
     derive = _optional("rnnanalysis.symbolic", "derive", "derive (ra.derive)")
-    derivation = derive(args.cell)
+    derivation = derive(args.cell, args.activation)
     tex = derivation.latex()
     if args.tex:
         Path(args.tex).write_text(tex + "\n")
@@ -316,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
     p = sub.add_parser("derive", help="the symbolic Jacobian of a cell, as LaTeX")
     p.add_argument("cell", metavar="CELL", help="elman, lstm or gru")
+    p.add_argument("--activation", default="tanh", help="nonlinearity (default tanh)")
     p.add_argument("--tex", metavar="OUT.tex", help="write the LaTeX here (default: print it)")
     p.set_defaults(func=cmd_derive)
     p = sub.add_parser("sweep", help="run a JSON-configured sweep, resumably (see rnnanalysis.experiments)")

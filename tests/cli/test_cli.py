@@ -177,3 +177,15 @@ def test_internal_errors_are_one_line_with_status_1(run, monkeypatch):
     monkeypatch.setenv("RNNANALYSIS_DEBUG", "1")
     with pytest.raises(RuntimeError):
         run("tour")
+
+
+def test_derive_writes_the_library_latex(run, tmp_path):
+    pytest.importorskip("sympy")
+    code, out, _ = run("derive", "elman", "--activation", "relu", "--tex", tmp_path / "elman.tex")
+    assert code == 0 and out.strip() == f"wrote {tmp_path / 'elman.tex'}"
+    assert (tmp_path / "elman.tex").read_text() == ra.derive("elman", "relu").latex() + "\n"
+    code, out, _ = run("derive", "gru")
+    assert code == 0 and out == ra.derive("gru").latex() + "\n"
+    line = _one_error_line(*run("derive", "transformer")[::2])
+    assert "transformer" in line
+    _one_error_line(*run("derive", "elman", "--tex", tmp_path / "no" / "such" / "dir.tex")[::2])

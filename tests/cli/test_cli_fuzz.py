@@ -145,3 +145,28 @@ def test_random_argument_lists_never_give_a_traceback(bad_dir, capsys, monkeypat
     monkeypatch.chdir(bad_dir)                    # relative names hit the bad files; output stays here
     code = main(argv)
     _check(code, capsys.readouterr().err)
+
+
+VALUES = st.one_of(st.integers(-3, 40).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                   st.sampled_from(["tanh", "relu", "sigmoid", "linear", "leaky_relu", "identity",
+                                    "orthogonal", "sparse", "he", "lstm", "gru", "elman", ""]),
+                   st.text(max_size=6))
+OPTIONS = ["--kind", "--activation", "--hidden", "--inputs", "--init", "--gain", "--T", "--batch", "--seed"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["profile", "check", "predict"]),
+       st.one_of(st.none(), st.sampled_from(sorted(BAD_FILES) + ["good.npy", "good_sd.npz"])),
+       st.dictionaries(st.sampled_from(OPTIONS), VALUES, max_size=6), st.booleans())
+def test_well_formed_commands_with_random_values(bad_dir, capsys, monkeypatch, command, weights, options,
+                                                 as_json):
+    """Deeper than random tokens: parsable commands whose values are random."""
+    monkeypatch.chdir(bad_dir)
+    np.save(bad_dir / "good.npy", _W)
+    np.savez(bad_dir / "good_sd.npz", **_SD)
+    argv = [command] + ([weights] if weights else []) + [x for kv in options.items() for x in kv]
+    code = main(argv + (["--json"] if as_json else []))
+    out, err = capsys.readouterr()
+    _check(code, err)
+    if code == 0 and as_json:
+        json.loads(out)
