@@ -5,8 +5,11 @@ from ._base import Cell as Cell
 from .elman import Elman as Elman
 from .gru import GRU as GRU
 from .lstm import LSTM as LSTM
+from .normalized import LayerNormElman as LayerNormElman
+from .normalized import LayerNormLSTM as LayerNormLSTM
 
-CELLS = {"elman": Elman, "rnn": Elman, "lstm": LSTM, "gru": GRU}
+CELLS = {"elman": Elman, "rnn": Elman, "lstm": LSTM, "gru": GRU,
+         "ln_elman": LayerNormElman, "ln_lstm": LayerNormLSTM}
 
 
 def cell_class(kind: str):

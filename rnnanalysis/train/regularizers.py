@@ -1,0 +1,59 @@
+"""Pascanu's vanishing-gradient regulariser Omega (2013, eqs. 9-10) for Elman cells.
+
+With adjoints ``delta_k = dL/dh_k`` from the backward pass and ``J_k = diag(phi'(a_k)) W_hh``:
+
+.. math::
+    \\Omega = \\frac1B \\sum_b \\sum_{k=0}^{T-1}
+    \\Big(\\frac{\\lVert \\delta_{k+1} J_{k+1} \\rVert}{\\lVert \\delta_{k+1}\\rVert} - 1\\Big)^2,
+    \\qquad
+    \\frac{\\partial\\Omega}{\\partial W_{hh}} = \\frac1B\\sum_{b,k}
+    \\frac{2(r_k - 1)}{\\lVert\\delta_{k+1}\\rVert\\,\\lVert u_k\\rVert} v_k^\\top u_k
+
+where ``v_k = delta_{k+1} * phi'(a_{k+1})``, ``u_k = v_k W_hh``, ``r_k`` the ratio. As eq. 10
+prescribes, ``delta`` and the states (hence ``phi'(a)``) are held constant: only the explicit
+``W_hh`` is differentiated. Terms with ``delta_{k+1} = 0`` are skipped. Use it with clipping.
+
+References:
+    Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
+    networks", sec. 3.3, eqs. 9-10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._results import Result
+from ..cells import Elman
+
+__all__ = ["Omega", "omega"]
+
+
+@dataclass(frozen=True)
+class Omega(Result):
+    """value: Omega; grad_weight_hh: dOmega/dW_hh (n, n) with delta and states held constant."""
+
+    value: float
+    grad_weight_hh: np.ndarray
+
+
+def omega(cell, xs, states, adjoints) -> Omega:
+    """Omega for an Elman ``cell`` given xs (T, B, m), states (T+1, B, n), adjoints (T+1, B, n)."""
+    if type(cell) is not Elman:
+        raise TypeError(f"cell: Omega is defined for plain Elman cells (Pascanu 2013), "
+                        f"got {type(cell).__name__}")
+    p = cell.params
+    W = p["weight_hh"]
+    a = xs @ p["weight_ih"].T + states[:-1] @ W.T + (p["bias_ih"] + p["bias_hh"])
+    delta = adjoints[1:]
+    v = delta * cell.activation.df(a)
+    u = v @ W
+    d_norm, u_norm = np.linalg.norm(delta, axis=-1), np.linalg.norm(u, axis=-1)
+    live = d_norm > 0
+    ratio = np.where(live, u_norm / np.where(live, d_norm, 1.0), 1.0)
+    B = xs.shape[1]
+    value = float(((ratio - 1.0) ** 2).sum() / B)
+    coef = np.where(live & (u_norm > 0), 2.0 * (ratio - 1.0) / np.where(live, d_norm * u_norm, 1.0), 0.0) / B
+    grad = (coef[..., None] * v).reshape(-1, v.shape[-1]).T @ u.reshape(-1, u.shape[-1])
+    return Omega(value, grad)
