@@ -11,7 +11,8 @@ distributed = pytest.importorskip("distributed")
 from rnnanalysis.experiments import Grid, Store, gradient_decay, sweep  # noqa: E402
 
 GRID = Grid({"gain": [0.5, 1.0, 2.0], "replicate": range(3), "T": 40, "hidden": 16}, seed=5)
-SLOW = Grid({"gain": [0.8, 1.2], "replicate": range(6), "T": 1500, "hidden": 32, "batch": 16}, seed=6)
+SLOW = Grid(  # 0.3 s a point
+    {"gain": [0.8, 1.2], "replicate": range(4), "T": 4000, "hidden": 128, "batch": 8}, seed=6)
 
 
 def test_dask_cluster_equals_local_process_pool_bit_for_bit(tmp_path):
@@ -32,8 +33,9 @@ def test_killing_a_worker_mid_sweep_loses_no_finished_point(tmp_path):
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
 
         def kill_one_worker(done, total, record):
-            if record is not None and state["killed"] is None and done >= 3:
-                nanny = next(iter(cluster.workers.values()))
+            if record is not None and state["killed"] is None and done >= 2:
+                busy = client.processing()             # worker address -> tasks running there
+                nanny = next(n for n in cluster.workers.values() if busy.get(n.worker_address))
                 state["killed"] = nanny.process.process.pid
                 state["done_before_kill"] = done
                 state["bytes_before_kill"] = store.read_bytes()
