@@ -13,6 +13,9 @@ finished point to the store at once (workers never touch it), so:
 * results are normalised through JSON in the worker, so a fresh result, a resumed one and
   one computed on another machine compare equal bit for bit (floats round-trip exactly).
 
+Records are filed under the function's ``module:qualname``, the root seed and the point's
+parameters: after changing what a function computes, start a new store.
+
 On a Dask cluster
 -----------------
 One machine::
