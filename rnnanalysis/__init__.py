@@ -48,6 +48,14 @@ __all__ += ["derive"]
 
 
 # train: tasks, optimisers, remedies (issue 5) — exports below this line
+from . import train as train  # noqa: E402
+from .cells import LayerNormElman as LayerNormElman  # noqa: E402
+from .cells import LayerNormLSTM as LayerNormLSTM  # noqa: E402
+from .train import BatchNormRNN as BatchNormRNN  # noqa: E402
+from .train import compare_remedies as compare_remedies  # noqa: E402
+from .train import get_task as get_task  # noqa: E402
+
+__all__ += ["train", "LayerNormElman", "LayerNormLSTM", "BatchNormRNN", "compare_remedies", "get_task"]
 
 # workbench: sweeps, plots, cli (issue 6) — exports below this line
 from . import experiments as experiments  # noqa: E402

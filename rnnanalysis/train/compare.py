@@ -130,7 +130,9 @@ class Comparison(Result):
     """Tidy outcome of :func:`compare_remedies`.
 
     runs: one dict per (remedy, length, seed): solved, steps_to_solve, final_loss,
-    final_error_rate, diverged, diverged_at, steps. summary: one dict per (remedy, length):
+    final_error_rate, diverged, diverged_at, steps, rho_start/rho_end (largest spectral
+    radius of a W_hh gate block at the first and last logged step), log10_grad_rate_start/end
+    (slope of log10 ||dL/ds_k|| over k at step 1 and at the last profiled step). summary: one dict per (remedy, length):
     success_rate, median_steps_to_solve (over solved runs; None if none), mean_final_loss,
     divergences, seeds. grad_norm_traces: ``"remedy|T"`` -> (seeds, K) global gradient norms
     at the logged steps (NaN after a run stopped). budget: the step budget of each run.
@@ -144,6 +146,18 @@ class Comparison(Result):
     log_step: np.ndarray
 
 
+def _rate(log10_norms):
+    """Least-squares slope of log10 ||dL/ds_k|| against k (log10 per step; > 0: vanishing
+    towards the past, as k counts forward from the start)."""
+    y = np.asarray(log10_norms)
+    k = np.arange(y.size, dtype=float)
+    ok = np.isfinite(y)
+    if ok.sum() < 2:
+        return math.nan
+    kc = k[ok] - k[ok].mean()
+    return float((kc * (y[ok] - y[ok].mean())).sum() / (kc * kc).sum())
+
+
 def _run_one(job):
     task, remedy, T, seed, budget, kw = job
     r = parse_remedy(remedy)
@@ -153,10 +167,14 @@ def _run_one(job):
     res = train(net, task, T, steps=budget, batch=kw["batch"], optimizer=kw["optimizer"], clip=r.clipper(),
                 omega_weight=r.omega_weight, eval_every=kw["eval_every"], eval_size=kw["eval_size"],
                 log_every=kw["log_every"], profile_every=budget, seed=data_seed)
+    rates = [_rate(p) for p in (res.log10_adjoint_norms[0], res.log10_adjoint_norms[-1])]
     row = {"remedy": r.name, "length": T, "seed": seed, "solved": res.solved,
            "steps_to_solve": res.steps_to_solve, "final_loss": res.final.loss,
            "final_error_rate": res.final.error_rate, "diverged": res.diverged,
-           "diverged_at": res.diverged_at, "steps": res.steps}
+           "diverged_at": res.diverged_at, "steps": res.steps,
+           "rho_start": float(res.log_spectral_radius[0].max()),
+           "rho_end": float(res.log_spectral_radius[-1].max()),
+           "log10_grad_rate_start": rates[0], "log10_grad_rate_end": rates[1]}
     return row, res.log_step, res.log_grad_norm
 
 

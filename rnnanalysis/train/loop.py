@@ -82,8 +82,8 @@ class TrainResult(Result):
     gradient was NaN/Inf; None otherwise); steps (updates made); final: last evaluation;
     log_*: per ``log_every`` steps (step, training loss, global gradient norm before clipping,
     whether clipping fired, spectral radius of each gate block of W_hh); eval_*: per
-    evaluation; profile_steps / log10_adjoint_norms: per ``profile_every`` steps,
-    log10 of the batch-mean ||dL/ds_k|| for k = 0..T. ``network``: the final model (the last
+    evaluation; profile_steps / log10_adjoint_norms: at step 1, every ``profile_every`` steps
+    and at the solving step, log10 of the batch-mean ||dL/ds_k|| for k = 0..T. ``network``: the final model (the last
     finite one if the run diverged).
     """
 
@@ -199,11 +199,13 @@ def train(net: Network, task, length: int, *, steps: int = 1000, batch: int = 20
             logs["norm"].append(clipped.norm)
             logs["clipped"].append(clipped.clipped)
             logs["rho"].append(_radii(params["weight_hh"], net.core.gates))
-        if step % profile_every == 0 or step == 1:
+        pending = None
+        if step % profile_every == 0 or step == 1 or step % eval_every == 0:
             with np.errstate(divide="ignore"):
-                norms = np.linalg.norm(sg.adjoints, axis=-1).mean(axis=-1)
-                profiles.append(np.log10(norms))
-            prof_steps.append(step)
+                pending = (step, np.log10(np.linalg.norm(sg.adjoints, axis=-1).mean(axis=-1)))
+            if step % profile_every == 0 or step == 1:
+                prof_steps.append(step)
+                profiles.append(pending[1])
         params, state = opt.update(params, clipped.grads, state)
         if not all(np.all(np.isfinite(v)) for v in params.values()):
             diverged_at = step
@@ -218,6 +220,9 @@ def train(net: Network, task, length: int, *, steps: int = 1000, batch: int = 20
             evals["err"].append(final.error_rate)
             if final.solved:
                 solved_at = step
+                if prof_steps[-1] != step:              # the profile of the solving step too
+                    prof_steps.append(step)
+                    profiles.append(pending[1])
                 break
     steps_done = step if diverged_at is None else diverged_at - 1
     if final is None or evals["step"][-1] != steps_done:

@@ -1,0 +1,114 @@
+"""One training step (forward, BPTT, global-norm clipping, Adam) against PyTorch on the CPU.
+
+Ours: ``loss_and_grads`` (cell + linear readout, MSE at the last step; exact BPTT through
+``ra.bptt`` reusing the forward pass) + ``clip_by_global_norm`` + ``Adam.update``.
+Peer: ``nn.RNN``/``nn.LSTM`` + ``nn.Linear`` + ``MSELoss`` + ``backward`` +
+``clip_grad_norm_`` + ``torch.optim.Adam``. Same shapes: n = 128, batch 32, T = 100, 8 inputs.
+Both are timed in interleaved rounds (A B A B ...) in this one process; the script prints
+the median time of each and the median ratio peer / ours (> 1: we are faster), for float64 and
+float32, with the libraries' default thread counts and with one thread each.
+
+    PYTHONPATH=. python3 scripts/benchmarks/train_step.py [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from rnnanalysis.cells import LSTM, Elman
+from rnnanalysis.train import Adam, clip_by_global_norm, loss_and_grads, make_network
+
+
+def ours_step(kind, dtype, n, B, T, m):
+    cell = (Elman if kind == "elman" else LSTM)(n, m, seed=0, dtype=dtype)
+    net = make_network(cell, 1, seed=0)
+    rng = np.random.default_rng(0)
+    xs, y = rng.normal(size=(T, B, m)).astype(dtype), rng.normal(size=(B, 1)).astype(dtype)
+    opt = Adam(1e-3)
+    state = {"net": net, "params": dict(net.params)}
+    state["opt"] = opt.init(state["params"])
+
+    def step():
+        sg = loss_and_grads(state["net"], xs, y, loss="mse", at="last")
+        clipped = clip_by_global_norm(sg.grads, 1.0)
+        state["params"], state["opt"] = opt.update(state["params"], clipped.grads, state["opt"])
+        state["net"] = state["net"].with_params(state["params"])
+        return sg.loss
+
+    return step
+
+
+def torch_step(torch, kind, dtype, n, B, T, m):
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    torch.manual_seed(0)
+    rnn = (torch.nn.RNN if kind == "elman" else torch.nn.LSTM)(m, n).to(tdt)
+    lin = torch.nn.Linear(n, 1).to(tdt)
+    params = list(rnn.parameters()) + list(lin.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    rng = np.random.default_rng(0)
+    xs = torch.tensor(rng.normal(size=(T, B, m)), dtype=tdt)
+    y = torch.tensor(rng.normal(size=(B, 1)), dtype=tdt)
+    loss_fn = torch.nn.MSELoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out, _ = rnn(xs)
+        loss = loss_fn(lin(out[-1]), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        return float(loss)
+
+    return step
+
+
+def interleaved(a, b, rounds, reps):
+    ta, tb = [], []
+    for f in (a, b):                                   # warm-up
+        f()
+    for _ in range(rounds):
+        for f, acc in ((a, ta), (b, tb)):
+            time.sleep(0.05)                           # let the other library's BLAS threads settle
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                f()
+            acc.append((time.perf_counter() - t0) / reps)
+    ta, tb = np.array(ta), np.array(tb)
+    return float(np.median(ta)), float(np.median(tb)), float(np.median(tb / ta))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--n", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--T", type=int, default=100)
+    ap.add_argument("--inputs", type=int, default=8)
+    args = ap.parse_args(argv)
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    shape = (args.n, args.batch, args.T, args.inputs)
+    print(f"n={args.n} batch={args.batch} T={args.T} m={args.inputs}; torch {torch.__version__}, "
+          f"numpy {np.__version__}; {args.rounds} interleaved rounds of {args.reps} steps")
+    print(f"{'threads':8} {'cell':6} {'dtype':8} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}")
+    default_threads = torch.get_num_threads()
+    for threads in ("default", "1"):
+        limit = None if threads == "default" else 1
+        torch.set_num_threads(default_threads if limit is None else 1)
+        with threadpool_limits(limits=limit):
+            for kind in ("elman", "lstm"):
+                for dtype in (np.float64, np.float32):
+                    a = ours_step(kind, dtype, *shape)
+                    b = torch_step(torch, kind, dtype, *shape)
+                    ta, tb, ratio = interleaved(a, b, args.rounds, args.reps)
+                    print(f"{threads:8} {kind:6} {np.dtype(dtype).name:8} {ta * 1e3:9.2f} {tb * 1e3:9.2f} "
+                          f"{ratio:11.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
