@@ -10,7 +10,7 @@ from pathlib import Path
 
 import rnnanalysis as ra
 
-CELLS = ("elman", "lstm", "gru")
+CELLS = ("elman", "lstm", "gru", "ln_elman", "ln_lstm")
 HERE = Path(__file__).resolve().parent
 
 

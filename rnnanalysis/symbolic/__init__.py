@@ -21,8 +21,9 @@ from .equations import BUILTIN_CELLS as BUILTIN_CELLS
 from .equations import CellSpec as CellSpec
 from .expr import Apply as Apply
 from .expr import hadamard as hadamard
+from .expr import normalize as normalize
 from .printing import RNNLatexPrinter as RNNLatexPrinter
 
-__all__ = ["derive", "Derivation", "Step", "CellSpec", "BUILTIN_CELLS", "Apply", "hadamard",
+__all__ = ["derive", "Derivation", "Step", "CellSpec", "BUILTIN_CELLS", "Apply", "hadamard", "normalize",
            "OrderedProduct", "Partial", "WeightGradient", "NormBound", "RNNLatexPrinter",
            "ClosedForm", "scalar_rnn_product", "linear_rnn_power", "one_unit_gradient"]

@@ -8,7 +8,9 @@ rules, applied forward through the cell's intermediates (each ``v`` gets ``∂v/
     \\partial (W v) = W\\, \\partial v, \\qquad
     \\partial f(a) = \\operatorname{diag}(f'(a))\\, \\partial a, \\qquad
     \\partial (u \\odot v) = \\operatorname{diag}(v)\\, \\partial u + \\operatorname{diag}(u)\\, \\partial v,
-    \\qquad \\partial c = 0.
+    \\qquad \\partial c = 0,
+
+and layer normalisation, ``∂ norm(a) = sd(a)^{-1} (I - (1 1^T + norm(a) norm(a)^T)/n) ∂a``.
 
 Terms that share everything but a leading ``diag`` are collected into one ``diag`` of the
 sum (e.g. GRU's ``diag(h_{t-1} - n_t)``); nothing else is simplified.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from sympy import DiagMatrix, HadamardProduct, Identity, MatAdd, MatMul, MatrixSymbol, OneMatrix, ZeroMatrix
 
-from .expr import Apply, add, coeff_and_factors, mul
+from .expr import Apply, Normalize, NormalizeJacobian, add, coeff_and_factors, mul
 
 __all__ = ["state_jacobians"]
 
@@ -73,6 +75,8 @@ class _Differentiator:
             return add(*terms)
         if isinstance(expr, Apply):
             return mul(DiagMatrix(expr.derivative()), self.d(expr.arg, wrt))
+        if isinstance(expr, Normalize):
+            return mul(NormalizeJacobian(expr.arg, expr.eps), self.d(expr.arg, wrt))
         if isinstance(expr, (OneMatrix, ZeroMatrix, Identity)):
             return None
         raise ValueError(f"cannot differentiate {type(expr).__name__} {expr}: supported are sums, "

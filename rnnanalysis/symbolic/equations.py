@@ -239,7 +239,46 @@ def gru(activation="tanh") -> CellSpec:
     return spec
 
 
-BUILTIN_CELLS = {"elman": elman, "rnn": elman, "lstm": lstm, "gru": gru}
+def ln_elman(activation="tanh") -> CellSpec:
+    """Layer-normalised Elman (Ba et al. 2016): ``h_t = phi(alpha ⊙ norm(a_t) + beta)``."""
+    from .expr import hadamard, normalize
+
+    spec = CellSpec("LayerNorm-Elman")
+    h, x = spec.state("h"), spec.input("x")
+    W_ih, W_hh = spec.weight("W_ih", cols="m"), spec.weight("W_hh")
+    b_ih, b_hh, alpha, beta = spec.bias("b_ih"), spec.bias("b_hh"), spec.bias("alpha"), spec.bias("beta")
+    phi = spec.activation("phi", activation)
+    a = spec.define("a", MatAdd(W_ih * x, b_ih, W_hh * h, b_hh))
+    y = spec.define("y", MatAdd(hadamard(alpha, normalize(a)), beta))
+    spec.update(h, phi(y))
+    spec.layout = {"weight_ih": ["W_ih"], "weight_hh": ["W_hh"], "bias_ih": ["b_ih"], "bias_hh": ["b_hh"],
+                   "ln_weight": ["alpha"], "ln_bias": ["beta"]}
+    return spec
+
+
+def ln_lstm(activation="tanh") -> CellSpec:
+    """LSTM whose gate pre-activations are layer-normalised block by block (Ba et al. 2016)."""
+    from .expr import hadamard, normalize
+
+    spec = CellSpec("LayerNorm-LSTM")
+    h, c, x = spec.state("h"), spec.state("c"), spec.input("x")
+    sigma, phi = spec.activation("sigma", "sigmoid"), spec.activation("phi", activation)
+    gate = {}
+    for g in "ifgo":
+        a = spec.define(f"a_{g}", _pre_activation(spec, g, x, h))
+        alpha, beta = spec.bias(f"alpha_{g}"), spec.bias(f"beta_{g}")
+        y = spec.define(f"y_{g}", MatAdd(hadamard(alpha, normalize(a)), beta))
+        gate[g] = spec.define(g, (phi if g == "g" else sigma)(y))
+    c_t = spec.update(c, MatAdd(hadamard(gate["f"], c), hadamard(gate["i"], gate["g"])))
+    spec.update(h, hadamard(gate["o"], phi(c_t)))
+    _stacked(spec, "ifgo")
+    spec.layout["ln_weight"] = [f"alpha_{g}" for g in "ifgo"]
+    spec.layout["ln_bias"] = [f"beta_{g}" for g in "ifgo"]
+    return spec
+
+
+BUILTIN_CELLS = {"elman": elman, "rnn": elman, "lstm": lstm, "gru": gru, "ln_elman": ln_elman,
+                 "ln_lstm": ln_lstm}
 
 
 def builtin_spec(kind: str, activation="tanh") -> CellSpec:

@@ -25,7 +25,7 @@ from sympy import (
     ZeroMatrix,
 )
 
-from .expr import Apply
+from .expr import Apply, Normalize, NormalizeJacobian
 
 __all__ = ["NumpyBackend", "SympyBackend", "evaluate", "evaluate_definitions"]
 
@@ -58,6 +58,15 @@ class NumpyBackend:
         if order == 1:
             return act.df(a)
         raise ValueError(f"{fname}: numeric derivatives of order {order} are not available (only f and f')")
+
+    def normalize(self, v, eps, jacobian=False):
+        c = v - v.mean(axis=-2, keepdims=True)
+        sd = np.sqrt((c * c).mean(axis=-2, keepdims=True) + eps)
+        y = c / sd
+        if not jacobian:
+            return y
+        n = v.shape[-2]
+        return (np.eye(n) - (1.0 + y @ np.swapaxes(y, -1, -2)) / n) / sd
 
     def block(self, rows):
         lead = np.broadcast_shapes(*(b.shape[:-2] for row in rows for b in row))
@@ -94,6 +103,15 @@ class SympyBackend:
                              f"order {order}")
         return a.applyfunc(fn)
 
+    def normalize(self, v, eps, jacobian=False):
+        n = v.shape[0]
+        c = v - sympy.ones(n, 1) * (sum(v) / n)
+        sd = sympy.sqrt(sum(e ** 2 for e in c) / n + sympy.Float(eps))
+        y = c / sd
+        if not jacobian:
+            return y
+        return (sympy.eye(n) - (sympy.ones(n, n) + y * y.T) / n) / sd
+
     def block(self, rows):
         return sympy.Matrix(sympy.BlockMatrix(rows).as_explicit())
 
@@ -118,6 +136,8 @@ def evaluate(expr, env: dict, backend, sizes: dict):
         return backend.diag(ev(expr.args[0]))
     if isinstance(expr, Apply):
         return backend.apply(expr.fname, expr.order, ev(expr.arg))
+    if isinstance(expr, (Normalize, NormalizeJacobian)):
+        return backend.normalize(ev(expr.arg), expr.eps, jacobian=isinstance(expr, NormalizeJacobian))
     if isinstance(expr, Transpose):
         return backend.transpose(ev(expr.arg))
     if isinstance(expr, (Identity, ZeroMatrix, OneMatrix)):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import sympy
 from sympy import DiagMatrix, HadamardProduct, Identity, MatAdd, MatMul, MatrixExpr, Symbol
 
-__all__ = ["Apply", "add", "mul", "diag", "hadamard", "coeff_and_factors"]
+__all__ = ["Apply", "Normalize", "NormalizeJacobian", "add", "mul", "diag", "hadamard", "normalize",
+           "coeff_and_factors"]
 
 
 class Apply(MatrixExpr):
@@ -42,8 +43,62 @@ class Apply(MatrixExpr):
     def shape(self):
         return self.args[1].shape
 
+    def _entry(self, i, j, **kwargs):
+        """Entry (i, j): an undefined function ``phi`` (``phi'`` …) of the argument's entry."""
+        return sympy.Function(self.fname + "'" * self.order)(self.arg._entry(i, j, **kwargs))
+
     def derivative(self) -> Apply:
         return Apply(self.args[0], self.args[1], self.order + 1)
+
+
+class Normalize(MatrixExpr):
+    """Layer normalisation of a vector over its n entries, without gain and bias:
+    ``norm(a) = (a - mean(a) 1) / sd(a)``, ``sd(a) = sqrt(mean((a - mean(a))**2) + eps)``."""
+
+    def __new__(cls, arg, eps=1e-5):
+        if not isinstance(arg, MatrixExpr) or arg.shape[1] != 1:
+            raise TypeError(f"normalize: expected an n x 1 matrix expression, got {arg!r}")
+        eps = float(eps)
+        if not eps > 0:
+            raise ValueError(f"normalize: eps must be > 0, got {eps!r}")
+        return MatrixExpr.__new__(cls, arg, sympy.Float(eps))
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def eps(self) -> float:
+        return float(self.args[1])
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+
+class NormalizeJacobian(MatrixExpr):
+    """``∂ norm(a)/∂a = (I - (1 1^T + norm(a) norm(a)^T)/n) / sd(a)`` (n x n)."""
+
+    def __new__(cls, arg, eps):
+        return MatrixExpr.__new__(cls, arg, sympy.Float(eps))
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def eps(self) -> float:
+        return float(self.args[1])
+
+    @property
+    def shape(self):
+        return (self.args[0].shape[0], self.args[0].shape[0])
+
+
+def normalize(v, eps: float = 1e-5) -> Normalize:
+    """Layer normalisation ``(v - mean(v)) / sqrt(var(v) + eps)`` of an n x 1 expression
+    (Ba, Kiros & Hinton 2016, eq. 4 without gain and bias; eps as ``torch.nn.LayerNorm``)."""
+    return Normalize(v, eps)
 
 
 def coeff_and_factors(term):

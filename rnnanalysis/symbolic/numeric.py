@@ -39,15 +39,15 @@ def _bind(spec, params):
         cols = {spec.n: "n", spec.m: "m"}.get(sym.shape[1])          # None for a bias (n x 1)
         arr = float_array(f"params[{name!r}]", params[name], ndim=2 if cols else 1)
         arr = arr.astype(np.float64, copy=False)
-        G = len(blocks)
-        if arr.shape[0] % G:
-            raise ValueError(f"params[{name!r}]: expected {G} stacked blocks of n rows, "
-                             f"got shape {arr.shape}")
-        dims.setdefault("n", arr.shape[0] // G)
-        if cols:
-            dims.setdefault(cols, arr.shape[1])
         arrays[name] = (arr, blocks, cols)
-    n = dims["n"]
+    # n from the first n x n weight (its columns), else from the rows of the first group
+    for arr, _, cols in arrays.values():
+        if cols == "n":
+            dims.setdefault("n", arr.shape[1])
+        elif cols == "m":
+            dims.setdefault("m", arr.shape[1])
+    first, blocks, _ = next(iter(arrays.values()))
+    n = dims.setdefault("n", first.shape[0] // len(blocks))
     env = {}
     for name, (arr, blocks, cols) in arrays.items():
         want = (len(blocks) * n, dims[cols]) if cols else (len(blocks) * n,)

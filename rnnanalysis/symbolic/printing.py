@@ -7,8 +7,8 @@ index (default ``"t"``); ``hadamard``, ``diag`` and ``transpose`` are the LaTeX 
 elementwise product, the diagonal matrix and the transpose.
 
     >>> from rnnanalysis.symbolic import derive
-    >>> derive("elman").latex_of("jacobian", names={"W_hh": "W"})
-    '\\\\operatorname{diag}\\\\left(\\\\phi\\'\\\\left(a_{t}\\\\right)\\\\right) W'
+    >>> print(derive("elman").latex_of("jacobian", names={"W_hh": "W"}))
+    \\operatorname{diag}\\left(\\phi'\\left(a_{t}\\right)\\right) W
 
 References:
     SymPy's ``printing/latex.py`` (``_print_<Class>`` dispatch, objects with ``_latex``).
@@ -119,6 +119,14 @@ class RNNLatexPrinter(LatexPrinter):
         if not hasattr(arg, "name") or self.spec.roles.get(getattr(arg, "name", None)) != "param":
             s = rf"\left({s}\right)"
         return f"{s}{self.rnn['transpose']}"
+
+    def _print_Normalize(self, expr):
+        return rf"\operatorname{{norm}}\left({self._print(expr.arg)}\right)"
+
+    def _print_NormalizeJacobian(self, expr):
+        y, T, n = self._print_Normalize(expr), self.rnn["transpose"], self._print(expr.shape[0])
+        return (rf"\frac{{1}}{{\operatorname{{sd}}\left({self._print(expr.arg)}\right)}} "
+                rf"\left(I - \frac{{1}}{{{n}}} \left(1 1{T} + {y} {y}{T}\right)\right)")
 
     def _print_Identity(self, expr):
         return "I"

@@ -9,6 +9,7 @@ derived matrix expression is evaluated too.
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import sympy
 
@@ -23,9 +24,23 @@ def _symbols(name, rows, cols):
     return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}[{i},{j}]", real=True))
 
 
-def verify_against_entrywise(spec, jacobian, sizes=(2, 3), points=3, seed=0, rtol=1e-10) -> float:
-    """Worst relative difference between ``jacobian`` and the entrywise chain of ``Matrix.jacobian``."""
-    rng = np.random.default_rng(seed)
+def _mp(value):
+    """An mpmath matrix as a NumPy object array of mpf (matmul keeps the working precision)."""
+    return np.array(mpmath.matrix(value).tolist(), dtype=object)
+
+
+def verify_against_entrywise(spec, jacobian, sizes=(2, 3), points=3, seed=0, rtol=1e-25) -> float:
+    """Worst relative difference between ``jacobian`` and the entrywise chain of ``Matrix.jacobian``,
+    both evaluated in 40-digit arithmetic (mpmath), so ill-conditioned points cannot hide a bug."""
+    with mpmath.workdps(40):
+        worst = _worst_difference(spec, jacobian, sizes, points, np.random.default_rng(seed))
+    if worst > rtol:
+        raise AssertionError(f"{spec.name}: derived Jacobian differs from Matrix.jacobian of the entrywise "
+                             f"equations, relative difference {worst:.2e} > {rtol:.0e}")
+    return worst
+
+
+def _worst_difference(spec, jacobian, sizes, points, rng):
     worst = 0.0
     for n in sizes:
         sizes_map = {spec.n: n, spec.m: _M}
@@ -41,26 +56,23 @@ def verify_against_entrywise(spec, jacobian, sizes=(2, 3), points=3, seed=0, rto
             names = {s.name for s in expr.atoms(sympy.MatrixSymbol)}
             used = [u for u, _ in spec.definitions if u.name in names]
             args = free + [s for u in used for s in env[u.name]]
-            partial_u = [(u.name, sympy.lambdify(args, explicit.jacobian(env[u.name]), "numpy"))
+            partial_u = [(u.name, sympy.lambdify(args, explicit.jacobian(env[u.name]), "mpmath"))
                          for u in used]
-            equations.append((sym.name, sympy.lambdify(args, explicit, "numpy"), used,
-                              partial_u, sympy.lambdify(args, explicit.jacobian(state), "numpy")))
+            equations.append((sym.name, sympy.lambdify(args, explicit, "mpmath"), used,
+                              partial_u, sympy.lambdify(args, explicit.jacobian(state), "mpmath")))
         rules_args = free + [s for sym, _ in spec.definitions for s in env[sym.name]]
-        rules = sympy.lambdify(rules_args, evaluate(jacobian, env, backend, sizes_map), "numpy")
+        rules = sympy.lambdify(rules_args, evaluate(jacobian, env, backend, sizes_map), "mpmath")
         for _ in range(points):
-            point = list(rng.uniform(-1.5, 1.5, len(free)))
+            point = [mpmath.mpf(v) for v in rng.uniform(-1.5, 1.5, len(free))]
             values, jac = {}, {}
             for name, value_fn, used, partial_u, partial_s in equations:
                 args = point + [v for u in used for v in values[u.name]]
-                values[name] = np.asarray(value_fn(*args), float).ravel()
-                jac[name] = np.asarray(partial_s(*args), float) + sum(
-                    (np.asarray(fn(*args), float) @ jac[u] for u, fn in partial_u), 0.0)
+                values[name] = _mp(value_fn(*args)).ravel()
+                jac[name] = _mp(partial_s(*args)) + sum((_mp(fn(*args)) @ jac[u] for u, fn in partial_u), 0)
             reference = np.vstack([jac[spec.new_state(k).name] for k in spec.states])
             inner = [v for sym, _ in spec.definitions for v in values[sym.name]]
-            derived = np.asarray(rules(*(point + inner)), float)
-            err = float(np.max(np.abs(reference - derived)) / max(np.max(np.abs(reference)), 1e-300))
+            derived = _mp(rules(*(point + inner)))
+            scale = max(max(abs(v) for v in reference.ravel()), mpmath.mpf(10) ** -300)
+            err = float(max(abs(v) for v in (reference - derived).ravel()) / scale)
             worst = max(worst, err)
-    if worst > rtol:
-        raise AssertionError(f"{spec.name}: derived Jacobian differs from Matrix.jacobian of the entrywise "
-                             f"equations, relative difference {worst:.2e} > {rtol:.0e}")
     return worst

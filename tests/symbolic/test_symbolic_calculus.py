@@ -25,28 +25,51 @@ def minimal_rnn():
     return spec
 
 
-@pytest.mark.parametrize("kind", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("kind", ["elman", "lstm", "gru", "ln_elman"])
 def test_builtin_cells_match_entrywise_jacobian_at_n_2_and_3(kind):
-    assert derive(kind).verify(sizes=(2, 3), points=2) < 1e-12
+    assert derive(kind).verify(sizes=(2, 3), points=2) < 1e-25
+
+
+def test_layer_norm_lstm_matches_entrywise_at_n_2():
+    assert derive("ln_lstm").verify(sizes=(2,), points=1) < 1e-25
+
+
+@pytest.mark.slow
+def test_layer_norm_lstm_matches_entrywise_at_n_3():
+    assert derive("ln_lstm").verify(sizes=(3,), points=2) < 1e-25
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_elman_every_activation_matches_entrywise(activation):
-    assert derive("elman", activation).verify(sizes=(2, 3)) < 1e-12
+    assert derive("elman", activation).verify(sizes=(2, 3)) < 1e-25
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_gated_cells_every_activation_match_entrywise(kind, activation):
-    assert derive(kind, activation).verify(sizes=(2, 3)) < 1e-12
+    assert derive(kind, activation).verify(sizes=(2, 3)) < 1e-25
 
 
 def test_user_defined_minimal_rnn_is_derived_and_verified():
     d = derive(minimal_rnn())
-    assert d.verify(sizes=(2, 3)) < 1e-12
+    assert d.verify(sizes=(2, 3)) < 1e-25
     # product rule of u ⊙ h: the identity path gives diag(u_t)
     assert any(t == DiagMatrix(d.spec.symbols["u"]) for t in d.jacobian.args)
+
+
+def test_user_defined_layer_norm_elman_in_a_few_lines():
+    """An Elman with layer norm written by a user: norm's Jacobian rule is checked entrywise."""
+    from sympy import MatAdd
+
+    from rnnanalysis.symbolic import normalize
+
+    spec = CellSpec("my LN Elman")
+    h, x = spec.state("h"), spec.input("x")
+    W, U, b, g = spec.weight("W"), spec.weight("U", cols="m"), spec.bias("b"), spec.bias("g")
+    phi = spec.activation("phi", "tanh")
+    spec.update(h, phi(hadamard(g, normalize(MatAdd(W * h, U * x, b), eps=1e-3))))
+    assert derive(spec).verify(sizes=(2, 3)) < 1e-25
 
 
 def test_verify_fails_on_a_wrong_jacobian():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import rnnanalysis as ra
+from rnnanalysis.cells import LayerNormElman, LayerNormLSTM
 from rnnanalysis.symbolic import CellSpec, derive, hadamard
 
 CELLS = {"elman": ra.Elman, "lstm": ra.LSTM, "gru": ra.GRU}
@@ -23,6 +24,19 @@ def test_lambdified_jacobian_equals_simulator_jacobian(kind, activation, rng):
     x = rng.normal(size=(7, 3))
     J = f(cell.params, state, x)
     assert J.shape == (7, cell.state_size, cell.state_size) and J.dtype == np.float64
+    assert rel_err(J, cell.jacobian(state, x)) < 1e-12
+
+
+@pytest.mark.parametrize("make", [LayerNormElman, LayerNormLSTM])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_layer_norm_cells_lambdified_equal_simulator(make, activation, rng):
+    cell = make(hidden=4, inputs=3, activation=activation, seed=int(rng.integers(1 << 30)))
+    p = dict(cell.params)
+    p["ln_weight"] = rng.normal(size=p["ln_weight"].shape)       # non-trivial gain and shift
+    p["ln_bias"] = rng.normal(size=p["ln_bias"].shape)
+    cell = cell.with_params(p)
+    state, x = rng.normal(size=(6, cell.state_size)), rng.normal(size=(6, 3))
+    J = ra.derive(cell).lambdify()(cell.params, state, x)
     assert rel_err(J, cell.jacobian(state, x)) < 1e-12
 
 

@@ -57,6 +57,13 @@ def test_golden_gated_blocks():
     assert r"a_{n,t} &= W_{in} x_{t} + b_{in} + r_{t} \odot \left(W_{hn} h_{t-1} + b_{hn}\right)" in gru
 
 
+def test_golden_layer_norm_jacobian():
+    assert ra.derive("ln_elman").latex_of("jacobian", names={"W_hh": "W"}) == (
+        r"\operatorname{diag}\left(\phi'\left(y_{t}\right)\right) \operatorname{diag}\left(\alpha\right) "
+        r"\frac{1}{\operatorname{sd}\left(a_{t}\right)} \left(I - \frac{1}{n} \left(1 1^\top + "
+        r"\operatorname{norm}\left(a_{t}\right) \operatorname{norm}\left(a_{t}\right)^\top\right)\right) W")
+
+
 def test_latex_is_an_align_environment_and_jupyter_repr(elman):
     tex = elman.latex()
     assert tex.startswith("\\begin{align*}\n\\intertext{") and tex.endswith("\\end{align*}")
