@@ -186,6 +186,18 @@ class Derivation(Result):
 
         return verify_against_entrywise(self.spec, self.jacobian, sizes, points, seed)
 
+    def save(self, path) -> Path:
+        """Write ``.json`` (:meth:`to_dict`: LaTeX of the Jacobian and steps) or ``.tex`` (:meth:`to_tex`)."""
+        import json
+
+        path = Path(path)
+        if path.suffix == ".tex":
+            return self.to_tex(path)
+        if path.suffix != ".json":
+            raise ValueError(f"path: expected a .json or .tex file name, got {str(path)!r}")
+        path.write_text(json.dumps({"type": "Derivation", **self.to_dict()}, indent=1))
+        return path
+
     def to_dict(self) -> dict:
         return {"cell": self.spec.name, "states": list(self.spec.states),
                 "jacobian_latex": self.latex_of("jacobian"),

@@ -18,6 +18,12 @@ __all__ = ["Apply", "Normalize", "NormalizeJacobian", "add", "mul", "diag", "had
            "coeff_and_factors"]
 
 
+def _default_name(key: str) -> str:
+    from .equations import default_latex
+
+    return default_latex(key)
+
+
 class Apply(MatrixExpr):
     """The elementwise map named ``fname`` (its ``order``-th derivative) applied to ``arg``."""
 
@@ -47,6 +53,11 @@ class Apply(MatrixExpr):
         """Entry (i, j): an undefined function ``phi`` (``phi'`` …) of the argument's entry."""
         return sympy.Function(self.fname + "'" * self.order)(self.arg._entry(i, j, **kwargs))
 
+    def _latex(self, printer):
+        name = printer.name_of(self.fname) if hasattr(printer, "name_of") else _default_name(self.fname)
+        prime = "'" * self.order if self.order <= 3 else f"^{{({self.order})}}"
+        return rf"{name}{prime}\left({printer._print(self.arg)}\right)"
+
     def derivative(self) -> Apply:
         return Apply(self.args[0], self.args[1], self.order + 1)
 
@@ -75,6 +86,9 @@ class Normalize(MatrixExpr):
     def shape(self):
         return self.args[0].shape
 
+    def _latex(self, printer):
+        return rf"\operatorname{{norm}}\left({printer._print(self.arg)}\right)"
+
 
 class NormalizeJacobian(MatrixExpr):
     """``∂ norm(a)/∂a = (I - (1 1^T + norm(a) norm(a)^T)/n) / sd(a)`` (n x n)."""
@@ -93,6 +107,12 @@ class NormalizeJacobian(MatrixExpr):
     @property
     def shape(self):
         return (self.args[0].shape[0], self.args[0].shape[0])
+
+    def _latex(self, printer):
+        T = getattr(printer, "rnn", {}).get("transpose", r"^\top")
+        y, a, n = (printer._print(e) for e in (Normalize(self.arg, self.eps), self.arg, self.shape[0]))
+        return (rf"\frac{{1}}{{\operatorname{{sd}}\left({a}\right)}} "
+                rf"\left(I - \frac{{1}}{{{n}}} \left(1 1{T} + {y} {y}{T}\right)\right)")
 
 
 def normalize(v, eps: float = 1e-5) -> Normalize:

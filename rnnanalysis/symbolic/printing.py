@@ -78,10 +78,6 @@ class RNNLatexPrinter(LatexPrinter):
             return base
         return timed(base, f"{t}-1" if role == "state_prev" else t)
 
-    def _print_Apply(self, expr):
-        prime = "'" * expr.order if expr.order <= 3 else f"^{{({expr.order})}}"
-        return rf"{self.name_of(expr.fname)}{prime}\left({self._print(expr.arg)}\right)"
-
     # -- operations ---------------------------------------------------------------------
     def _print_MatAdd(self, expr):
         parts = [self._print(t) for t in expr.args]
@@ -119,14 +115,6 @@ class RNNLatexPrinter(LatexPrinter):
         if not hasattr(arg, "name") or self.spec.roles.get(getattr(arg, "name", None)) != "param":
             s = rf"\left({s}\right)"
         return f"{s}{self.rnn['transpose']}"
-
-    def _print_Normalize(self, expr):
-        return rf"\operatorname{{norm}}\left({self._print(expr.arg)}\right)"
-
-    def _print_NormalizeJacobian(self, expr):
-        y, T, n = self._print_Normalize(expr), self.rnn["transpose"], self._print(expr.shape[0])
-        return (rf"\frac{{1}}{{\operatorname{{sd}}\left({self._print(expr.arg)}\right)}} "
-                rf"\left(I - \frac{{1}}{{{n}}} \left(1 1{T} + {y} {y}{T}\right)\right)")
 
     def _print_Identity(self, expr):
         return "I"

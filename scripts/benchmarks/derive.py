@@ -3,7 +3,8 @@
     python3 scripts/benchmarks/derive.py [--rounds 5]
 
 Each round runs in a fresh Python process (cold: the SymPy import is included), timing
-``import rnnanalysis`` + for each of elman/lstm/gru x {tanh, sigmoid, relu, linear, leaky_relu}:
+``import rnnanalysis`` + for each built-in cell (elman, lstm, gru, ln_elman, ln_lstm) x
+{tanh, sigmoid, relu, linear, leaky_relu}:
 ``derive`` -> ``lambdify`` -> one call -> ``to_tex``. Prints the median over rounds, and, for
 scale, the time SymPy's own ``Matrix.jacobian`` of the explicit entrywise LSTM at n = 3 takes
 (one fixed size, where ``derive`` is size-free) in the same rounds (interleaved A B A B).
@@ -25,7 +26,9 @@ import numpy as np
 import rnnanalysis as ra
 out = pathlib.Path(tempfile.mkdtemp())
 count = 0
-for kind, make in (("elman", ra.Elman), ("lstm", ra.LSTM), ("gru", ra.GRU)):
+from rnnanalysis.cells import LayerNormElman, LayerNormLSTM
+for make in (ra.Elman, ra.LSTM, ra.GRU, LayerNormElman, LayerNormLSTM):
+    kind = make.kind
     for act in ("tanh", "sigmoid", "relu", "linear", "leaky_relu"):
         cell = make(hidden=8, inputs=4, activation=act, seed=0)
         d = ra.derive(cell)

@@ -89,6 +89,16 @@ def test_printer_settings_are_validated(elman, settings, error, match):
         elman.latex(**settings)
 
 
+def test_save_writes_json_or_tex_never_pickles(elman, tmp_path):
+    import json
+
+    data = json.loads(elman.save(tmp_path / "elman.json").read_text())
+    assert data["jacobian_latex"] == ELMAN_J and data["type"] == "Derivation"
+    assert elman.save(tmp_path / "elman.tex").read_text().startswith("\\documentclass{article}")
+    with pytest.raises(ValueError, match=r"expected a \.json or \.tex file name"):
+        elman.save(tmp_path / "elman.npz")
+
+
 def test_latex_of_rejects_unknown_objects(elman):
     with pytest.raises(ValueError, match="what: expected one of"):
         elman.latex_of("hessian")
