@@ -103,7 +103,8 @@ def write_table(results, meta, path):
                     f"{_median(rows, rem, mid, 'log10_grad_rate_end')}")
             lines.append(f"| {rem} | " + " | ".join(_cell(rows, rem, T) for T in lengths)
                          + f" | {rho} | {rate} |")
-        lines += ["", "Published results this echoes (cited; not reproduced here unless our column says so):", ""]
+        lines += ["", "Published results this echoes (cited; not reproduced here unless our column "
+                  "says so):", ""]
         lines += [f"- {p}" for p in PUBLISHED.get(task, [])]
         lines.append("")
     lines += ["Columns 'why': median over seeds of the largest spectral radius of a W_hh gate block "

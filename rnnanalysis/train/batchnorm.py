@@ -125,6 +125,14 @@ class BatchNormRNN:
                    self.stats if stats is None else stats)
         return new
 
+    def astype(self, dtype) -> BatchNormRNN:
+        """The same core (and running statistics) in ``dtype``."""
+        new = object.__new__(BatchNormRNN)
+        dt = as_dtype(dtype)
+        new._setup(self.kind, {k: v.astype(dt) for k, v in self._params.items()}, self.activation, dt,
+                   {k: v.astype(dt) for k, v in self.stats.items()})
+        return new
+
     def __repr__(self):
         return f"BatchNormRNN(kind={self.kind!r}, hidden={self.hidden}, inputs={self.inputs})"
 

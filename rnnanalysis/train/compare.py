@@ -132,10 +132,10 @@ class Comparison(Result):
     runs: one dict per (remedy, length, seed): solved, steps_to_solve, final_loss,
     final_error_rate, diverged, diverged_at, steps, rho_start/rho_end (largest spectral
     radius of a W_hh gate block at the first and last logged step), log10_grad_rate_start/end
-    (slope of log10 ||dL/ds_k|| over k at step 1 and at the last profiled step). summary: one dict per (remedy, length):
-    success_rate, median_steps_to_solve (over solved runs; None if none), mean_final_loss,
-    divergences, seeds. grad_norm_traces: ``"remedy|T"`` -> (seeds, K) global gradient norms
-    at the logged steps (NaN after a run stopped). budget: the step budget of each run.
+    (slope of log10 ||dL/ds_k|| over k at step 1 and at the last profiled step). summary: one
+    dict per (remedy, length): success_rate, median_steps_to_solve (over solved runs; None if
+    none), mean_final_loss, divergences, seeds. grad_norm_traces: ``"remedy|T"`` -> (seeds, K)
+    global gradient norms at the logged steps (NaN after a run stopped). budget: the step budget of each run.
     """
 
     task: str

@@ -83,8 +83,8 @@ class TrainResult(Result):
     log_*: per ``log_every`` steps (step, training loss, global gradient norm before clipping,
     whether clipping fired, spectral radius of each gate block of W_hh); eval_*: per
     evaluation; profile_steps / log10_adjoint_norms: at step 1, every ``profile_every`` steps
-    and at the solving step, log10 of the batch-mean ||dL/ds_k|| for k = 0..T. ``network``: the final model (the last
-    finite one if the run diverged).
+    and at the solving step, log10 of the batch-mean ||dL/ds_k|| for k = 0..T. ``network``:
+    the final model (the last finite one if the run diverged).
     """
 
     task: str

@@ -48,3 +48,10 @@ def test_bad_input():
         train(net, "adding", 10, clip=-1.0)
     with pytest.raises(TypeError, match="net"):
         train(net.core, "adding", 10)
+
+
+def test_progress_bar_on_stderr(capsys):
+    net = parse_remedy("tanh").build("adding", 4, seed=0)
+    train(net, "adding", 6, steps=5, eval_every=1000, eval_size=20, seed=0, progress=True)
+    err = capsys.readouterr().err
+    assert "5/5" in err and "loss" in err and err.endswith("\n")

@@ -86,3 +86,16 @@ def test_layer_norm_extra_params_validated():
         cell.with_params({**cell.params, "ln_weight": np.ones(4)})
     with pytest.raises(ValueError, match="missing keys"):
         LayerNormElman.from_params(dict(ra.Elman(3, 2, seed=0).params))
+
+
+@pytest.mark.parametrize("core", ["elman", "lstm", "ln_lstm", "bn_lstm"])
+def test_float32_matches_float64(core):
+    xs, targets = _problem("ce", "last")
+    net64 = _perturbed(make_network(CORES[core](xs.shape[-1]), 3, seed=0))
+    net32 = type(net64)(net64.core.astype(np.float32), net64.readout_weight.astype(np.float32),
+                        net64.readout_bias.astype(np.float32))
+    g64 = loss_and_grads(net64, xs, targets, loss="ce", at="last").grads
+    g32 = loss_and_grads(net32, xs, targets, loss="ce", at="last").grads
+    for k in g64:
+        assert g32[k].dtype == np.float32
+        np.testing.assert_allclose(g32[k], g64[k], rtol=2e-4, atol=1e-6)
