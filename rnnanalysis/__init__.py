@@ -34,6 +34,18 @@ __all__ = [
 ]
 
 # predict: spectral, mean field, Lyapunov, check (issue 3) — exports below this line
+from .predict import LyapunovSpectrum as LyapunovSpectrum  # noqa: E402
+from .predict import MeanField as MeanField  # noqa: E402
+from .predict import PredictionCheck as PredictionCheck  # noqa: E402
+from .predict import SpectralPrediction as SpectralPrediction  # noqa: E402
+from .predict import check_predictions as check_predictions  # noqa: E402
+from .predict import critical_sigma_w as critical_sigma_w  # noqa: E402
+from .predict import lyapunov_spectrum as lyapunov_spectrum  # noqa: E402
+from .predict import mean_field as mean_field  # noqa: E402
+from .predict import predict as predict  # noqa: E402
+
+__all__ += ["SpectralPrediction", "MeanField", "LyapunovSpectrum", "PredictionCheck",
+            "predict", "mean_field", "critical_sigma_w", "lyapunov_spectrum", "check_predictions"]
 
 # symbolic: derive (issue 4) — exports below this line
 

@@ -1,0 +1,33 @@
+"""Regimes from per-step growth rates: one rule shared by every predictor and the measurement."""
+
+from __future__ import annotations
+
+import math
+
+#: Rates within +-band (log10 per step) of 0 count as "critical": 0.002 decades per step is
+#: one decade of gradient change in 500 steps.
+CRITICAL_BAND_LOG10 = 0.002
+
+REGIMES = ("vanishing", "critical", "exploding")
+
+
+def check_band(band) -> float:
+    """``band`` as a finite non-negative float (log10 per step)."""
+    try:
+        value = float(band)
+    except (TypeError, ValueError):
+        raise TypeError(f"band: expected a number (log10 per step), got {type(band).__name__}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"band: expected a finite number >= 0 (log10 per step), got {band!r}")
+    return value
+
+
+def classify(rate_log10: float, band: float = CRITICAL_BAND_LOG10) -> str:
+    """"vanishing" below -band, "exploding" above +band, else "critical"; NaN gives "undecided"."""
+    if math.isnan(rate_log10):
+        return "undecided"
+    if rate_log10 < -band:
+        return "vanishing"
+    if rate_log10 > band:
+        return "exploding"
+    return "critical"

@@ -1,0 +1,181 @@
+"""Mean-field theory of a random recurrent network: fixed point q*, gradient factor chi, critical line.
+
+For ``W_ij ~ N(0, sigma_w^2 / n)`` and biases of variance ``sigma_b^2`` the pre-activation variance
+follows the map below; at its fixed point ``q*`` one step multiplies squared gradient norms by chi:
+
+.. math::
+    q_{t+1} = \\sigma_w^2\\,\\mathbb{E}_z[\\phi(\\sqrt{q_t}\\,z)^2] + \\sigma_b^2 + \\sigma_x^2,
+    \\qquad \\chi = \\sigma_w^2\\,\\mathbb{E}_z[\\phi'(\\sqrt{q^*}\\,z)^2],
+    \\qquad \\xi = -1/\\ln\\chi
+
+with ``z ~ N(0, 1)``; the gradient rate is ``ln(chi)/2`` nats per step and ``chi = 1`` is the
+critical line (edge of chaos).
+
+References:
+    Poole et al. (2016), "Exponential expressivity in deep neural networks through transient
+    chaos"; Schoenholz et al. (2017), "Deep information propagation" (xi = -1/ln chi);
+    Chen, Pennington & Schoenholz (2018), "Dynamical isometry and a mean field theory of RNNs".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate, optimize
+
+from .._results import Result
+from ..activations import get_activation
+from ._regime import CRITICAL_BAND_LOG10, classify
+
+__all__ = ["MeanField", "mean_field", "critical_sigma_w", "gaussian_expectation"]
+
+_SCALE_MIN, _SCALE_MAX = 1e-100, 1e100      # q = 0 and q = inf are evaluated as these limits
+_Q_MIN, _Q_MAX = 1e-200, 1e200
+
+
+def gaussian_expectation(f, q: float) -> float:
+    """``E[f(sqrt(q) z)]`` for z ~ N(0, 1), by adaptive quadrature split at 0 (kinks of ReLU-like f).
+
+    Accurate to ~1e-12 absolute for bounded or polynomially growing f. ``q = 0`` and ``q = inf``
+    are taken as limits (scale 1e-100 and 1e100), so ``E[relu'(sqrt(q) z)^2] -> 1/2`` at q = 0.
+    """
+    s = min(max(math.sqrt(q), _SCALE_MIN), _SCALE_MAX)
+    norm = 1.0 / math.sqrt(2.0 * math.pi)
+
+    def integrand(z):
+        return float(f(np.array([s * z]))[0]) * norm * math.exp(-0.5 * z * z)
+
+    opts = dict(epsabs=1e-14, epsrel=1e-13, limit=200)
+    lo = integrate.quad(integrand, -np.inf, 0.0, **opts)[0]
+    hi = integrate.quad(integrand, 0.0, np.inf, **opts)[0]
+    return lo + hi
+
+
+@dataclass(frozen=True)
+class MeanField(Result):
+    """Mean-field prediction for ``W_ij ~ N(0, sigma_w^2/n)``; rates from chi (squared-norm factor).
+
+    q_star: stable fixed point of the variance map (inf if it diverges, e.g. ReLU with
+    sigma_w^2/2 >= 1); chi: gradient factor per step; depth_scale: xi = -1/ln chi (steps per
+    e-fold of the squared gradient; negative when chi > 1, inf at chi = 1). The critical line is
+    :func:`critical_sigma_w`.
+    """
+
+    activation: str
+    sigma_w: float
+    sigma_b: float
+    input_variance: float
+    q_star: float
+    chi: float
+    depth_scale: float
+
+    @property
+    def rate_nats_per_step(self) -> float:
+        """Gradient-norm growth per step, ln(chi)/2 (nats); the mean-field lambda_max."""
+        return 0.5 * math.log(self.chi) if self.chi > 0 else -math.inf
+
+    @property
+    def log10_rate_per_step(self) -> float:
+        """Gradient-norm growth per step, log10(chi)/2."""
+        return self.rate_nats_per_step / math.log(10.0)
+
+    @property
+    def regime(self) -> str:
+        """"vanishing", "critical" or "exploding" from the rate (band: CRITICAL_BAND_LOG10)."""
+        return classify(self.log10_rate_per_step, CRITICAL_BAND_LOG10)
+
+
+def _check_scalar(name, value, *, minimum=0.0):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{name}: expected a finite number >= {minimum:g}, got {value!r}")
+    return value
+
+
+def _fixed_point(act, sigma_w, offset, q0):
+    """Stable fixed point of q -> sigma_w^2 E[phi^2] + offset reached from q0 (F is increasing)."""
+    def F(q):
+        return sigma_w ** 2 * gaussian_expectation(lambda a: act.f(a) ** 2, q) + offset
+
+    def excess(q):
+        return F(q) - q
+
+    e0 = excess(q0)
+    if e0 == 0.0:
+        return q0
+    if e0 > 0:                                    # q grows: bracket upwards
+        lo, hi = q0, 2.0 * q0 + 1.0
+        while excess(hi) > 0:
+            lo, hi = hi, 100.0 * hi
+            if hi > _Q_MAX:
+                return math.inf
+    else:                                         # q shrinks: largest root below q0
+        if excess(_Q_MIN) < 0:                    # F(0) = 0 and q decays to the fixed point 0
+            return 0.0
+        hi, lo = q0, q0 / 4.0
+        while lo > _Q_MIN and excess(lo) < 0:
+            hi, lo = lo, lo / 4.0
+        lo = max(lo, _Q_MIN)
+    return optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
+
+
+def _chi(act, sigma_w, q):
+    return sigma_w ** 2 * gaussian_expectation(lambda a: act.df(a) ** 2, q)
+
+
+def mean_field(activation, sigma_w, sigma_b=0.0, *, input_variance=0.0, q0=1.0) -> MeanField:
+    """Mean-field fixed point, gradient factor chi and time scale of a random RNN.
+
+    ``input_variance`` is the variance ``sigma_x^2`` the inputs add to each pre-activation
+    (``mean((W_ih x)^2)``); ``q0`` the initial variance the map starts from (the fixed point
+    reported is the one reached from it).
+
+    Example:
+        >>> import rnnanalysis as ra
+        >>> round(ra.mean_field("tanh", 1.0).chi, 10)
+        1.0
+        >>> round(ra.mean_field("tanh", 2.0).rate_nats_per_step, 3)
+        0.155
+    """
+    act = get_activation(activation)
+    sigma_w = _check_scalar("sigma_w", sigma_w)
+    sigma_b = _check_scalar("sigma_b", sigma_b)
+    input_variance = _check_scalar("input_variance", input_variance)
+    q0 = _check_scalar("q0", q0)
+    offset = sigma_b ** 2 + input_variance
+    q_star = _fixed_point(act, sigma_w, offset, q0)
+    chi = _chi(act, sigma_w, q_star)
+    log_chi = math.log(chi) if chi > 0 else -math.inf
+    xi = math.inf if log_chi == 0 else -1.0 / log_chi
+    return MeanField(act.name, sigma_w, sigma_b, input_variance, q_star, chi, xi)
+
+
+def critical_sigma_w(activation, sigma_b=0.0, *, input_variance=0.0) -> float:
+    """The sigma_w on the critical line chi(sigma_w, sigma_b) = 1 (NaN if chi never reaches 1).
+
+    Example:
+        >>> round(critical_sigma_w("relu"), 12)  # chi = sigma_w^2 / 2 for ReLU
+        1.414213562373
+    """
+    act = get_activation(activation)
+    sigma_b = _check_scalar("sigma_b", sigma_b)
+    input_variance = _check_scalar("input_variance", input_variance)
+    offset = sigma_b ** 2 + input_variance
+
+    def log_chi(log_sw):
+        sw = math.exp(log_sw)
+        c = _chi(act, sw, _fixed_point(act, sw, offset, 1.0))
+        return math.log(c) if c > 0 else -1e3
+
+    lo, hi = math.log(1e-3), math.log(2.0)
+    if log_chi(lo) >= 0:
+        return math.nan
+    while log_chi(hi) < 0:
+        lo, hi = hi, hi + math.log(4.0)
+        if hi > math.log(1e6):
+            return math.nan
+    return math.exp(optimize.brentq(log_chi, lo, hi, xtol=1e-14, rtol=1e-14))
