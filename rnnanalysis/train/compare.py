@@ -167,13 +167,14 @@ def _run_one(job):
     res = train(net, task, T, steps=budget, batch=kw["batch"], optimizer=kw["optimizer"], clip=r.clipper(),
                 omega_weight=r.omega_weight, eval_every=kw["eval_every"], eval_size=kw["eval_size"],
                 log_every=kw["log_every"], profile_every=budget, seed=data_seed)
-    rates = [_rate(p) for p in (res.log10_adjoint_norms[0], res.log10_adjoint_norms[-1])]
+    profiles, rho = res.log10_adjoint_norms, res.log_spectral_radius
+    rates = [_rate(p) for p in (profiles[0], profiles[-1])] if profiles else [math.nan, math.nan]
     row = {"remedy": r.name, "length": T, "seed": seed, "solved": res.solved,
            "steps_to_solve": res.steps_to_solve, "final_loss": res.final.loss,
            "final_error_rate": res.final.error_rate, "diverged": res.diverged,
            "diverged_at": res.diverged_at, "steps": res.steps,
-           "rho_start": float(res.log_spectral_radius[0].max()),
-           "rho_end": float(res.log_spectral_radius[-1].max()),
+           "rho_start": float(rho[0].max()) if len(rho) else math.nan,
+           "rho_end": float(rho[-1].max()) if len(rho) else math.nan,
            "log10_grad_rate_start": rates[0], "log10_grad_rate_end": rates[1]}
     return row, res.log_step, res.log_grad_norm
 

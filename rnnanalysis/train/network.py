@@ -111,7 +111,7 @@ def loss_and_grads(net: Network, xs, targets, *, loss: str, at: str) -> StepGrad
         grads, adjoints = core.backward(trace, dH, at=at)
         new_core = trace.updated
     else:
-        res = bptt(core, xs, dH, at=at, trajectory=trace)
+        res = bptt(core, xs, dH, at=at, trajectory=trace, input_grads=False)
         grads, adjoints, new_core = dict(res.grads), res.adjoints, core
     grads["readout_weight"] = flat_out.T @ flat_H
     grads["readout_bias"] = flat_out.sum(axis=0)

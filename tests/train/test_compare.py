@@ -35,3 +35,11 @@ def test_remedy_names():
         compare_remedies("adding", [5], ["tanh", "magic"], 1, 5)
     with pytest.raises(ValueError, match="length"):
         compare_remedies("adding", [1], ["tanh"], 1, 5)
+
+
+def test_divergence_is_a_row_not_a_crash():
+    from rnnanalysis.train import SGD
+
+    res = compare_remedies("adding", [100], ["irnn"], 1, 20, optimizer=SGD(lr=10.0), **KW)
+    row = res.runs[0]
+    assert row["diverged"] and not row["solved"] and res.summary[0]["divergences"] == 1
