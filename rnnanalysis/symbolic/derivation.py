@@ -14,6 +14,7 @@ References:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,14 +32,29 @@ __all__ = ["Derivation", "Step", "derive"]
 _SPLIT_CHARS = 110          # a right-hand side longer than this is broken after its terms
 
 
+_PLACEHOLDER = re.compile(r"⟨(\w+)⟩")
+
+
 @dataclass(frozen=True)
 class Step:
-    """One step of a derivation: a sentence (LaTeX text) and an equation ``lhs relation rhs``."""
+    """One step of a derivation: a sentence (LaTeX text) and an equation ``lhs relation rhs``.
+
+    ``text`` uses the default symbol names; printers render ``template`` (``⟨h⟩`` for the
+    LaTeX name of symbol ``h``, ``⟨time⟩`` for the time index) with their own settings.
+    """
 
     text: str
     lhs: Basic | None = None
     rhs: Basic | None = None
     relation: str = "="
+    template: str | None = field(default=None, repr=False)
+
+    def render(self, printer) -> str:
+        """The sentence with the printer's symbol names and time index."""
+        if self.template is None:
+            return self.text
+        return _PLACEHOLDER.sub(lambda m: printer.rnn["time"] if m.group(1) == "time"
+                                else printer.name_of(m.group(1)), self.template)
 
     def latex_lines(self, printer) -> list[str]:
         """The align* rows of the equation (``lhs &= rhs``), long sums broken into rows."""
@@ -72,7 +88,7 @@ def _tex_number(x: float) -> str:
 
 
 def _act_words(spec):
-    return ", ".join(f"${spec.latex_names[k]}$ = {a.name}" for k, a in spec.activations.items())
+    return ", ".join(f"$⟨{k}⟩$ = {a.name}" for k, a in spec.activations.items())
 
 
 def _elman_like(spec, blocks):
@@ -136,7 +152,7 @@ class Derivation(Result):
         rows = []
         for step in self.steps:
             if step.text:
-                rows.append(rf"\intertext{{{step.text}}}")
+                rows.append(rf"\intertext{{{step.render(p)}}}")
             rows += [r + r" \\" for r in step.latex_lines(p)]
         if rows[-1].endswith(r" \\"):
             rows[-1] = rows[-1][:-3]
@@ -162,7 +178,7 @@ class Derivation(Result):
         for step in self.steps:
             if step.text:
                 rows.append("&" + "".join(rf"\text{{{part}}}" if i % 2 == 0 else part
-                                          for i, part in enumerate(step.text.split("$"))))
+                                          for i, part in enumerate(step.render(p).split("$"))))
             rows += step.latex_lines(p)
         return "$\\displaystyle\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
 
@@ -204,12 +220,19 @@ class Derivation(Result):
                 "steps": [{"text": s.text, "latex": s.latex_lines(self.printer())} for s in self.steps]}
 
 
+def _say(spec, template, lhs=None, rhs=None) -> Step:
+    """A step whose sentence names symbols as ``⟨key⟩`` and the time index as ``⟨time⟩``."""
+    names = {**spec.latex_names, "time": "t"}
+    text = _PLACEHOLDER.sub(lambda m: names[m.group(1)], template)
+    return Step(text, lhs, rhs, template=template)
+
+
 def _steps(spec, blocks, D, jacobian, product, wgrad, bound):
     states = spec.states
     s = states[0] if len(states) == 1 else "s"
-    state_words = (f"$s_{{t}} = ({', '.join(f'{k}_{{t}}' for k in states)})$" if len(states) > 1
-                   else f"${spec.latex_names[states[0]]}_{{t}}$")
-    steps = [Step(f"The {spec.name} cell, state {state_words}, elementwise maps {_act_words(spec)}:")]
+    state_words = (f"$s_{{⟨time⟩}} = ({', '.join(f'⟨{k}⟩_{{⟨time⟩}}' for k in states)})$" if len(states) > 1
+                   else f"$⟨{states[0]}⟩_{{⟨time⟩}}$")
+    steps = [_say(spec, f"The {spec.name} cell, state {state_words}, elementwise maps {_act_words(spec)}:")]
     steps += [Step("", sym, expr) for sym, expr in spec.definitions]
     eps = sorted({e.eps for _, expr in spec.definitions for e in expr.atoms(Normalize)})
     if eps:
@@ -226,9 +249,9 @@ def _steps(spec, blocks, D, jacobian, product, wgrad, bound):
         for k in states:
             if D[sym.name][k] is not None:
                 steps.append(Step("", Partial(spec.keys[sym.name], TAU, k, TAU - 1), D[sym.name][k]))
-    sn = spec.latex_names[s] if s in spec.latex_names else s
-    steps.append(Step(f"The state Jacobian $J_{{t}} = \\partial {sn}_{{t}} / \\partial {sn}_{{t-1}}$, "
-                      "numerator layout:"))
+    sn = f"⟨{s}⟩" if s in spec.latex_names else s
+    steps.append(_say(spec, f"The state Jacobian $J_{{⟨time⟩}} = \\partial {sn}_{{⟨time⟩}} / "
+                      f"\\partial {sn}_{{⟨time⟩-1}}$, numerator layout:"))
     if len(states) == 1:
         steps.append(Step("", MatrixSymbol("J_t", spec.n, spec.n), jacobian))
     else:
@@ -237,18 +260,19 @@ def _steps(spec, blocks, D, jacobian, product, wgrad, bound):
                 steps.append(Step("", Partial(o, TAU, i, TAU - 1), b))
     for (o, i), b in blocks.items():
         if o == i and isinstance(b, DiagMatrix) and len(states) > 1:
-            steps.append(Step(f"The $({o}, {i})$ block is diagonal: when the gate is near 1 the error "
-                              "passes unchanged (the constant-error carousel):",
+            steps.append(_say(spec, f"The $(⟨{o}⟩, ⟨{i}⟩)$ block is diagonal: when the gate is near 1 "
+                              "the error passes unchanged (the constant-error carousel):",
                               Partial(o, TAU, i, TAU - 1), b))
     steps.append(Step("Over several steps the chain rule multiplies the Jacobians from late to early "
                       "(they do not commute):", Partial(s, TAU, s, K_SYM), product))
-    steps.append(Step("For a loss $\\mathcal{E} = \\sum_t \\mathcal{E}_t$ and a parameter $\\theta$ "
+    steps.append(_say(spec, "For a loss $\\mathcal{E} = \\sum_{⟨time⟩} \\mathcal{E}_{⟨time⟩}$ "
+                      "and a parameter $\\theta$ "
                       f"(Pascanu et al. 2013, eqs. 3--5; $\\partial^{{+}}$ holds ${sn}_{{k-1}}$ fixed):",
                       Partial("E", 0, r"\theta", 0), wgrad))
     if bound is not None:
         fname = _elman_like(spec, blocks)[0]
         act = spec.activations[fname]
-        steps.append(Step(f"With $\\gamma = \\sup|{spec.latex_names[fname]}'| = {act.gamma:g}$ "
+        steps.append(_say(spec, f"With $\\gamma = \\sup|⟨{fname}⟩'| = {act.gamma:g}$ "
                           f"({act.name}) bounding the diagonal factor:", None, bound))
     return tuple(steps)
 

@@ -74,7 +74,6 @@ class CellSpec:
         self.activations: dict[str, Activation] = {}
         self.definitions: list[tuple[MatrixSymbol, MatrixExpr]] = []
         self.layout: dict[str, list[str]] = {}
-        self.notes: list[str] = []               # sentences about the cell, for the derivation
 
     # -- declarations -------------------------------------------------------------------
     def _declare(self, key, latex, role, rows, cols, name=None):

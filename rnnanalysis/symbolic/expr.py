@@ -12,9 +12,9 @@ so the chain rule through an elementwise map is
 from __future__ import annotations
 
 import sympy
-from sympy import DiagMatrix, HadamardProduct, Identity, MatAdd, MatMul, MatrixExpr, Symbol
+from sympy import HadamardProduct, Identity, MatAdd, MatMul, MatrixExpr, Symbol
 
-__all__ = ["Apply", "Normalize", "NormalizeJacobian", "add", "mul", "diag", "hadamard", "normalize",
+__all__ = ["Apply", "Normalize", "NormalizeJacobian", "add", "mul", "hadamard", "normalize",
            "coeff_and_factors"]
 
 
@@ -166,11 +166,6 @@ def add(*terms):
     if not flat:
         return None
     return flat[0] if len(flat) == 1 else MatAdd(*flat)
-
-
-def diag(v):
-    """``diag(v)`` of an ``n x 1`` vector expression."""
-    return DiagMatrix(v)
 
 
 def hadamard(*factors):

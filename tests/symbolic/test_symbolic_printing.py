@@ -71,6 +71,14 @@ def test_latex_is_an_align_environment_and_jupyter_repr(elman):
     assert elman._repr_latex_().startswith(r"$\displaystyle\begin{aligned}")
 
 
+def test_settings_reach_the_sentences_too():
+    tex = ra.derive("lstm").latex(names={"h": "y", "c": "m", "phi": r"\psi"}, time=r"\tau")
+    assert r"state $s_{\tau} = (y_{\tau}, m_{\tau})$, elementwise maps $\sigma$ = sigmoid, " \
+           r"$\psi$ = tanh" in tex
+    assert r"m_{\tau} &= f_{\tau} \odot m_{\tau-1} + i_{\tau} \odot g_{\tau}" in tex
+    assert "h_{" not in tex and "_{t}" not in tex
+
+
 def test_steps_are_sentences_with_equations(elman):
     texts = [s.text for s in elman.steps if s.text]
     assert any("late to early" in t for t in texts)
