@@ -30,14 +30,12 @@ from .printing import RNNLatexPrinter
 __all__ = ["Derivation", "Step", "derive"]
 
 _SPLIT_CHARS = 110          # a right-hand side longer than this is broken after its terms
-
-
 _PLACEHOLDER = re.compile(r"⟨(\w+)⟩")
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a derivation: a sentence (LaTeX text) and an equation ``lhs relation rhs``.
+    """One step of a derivation: a sentence (LaTeX text) and an equation ``lhs = rhs``.
 
     ``text`` uses the default symbol names; printers render ``template`` (``⟨h⟩`` for the
     LaTeX name of symbol ``h``, ``⟨time⟩`` for the time index) with their own settings.
@@ -46,7 +44,6 @@ class Step:
     text: str
     lhs: Basic | None = None
     rhs: Basic | None = None
-    relation: str = "="
     template: str | None = field(default=None, repr=False)
 
     def render(self, printer) -> str:
@@ -61,7 +58,6 @@ class Step:
         if self.rhs is None:
             return []
         lhs = printer._print(self.lhs) if self.lhs is not None else ""
-        rel = self.relation
         if self.lhs is None:                              # a chain that carries its own relations
             body = printer._print(self.rhs)
             return [body.replace(r" \leq ", r" &\leq ", 1)]
@@ -72,9 +68,9 @@ class Step:
                 s = printer._print(term)
                 sign = "-" if s.startswith("-") else "+"
                 s = s[1:] if s.startswith("-") else s
-                rows.append(f"{lhs} &{rel} {s}" if i == 0 else rf"&\quad {sign} {s}")
+                rows.append(f"{lhs} &= {s}" if i == 0 else rf"&\quad {sign} {s}")
             return rows
-        return [f"{lhs} &{rel} {rhs}"]
+        return [f"{lhs} &= {rhs}"]
 
 
 def _tex_number(x: float) -> str:
@@ -130,6 +126,7 @@ class Derivation(Result):
         return self.blocks[(out, inp)]
 
     def printer(self, **settings) -> RNNLatexPrinter:
+        """A LaTeX printer for this cell with validated ``settings``."""
         return RNNLatexPrinter(self.spec, settings)
 
     def latex_of(self, what, **settings) -> str:
