@@ -32,6 +32,7 @@ from .._results import Result
 from .._shapes import check_cell, lead_shape, prepare_inputs, prepare_state
 from .._validate import positive_int, rng_from
 from ._regime import CRITICAL_BAND_LOG10, classify
+from ._threads import blas_threads_for
 
 __all__ = ["LyapunovSpectrum", "lyapunov_spectrum"]
 
@@ -44,7 +45,7 @@ class LyapunovSpectrum(Result):
     """exponents: (B, k) nats per step, descending per sample ((E, B, k) for an ensemble cell).
 
     standard_error: (B, k), batch-means estimate over the averaged steps (NaN with fewer than
-    two batches); steps: steps averaged (T - warmup); orthonormalisations: QR (or vector
+    three batches); steps: steps averaged (T - warmup); orthonormalisations: QR (or vector
     renormalisation) count per sample, summed over samples.
     """
 
@@ -99,8 +100,13 @@ def _next_interval(logs, steps, budgets):
 
 
 def _one_trajectory(cell, cache, T, q0, warmup, every, budgets):
-    """Sweep one sample's cache backwards; returns (interval steps (N,), interval logs (N, k), count)."""
+    """Sweep one sample's cache backwards; returns (interval steps (N,), interval logs (N, k), count).
+
+    Adaptive intervals are at most (T - warmup) / (2 * _BATCHES) steps, so that every batch of
+    the standard error spans at least two of them.
+    """
     g, t, r = q0.copy(), T, every or 1
+    longest = max(1, min(_MAX_INTERVAL, (T - warmup) // (2 * _BATCHES)))
     kept_steps, kept_logs, count = [], [], 0
     while t > 0:
         stop = max(t - r, 0)
@@ -122,21 +128,30 @@ def _one_trajectory(cell, cache, T, q0, warmup, every, budgets):
             kept_steps.append(steps)
             kept_logs.append(logs)
         if every is None:
-            r = _next_interval(logs, steps, budgets)
+            r = min(longest, _next_interval(logs, steps, budgets))
         t = stop
     return np.array(kept_steps, dtype=float), np.array(kept_logs, dtype=float), count
 
 
 def _summarise(steps, logs):
-    """Time-average exponents (k,) and their batch-means standard error (k,)."""
+    """Time-average exponents (k,) and their standard error (k,).
+
+    Batch means with a lag-1 (Newey-West) term: the log-norm is drift + a diffusive part + a
+    bounded part whose increments in neighbouring batches cancel (telescoping), so plain batch
+    means overstate the error; ``var = (c_0 + 2 c_1) / nb`` removes that part (floored at c_0 / nb^2).
+    """
     with np.errstate(invalid="ignore"):
         exps = logs.sum(axis=0) / steps.sum()
         nb = min(_BATCHES, steps.size)
-        if nb < 2:
+        if nb < 3:
             return exps, np.full_like(exps, np.nan)
-        rates = np.array([lg.sum(axis=0) / st.sum()
-                          for st, lg in zip(np.array_split(steps, nb), np.array_split(logs, nb))])
-        return exps, rates.std(axis=0, ddof=1) / math.sqrt(nb)
+        mid = np.cumsum(steps) - 0.5 * steps             # batches of (nearly) equal numbers of steps
+        batch = np.minimum((mid / steps.sum() * nb).astype(int), nb - 1)
+        rates = np.array([logs[batch == b].sum(axis=0) / steps[batch == b].sum() for b in range(nb)])
+        dev = rates - rates.mean(axis=0)
+        c0 = np.mean(dev * dev, axis=0)
+        c1 = np.mean(dev[1:] * dev[:-1], axis=0) * (nb - 1) / nb
+        return exps, np.sqrt(np.maximum(c0 + 2 * c1, c0 / nb) / nb)
 
 
 def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=None, seed=0) -> LyapunovSpectrum:
@@ -173,12 +188,13 @@ def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=No
     exps = np.empty(lead + (k,))
     errs = np.empty(lead + (k,))
     total = 0
-    for idx in np.ndindex(*lead):
-        member = cell if members is None else members[idx[0]]
-        one = tuple(c[(slice(None),) + idx] for c in cache)
-        steps, logs, count = _one_trajectory(member, one, T, q0, warmup, every, budgets)
-        e, se = _summarise(steps, logs)
-        order = np.argsort(-e, kind="stable")
-        exps[idx], errs[idx] = e[order], se[order]
-        total += count
+    with blas_threads_for(S):
+        for idx in np.ndindex(*lead):
+            member = cell if members is None else members[idx[0]]
+            one = tuple(c[(slice(None),) + idx] for c in cache)
+            steps, logs, count = _one_trajectory(member, one, T, q0, warmup, every, budgets)
+            e, se = _summarise(steps, logs)
+            order = np.argsort(-e, kind="stable")
+            exps[idx], errs[idx] = e[order], se[order]
+            total += count
     return LyapunovSpectrum(exps, errs, T - warmup, warmup, total)

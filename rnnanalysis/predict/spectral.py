@@ -33,6 +33,7 @@ from .._validate import float_array, positive_int, rng_from
 from ..activations import get_activation
 from ..cells._base import Cell
 from ._regime import CRITICAL_BAND_LOG10, check_band, classify
+from ._threads import blas_threads_for
 from .meanfield import mean_field
 
 __all__ = ["SpectralPrediction", "predict", "DENSE_LIMIT"]
@@ -227,7 +228,9 @@ def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", r
     n = W.shape[0]
     large = sp.issparse(W) and method != "dense" or method == "sparse" or n > DENSE_LIMIT
     horizon = (10 if large else 100) if horizon is None else positive_int("horizon", horizon, minimum=0)
-    rho, sv, complete = _spectrum(W, method, top, rng)
+    with blas_threads_for(n):
+        rho, sv, complete = _spectrum(W, method, top, rng)
+        norms = _transient(W, horizon, sigma_max=float(sv[0]), rng=rng)
     sigma_max, gamma = float(sv[0]), float(act.gamma)
     cond = (math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])) if complete else math.nan
     bound, linear = _log10(gamma * sigma_max), _log10(rho)
@@ -238,7 +241,6 @@ def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", r
         regime, predictor = "vanishing", "pascanu_bound"
     else:
         regime = classify(estimate, band)
-    norms = _transient(W, horizon, sigma_max, rng)
     peak = int(np.argmax(norms))
     return SpectralPrediction(
         source=source, activation=act.name, n=n, gamma=gamma, spectral_radius=rho,

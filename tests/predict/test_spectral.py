@@ -1,0 +1,147 @@
+"""ra.predict against random-matrix laws, orthogonal and Jordan-block oracles, and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import rnnanalysis as ra
+
+
+def exact_log10_power_norms(W, horizon):
+    return np.array([np.log10(np.linalg.norm(np.linalg.matrix_power(W, k), 2)) for k in range(horizon + 1)])
+
+
+def test_circular_law_and_bai_yin(rng):
+    n, g = 400, 0.7
+    W = rng.normal(0.0, g / np.sqrt(n), size=(n, n))
+    p = ra.predict(W, horizon=3)
+    assert p.spectral_radius == pytest.approx(g, rel=0.05)        # circular law: rho -> g
+    assert p.sigma_max == pytest.approx(2 * g, rel=0.05)           # Bai-Yin: sigma_max -> 2g
+    assert p.singular_values.shape == (n,) and p.complete
+    assert np.all(np.diff(p.singular_values) <= 0)
+    assert p.condition_number == pytest.approx(p.singular_values[0] / p.singular_values[-1])
+    assert p.log10_rate_bound == pytest.approx(np.log10(p.sigma_max))
+    # g < 1 but sigma_max ~ 2g > 1: the sufficient test fails, the estimate still says vanishing
+    assert not p.vanishing_guaranteed and p.explosion_possible
+    assert p.regime == "vanishing" and p.predictor == "mean_field_chi"
+
+
+def test_scaled_orthogonal_is_exact(rng):
+    g = 1.25
+    W = ra.init.orthogonal((50, 50), rng, gain=g)
+    p = ra.predict(W, activation="linear", horizon=30)
+    np.testing.assert_allclose(p.singular_values, g, rtol=1e-12)
+    assert p.spectral_radius == pytest.approx(g, rel=1e-12)
+    assert p.condition_number == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(p.log10_power_norms, np.arange(31) * np.log10(g), atol=1e-10)
+    assert p.regime == "exploding" and p.predictor == "linear_rho"
+    assert p.log10_rate_estimate == pytest.approx(np.log10(g))
+
+
+def test_jordan_block_transient_growth():
+    n, lam = 8, 0.9
+    J = lam * np.eye(n) + np.diag(np.ones(n - 1), 1)
+    p = ra.predict(J, activation="linear", horizon=120)
+    exact = exact_log10_power_norms(J, 120)
+    np.testing.assert_allclose(p.log10_power_norms, exact, atol=1e-9)
+    assert p.transient_peak_lag == int(np.argmax(exact))
+    assert p.spectral_radius == pytest.approx(lam, rel=1e-6)     # defective: eigvals only ~1e-2-accurate in general
+    assert p.transient_log10_peak > 5                             # 10^6 growth the radius 0.9 does not show
+    assert p.regime == "vanishing"
+
+
+def test_power_norms_match_exact_for_a_random_nonnormal_matrix(rng):
+    W = np.triu(rng.normal(size=(90, 90))) * 0.3
+    p = ra.predict(W, activation="linear", horizon=25)
+    np.testing.assert_allclose(p.log10_power_norms, exact_log10_power_norms(W, 25), atol=1e-8)
+
+
+def test_nilpotent_powers_reach_minus_inf():
+    N = np.diag(np.ones(3), 1)
+    p = ra.predict(N, activation="linear", horizon=6)
+    assert p.spectral_radius == 0.0 and p.log10_rate_linear == -np.inf
+    np.testing.assert_allclose(p.log10_power_norms[:4], 0.0, atol=1e-12)
+    assert np.all(p.log10_power_norms[4:] == -np.inf)
+
+
+def test_pascanu_gamma_per_activation():
+    W = 3.0 * np.eye(4)
+    sig = ra.predict(W, activation="sigmoid")                 # gamma 1/4: 0.75 < 1
+    assert sig.gamma == 0.25 and sig.vanishing_guaranteed and sig.predictor == "pascanu_bound"
+    assert sig.log10_rate_bound == pytest.approx(np.log10(0.75))
+    for name in ("tanh", "relu", "linear"):
+        p = ra.predict(W, activation=name)
+        assert p.gamma == 1.0 and p.explosion_possible and not p.vanishing_guaranteed
+    assert ra.predict(W, activation="linear").regime == "exploding"
+
+
+def test_sparse_path_matches_dense(rng):
+    n = 400
+    W = sp.random(n, n, density=0.03, random_state=np.random.default_rng(1), format="csr",
+                  data_rvs=lambda k: rng.normal(size=k)) * (1.2 / np.sqrt(0.03 * n))
+    ps = ra.predict(W, method="sparse", top=4, horizon=4)
+    pd = ra.predict(W.toarray(), horizon=4)
+    assert not ps.complete and np.isnan(ps.condition_number)
+    assert ps.spectral_radius == pytest.approx(pd.spectral_radius, rel=1e-6)
+    np.testing.assert_allclose(ps.singular_values, pd.singular_values[:4], rtol=1e-7)
+    np.testing.assert_allclose(ps.log10_power_norms, pd.log10_power_norms, atol=1e-5)
+    assert ps.regime == pd.regime
+
+
+def test_cells(rng):
+    elman = ra.Elman(12, 3, activation="relu", seed=1)
+    p = ra.predict(elman)
+    assert p.source == "elman weight_hh" and p.activation == "relu"
+    assert p.sigma_max == pytest.approx(np.linalg.norm(elman.params["weight_hh"], 2))
+    lstm = ra.LSTM(6, 2, seed=2)
+    q = ra.predict(lstm)
+    J = lstm.jacobian(np.zeros((1, 12)), np.zeros((1, 2)))[0]
+    assert "state Jacobian" in q.source and q.n == 12 and q.gamma == 1.0
+    assert q.spectral_radius == pytest.approx(np.max(np.abs(np.linalg.eigvals(J))))
+    state, x = rng.normal(size=12), rng.normal(size=2)
+    r = ra.predict(lstm, reference=(state, x))
+    J = lstm.jacobian(state[None], x[None])[0]
+    assert r.sigma_max == pytest.approx(np.linalg.norm(J, 2))
+    assert ra.predict(ra.GRU(5, 2, seed=0)).n == 5
+
+
+def test_result_is_json_safe():
+    p = ra.predict(np.diag([0.5, 0.0]), activation="tanh", horizon=3)
+    d = json.loads(json.dumps(p.to_dict()))
+    assert d["condition_number"] == "inf" and d["regime"] == "vanishing"
+
+
+@pytest.mark.parametrize("W, err, words", [
+    (np.zeros((3, 4)), ValueError, "square"),
+    (np.zeros((0, 0)), ValueError, "non-empty"),
+    (np.array([[1.0, np.nan], [0.0, 1.0]]), ValueError, "NaN"),
+    (np.array([[np.inf]]), ValueError, "NaN or infinite"),
+    (np.eye(2, dtype=complex), TypeError, "complex"),
+    (np.eye(3)[0], ValueError, "dimensions"),
+    ("W", TypeError, "floating"),
+])
+def test_bad_matrices(W, err, words):
+    with pytest.raises(err, match=words):
+        ra.predict(W)
+
+
+def test_bad_arguments():
+    W = np.eye(3)
+    with pytest.raises(ValueError, match="unknown activation 'tan'"):
+        ra.predict(W, activation="tan")
+    with pytest.raises(ValueError, match="method"):
+        ra.predict(W, method="eig")
+    with pytest.raises(ValueError, match="horizon"):
+        ra.predict(W, horizon=-1)
+    with pytest.raises(TypeError, match="complex"):
+        ra.predict(sp.eye(5, dtype=complex, format="csr"))
+    with pytest.raises(ValueError, match="activation: a cell uses its own"):
+        ra.predict(ra.Elman(3, 1, seed=0), activation="relu")
+    with pytest.raises(ValueError, match="reference"):
+        ra.predict(ra.Elman(3, 1, seed=0), reference=(np.zeros(3), np.zeros(1)))
+    with pytest.raises(ValueError, match="ensemble"):
+        ra.predict(ra.Elman(3, 1, ensemble=2, seed=0))
+    with pytest.raises(ValueError, match="reference x"):
+        ra.predict(ra.LSTM(3, 2, seed=0), reference=(np.zeros(6), np.zeros(3)))
