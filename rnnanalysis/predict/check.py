@@ -103,7 +103,8 @@ class PredictionCheck(Result):
         lines = [head, "-" * len(head)]
         for r in self.rows:
             held = "" if r.bound_held is None else ("yes" if r.bound_held else "NO")
-            lines.append(f"{r.predictor:<18}{r.regime:<11}{r.log10_rate:>+12.5f}{r.error_log10:>+11.5f}  {held}")
+            lines.append(f"{r.predictor:<18}{r.regime:<11}{r.log10_rate:>+12.5f}"
+                         f"{r.error_log10:>+11.5f}  {held}")
         lines.append(f"{'measured':<18}{self.measured_regime:<11}{self.measured_log10_rate:>+12.5f}")
         lines.append(f"(T = {self.steps}, first {self.skip} lags skipped, {self.fit} fit, "
                      f"critical band +-{self.band:g})")
@@ -123,7 +124,8 @@ class PredictionCheck(Result):
             held = "" if r.bound_held is None else ("yes" if r.bound_held else "no")
             lines.append(f"{r.predictor.replace('_', chr(92) + '_')} & {r.regime} & {num(r.log10_rate)} & "
                          f"{num(r.error_log10)} & {held} \\\\")
-        lines += ["\\midrule", f"measured & {self.measured_regime} & {num(self.measured_log10_rate)} & & \\\\",
+        measured = f"measured & {self.measured_regime} & {num(self.measured_log10_rate)} & & \\\\"
+        lines += ["\\midrule", measured,
                   "\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines)
 
@@ -135,7 +137,8 @@ def _mean_field_rate(cell, xsi):
     sigma_w = math.sqrt(float(np.sum(p["weight_hh"] ** 2)) / n)
     sigma_b = math.sqrt(float(np.mean((p["bias_ih"] + p["bias_hh"]) ** 2)))
     drive = xsi.astype(np.float64) @ p["weight_ih"].T
-    return mean_field(cell.activation, sigma_w, sigma_b, input_variance=float(np.mean(drive ** 2))).log10_rate_per_step
+    mf = mean_field(cell.activation, sigma_w, sigma_b, input_variance=float(np.mean(drive ** 2)))
+    return mf.log10_rate_per_step
 
 
 def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", direction=None,
@@ -187,4 +190,5 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
     lam = float(np.median(ly.lambda_max)) / math.log(10.0)
     rows.append(PredictorRow("lyapunov_lambda1", classify(lam, band), lam, lam - measured, None,
                              "median lambda_1 / ln 10 along this trajectory"))
-    return PredictionCheck(tuple(rows), measured, rates, classify(measured, band), max_growth, skip, T, fit, band)
+    return PredictionCheck(tuple(rows), measured, rates, classify(measured, band), max_growth,
+                           skip, T, fit, band)

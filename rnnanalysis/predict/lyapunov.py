@@ -154,7 +154,8 @@ def _summarise(steps, logs):
         return exps, np.sqrt(np.maximum(c0 + 2 * c1, c0 / nb) / nb)
 
 
-def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=None, seed=0) -> LyapunovSpectrum:
+def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=None,
+                      seed=0) -> LyapunovSpectrum:
     """Top ``k`` Lyapunov exponents (nats per step) of the cell driven by xs: (T, B, m), per sample.
 
     k: number of exponents (default all S; S = 2n for LSTM). warmup: steps of the backward sweep

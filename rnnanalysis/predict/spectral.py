@@ -165,15 +165,16 @@ def _spectrum(W, method, top, rng):
 def _from_cell(cell, activation, reference):
     """(matrix, activation, source, sigma_b) for a cell: Elman's W_hh, else the state Jacobian."""
     if cell.ensemble is not None:
-        raise ValueError(f"W_or_cell: expected a single network, got an ensemble cell with E={cell.ensemble}; "
-                         "pass cell.with_params({k: v[e] ...}) for member e")
+        raise ValueError(f"W_or_cell: expected a single network, got an ensemble cell with "
+                         f"E={cell.ensemble}; pass cell.with_params({{k: v[e] ...}}) for member e")
     if activation is not None and get_activation(activation).name != cell.activation.name:
         raise ValueError(f"activation: a cell uses its own activation ({cell.activation.name!r}), "
                          f"got {get_activation(activation).name!r}")
     p = cell.params
     if cell.kind == "elman":
         if reference is not None:
-            raise ValueError("reference: only for gated cells (LSTM, GRU); an Elman cell is predicted from W_hh")
+            raise ValueError("reference: only for gated cells (LSTM, GRU); "
+                             "an Elman cell is predicted from W_hh")
         bias = np.asarray(p["bias_ih"], dtype=np.float64) + p["bias_hh"]
         return (np.asarray(p["weight_hh"], dtype=np.float64), cell.activation, "elman weight_hh",
                 float(np.sqrt(np.mean(bias ** 2))))

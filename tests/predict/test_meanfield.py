@@ -9,7 +9,8 @@ from scipy import optimize, special
 import rnnanalysis as ra
 from rnnanalysis.predict import gaussian_expectation
 
-ERF = ra.custom_activation(special.erf, lambda a: 2 / np.sqrt(np.pi) * np.exp(-a * a), 2 / np.sqrt(np.pi), "erf")
+ERF = ra.custom_activation(special.erf, lambda a: 2 / np.sqrt(np.pi) * np.exp(-a * a),
+                           2 / np.sqrt(np.pi), "erf")
 
 
 @pytest.mark.parametrize("q", [0.01, 0.5, 2.0, 37.0])
