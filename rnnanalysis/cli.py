@@ -147,8 +147,10 @@ def _summary_lines(data, width=6):
         if isinstance(value, list) and len(value) > width:
             head = ", ".join(_fmt(v) for v in value[:width])
             yield f"{key}: [{head}, ...] ({len(value)} values)"
+        elif isinstance(value, list):
+            yield f"{key}: [{', '.join(_fmt(v) for v in value)}]"
         else:
-            yield f"{key}: {_fmt(value) if not isinstance(value, (list, dict)) else json.dumps(value)}"
+            yield f"{key}: {json.dumps(value) if isinstance(value, dict) else _fmt(value)}"
 
 
 def _fmt(v, digits=6):
@@ -197,10 +199,11 @@ def cmd_profile(args):
 
 
 def cmd_check(args):
-    check = _optional("rnnanalysis.predict", "check", "check (ra.check)")
+    check = _optional("rnnanalysis.predict", "check_predictions", "check (ra.check_predictions)")
     cell = _cell_from(args)
     xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
-    _emit(check(cell, xs), args.json, _summary_lines)
+    table = check(cell, xs, seed=args.seed)
+    print(json.dumps(jsonable(table.to_dict()), indent=1) if args.json else f"{cell!r}\n{table.to_text()}")
 
 
 def cmd_derive(args):

@@ -189,3 +189,29 @@ def test_derive_writes_the_library_latex(run, tmp_path):
     line = _one_error_line(*run("derive", "transformer")[::2])
     assert "transformer" in line
     _one_error_line(*run("derive", "elman", "--tex", tmp_path / "no" / "such" / "dir.tex")[::2])
+
+
+def test_predict_matches_the_library(run, tmp_path, rng):
+    W = 0.9 * rng.standard_normal((6, 6)) / math.sqrt(6)
+    np.save(tmp_path / "w.npy", W)
+    code, out, _ = run("predict", tmp_path / "w.npy", "--activation", "relu", "--json")
+    assert code == 0
+    assert json.loads(out) == json.loads(json.dumps(ra.predict(W, activation="relu").to_dict()))
+    code, out, _ = run("predict", tmp_path / "w.npy")
+    assert code == 0 and "regime: " in out and "spectral_radius: " in out
+    cell = ra.LSTM(4, 2, seed=3)
+    np.savez(tmp_path / "sd.npz", **cell.state_dict())
+    code, out, _ = run("predict", tmp_path / "sd.npz", "--json")
+    assert code == 0
+    assert json.loads(out) == json.loads(json.dumps(ra.predict(cell).to_dict()))
+
+
+def test_check_matches_the_library(run):
+    code, out, _ = run("check", "--hidden", "8", "--T", "60", "--batch", "2", "--seed", "5", "--json")
+    assert code == 0
+    cell = ra.Elman(8, 1, init="gaussian", gain=1.0, seed=5)
+    xs = np.random.default_rng(5).standard_normal((60, 2, 1))
+    ref = ra.check_predictions(cell, xs, seed=5)
+    assert json.loads(out) == json.loads(json.dumps(ra._results.jsonable(ref.to_dict())))
+    code, out, _ = run("check", "--hidden", "8", "--T", "60", "--batch", "2", "--seed", "5")
+    assert code == 0 and ref.to_text() in out
