@@ -16,8 +16,9 @@ from .meanfield import critical_sigma_w as critical_sigma_w
 from .meanfield import gaussian_expectation as gaussian_expectation
 from .meanfield import mean_field as mean_field
 from .spectral import SpectralPrediction as SpectralPrediction
+from .spectral import input_variance as input_variance
 from .spectral import predict as predict
 
 __all__ = ["CRITICAL_BAND_LOG10", "PredictionCheck", "PredictorRow", "check_predictions", "fit_log10_rate",
            "LyapunovSpectrum", "lyapunov_spectrum", "MeanField", "critical_sigma_w",
-           "gaussian_expectation", "mean_field", "SpectralPrediction", "predict"]
+           "gaussian_expectation", "mean_field", "SpectralPrediction", "predict", "input_variance"]

@@ -24,8 +24,7 @@ from .._validate import positive_int
 from ..simulate import gradient_profile
 from ._regime import CRITICAL_BAND_LOG10, check_band, classify
 from .lyapunov import lyapunov_spectrum
-from .meanfield import mean_field
-from .spectral import predict
+from .spectral import input_variance, predict
 
 __all__ = ["PredictorRow", "PredictionCheck", "check_predictions", "fit_log10_rate", "FITS"]
 
@@ -130,17 +129,6 @@ class PredictionCheck(Result):
         return "\n".join(lines)
 
 
-def _mean_field_rate(cell, xsi):
-    """log10 rate of the mean-field chi for an Elman cell (sigma_w, sigma_b, input variance from data)."""
-    p = {k: np.asarray(v, dtype=np.float64) for k, v in cell.params.items()}
-    n = cell.hidden
-    sigma_w = math.sqrt(float(np.sum(p["weight_hh"] ** 2)) / n)
-    sigma_b = math.sqrt(float(np.mean((p["bias_ih"] + p["bias_hh"]) ** 2)))
-    drive = xsi.astype(np.float64) @ p["weight_ih"].T
-    mf = mean_field(cell.activation, sigma_w, sigma_b, input_variance=float(np.mean(drive ** 2)))
-    return mf.log10_rate_per_step
-
-
 def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", direction=None,
                       band=CRITICAL_BAND_LOG10, seed=0) -> PredictionCheck:
     """Run the simulator and every predictor on (cell, xs: (T, B, m)); return the comparison table.
@@ -173,7 +161,7 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
     with np.errstate(invalid="ignore"):
         steps = profile.log10_norms[:-1] - profile.log10_norms[1:]        # growth lag -> lag + 1
     max_growth = float(np.max(steps[np.isfinite(steps)], initial=-np.inf))
-    pred = predict(cell, band=band, seed=seed, horizon=0)
+    pred = predict(cell, band=band, seed=seed, horizon=0, input_variance=input_variance(cell, xs))
     gated = cell.kind != "elman"
     rows = []
     held = None if gated else bool(max_growth <= pred.log10_rate_bound + _BOUND_TOL)
@@ -183,9 +171,10 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
                                                          if gated else "")))
     rows.append(PredictorRow("linear_rho", classify(pred.log10_rate_linear, band), pred.log10_rate_linear,
                              pred.log10_rate_linear - measured, None, f"log10 rho of the {pred.source}"))
-    mf = math.nan if gated else _mean_field_rate(cell, xsi)
-    rows.append(PredictorRow("mean_field_chi", classify(mf, band) if not gated else "n/a", mf, mf - measured,
-                             None, "log10(chi)/2" if not gated else "mean field is for Elman cells"))
+    mf = math.nan if gated else pred.log10_rate_mean_field
+    note = "mean field is for Elman cells" if gated else "log10(chi)/2, inputs included"
+    rows.append(PredictorRow("mean_field_chi", "n/a" if gated else classify(mf, band), mf, mf - measured,
+                             None, note))
     ly = lyapunov_spectrum(cell, xs, h0, k=1, warmup=skip, seed=seed)
     lam = float(np.median(ly.lambda_max)) / math.log(10.0)
     rows.append(PredictorRow("lyapunov_lambda1", classify(lam, band), lam, lam - measured, None,

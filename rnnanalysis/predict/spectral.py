@@ -36,7 +36,7 @@ from ._regime import CRITICAL_BAND_LOG10, check_band, classify
 from ._threads import blas_threads_for
 from .meanfield import mean_field
 
-__all__ = ["SpectralPrediction", "predict", "DENSE_LIMIT"]
+__all__ = ["SpectralPrediction", "predict", "input_variance", "DENSE_LIMIT"]
 
 #: Largest n analysed with dense LAPACK under ``method="auto"``; larger or sparse W use ARPACK.
 DENSE_LIMIT = 3000
@@ -48,7 +48,8 @@ class SpectralPrediction(Result):
 
     source: the matrix analysed (W, an Elman cell's weight_hh, or a gated cell's state Jacobian
     at a reference point); singular_values: descending, all of them (dense) or the top ``top``
-    (sparse/large: ``complete`` is False and condition_number NaN); log10_power_norms:
+    (sparse/large: ``complete`` is False and condition_number NaN); log10_rate_mean_field:
+    ``log10(chi)/2`` at ``sigma_w = ||W||_F / sqrt(n)`` (NaN for gated cells); log10_power_norms:
     ``log10 ||W^k||_2`` for k = 0..horizon; regime and the predictor that decided it
     ("pascanu_bound", "linear_rho" or "mean_field_chi") with that predictor's rate estimate.
     """
@@ -194,8 +195,20 @@ def _from_cell(cell, activation, reference):
     return J, get_activation("linear"), f"{cell.kind} state Jacobian at {where}", 0.0
 
 
+def input_variance(cell, xs) -> float:
+    """``mean((W_ih x_t)^2)`` over time, batch and units: the inputs' share of the pre-activation variance.
+
+    xs: (T, B, m). For gated cells the mean runs over all gate blocks.
+    """
+    from .._shapes import prepare_inputs
+
+    xsi = prepare_inputs(cell, xs).astype(np.float64)
+    drive = xsi @ np.asarray(cell.params["weight_ih"], dtype=np.float64).swapaxes(-1, -2)
+    return float(np.mean(drive ** 2))
+
+
 def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", reference=None,
-            band=CRITICAL_BAND_LOG10, seed=0) -> SpectralPrediction:
+            input_variance=0.0, band=CRITICAL_BAND_LOG10, seed=0) -> SpectralPrediction:
     """Predict vanishing or explosion of gradients from the recurrent weights alone.
 
     W_or_cell: a square (n, n) array or scipy.sparse matrix, or a cell. Elman cells are
@@ -203,7 +216,9 @@ def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", r
     at ``reference=(state, x)`` (default zeros), treated as a linear map (gamma = 1).
     activation: for a bare W (default "tanh"). horizon: largest k for ``||W^k||`` (default 100
     dense, 10 sparse/large). top: singular values computed for sparse/large W. method: "auto",
-    "dense" or "sparse". band: rates within +-band (log10 per step) are "critical".
+    "dense" or "sparse". input_variance: what the inputs add to each pre-activation's variance,
+    ``mean((W_ih x)^2)`` (see :func:`input_variance`; mean-field estimate only). band: rates
+    within +-band (log10 per step) are "critical".
 
     Regime: "vanishing" whenever ``gamma * sigma_max < 1`` (Pascanu's sufficient condition);
     for a linear map the spectral radius decides; otherwise the mean-field estimate
@@ -236,8 +251,10 @@ def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", r
     cond = (math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])) if complete else math.nan
     bound, linear = _log10(gamma * sigma_max), _log10(rho)
     frob = math.sqrt(float(W.multiply(W).sum()) if sp.issparse(W) else float(np.sum(W * W)))
-    mf = mean_field(act, frob / math.sqrt(n), sigma_b).log10_rate_per_step if act.name != "linear" else linear
-    estimate, predictor = (linear, "linear_rho") if act.name == "linear" else (mf, "mean_field_chi")
+    gated = isinstance(W_or_cell, Cell) and W_or_cell.kind != "elman"
+    mf = math.nan if gated else \
+        mean_field(act, frob / math.sqrt(n), sigma_b, input_variance=input_variance).log10_rate_per_step
+    estimate, predictor = (linear, "linear_rho") if act.name == "linear" or gated else (mf, "mean_field_chi")
     if gamma * sigma_max < 1:
         regime, predictor = "vanishing", "pascanu_bound"
     else:
