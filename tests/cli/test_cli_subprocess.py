@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+import rnnanalysis as ra
 from rnnanalysis.experiments import Grid, Store, gradient_decay, sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +68,11 @@ def test_sweep_killed_with_sigkill_resumes_losing_nothing(tmp_path):
     with ThreadPoolExecutor(2) as ex:
         reference = sweep(gradient_decay, Grid(grid, seed=1), ex)
     assert [r["result"] for r in data["records"]] == reference.results
+
+
+def test_console_script_when_installed():
+    exe = shutil.which("rnnanalysis")
+    if exe is None:
+        pytest.skip("the package is not installed (pip install -e .) so there is no console script")
+    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"rnnanalysis {ra.__version__}"
