@@ -44,7 +44,8 @@ def gradient_decay(*, kind="elman", hidden=32, inputs=1, T=100, batch=8, gain=1.
     entries, spectral radius -> gain) and inputs ``x_t ~ N(0, input_scale²)`` of shape
     ``(T, batch, inputs)`` from one generator seeded by ``seed``, then returns
     :func:`profile_summary` of :func:`~rnnanalysis.gradient_profile`. For a linear Elman
-    cell the rate tends to log10(gain) as T grows.
+    cell the per-lag norm is ``||v^T W^k||``: its rate tends to log10 of W's spectral radius
+    as T grows, and that radius to ``gain`` as ``hidden`` grows (circular law).
 
     Example:
         >>> r = gradient_decay(gain=0.5, hidden=64, T=50, activation="linear", seed=1)

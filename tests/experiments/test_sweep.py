@@ -55,8 +55,21 @@ def test_linear_rate_tracks_log10_gain():
     assert np.allclose(rates.mean(axis=1).ravel(), np.log10([0.5, 2.0]), atol=0.03)
 
 
-class _Interrupt(Exception):
-    pass
+def test_gradient_decay_against_explicit_matrix_powers():
+    """Linear Elman: log10 ||v^T W^k|| by repeated products, fitted by least squares by hand."""
+    import rnnanalysis as ra
+
+    seed, n, T = 123, 10, 30
+    got = gradient_decay(hidden=n, T=T, gain=1.3, activation="linear", batch=2, seed=seed)
+    cell = ra.Elman(n, 1, "linear", init="gaussian", gain=1.3, seed=np.random.default_rng(seed))
+    W, v = cell.params["weight_hh"], np.full(n, n ** -0.5)
+    norms, row = [], v
+    for _ in range(T + 1):
+        norms.append(np.log10(np.linalg.norm(row)))
+        row = row @ W
+    slope = np.polyfit(np.arange(T + 1), norms, 1)[0]
+    np.testing.assert_allclose(got["log10_norm_mean"], norms, rtol=1e-10, atol=1e-12)
+    assert got["rate_log10_per_step"] == pytest.approx(slope, rel=1e-10)
 
 
 def test_interrupted_sweep_resumes_without_recomputing(tmp_path, pool_run):
