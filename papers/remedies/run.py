@@ -146,6 +146,7 @@ def main(argv=None):
                             f"units; float64; evaluation every 100 steps on 500 fresh sequences; "
                             f"{args.seeds} seeds; clipping = global norm 1; Omega weight 2; "
                             f"one BLAS thread per worker.")}
+    (out / "results.json").write_text(json.dumps({**results, "meta": meta}, indent=1, default=str))
     write_table(results, meta, out / "table.md")
     print((out / "table.md").read_text())
 

@@ -9,7 +9,9 @@ With adjoints ``delta_k = dL/dh_k`` from the backward pass and ``J_k = diag(phi'
     \\frac{\\partial\\Omega}{\\partial W_{hh}} = \\frac1B\\sum_{b,k}
     \\frac{2(r_k - 1)}{\\lVert\\delta_{k+1}\\rVert\\,\\lVert u_k\\rVert} v_k^\\top u_k
 
-where ``v_k = delta_{k+1} * phi'(a_{k+1})``, ``u_k = v_k W_hh``, ``r_k`` the ratio. As eq. 10
+where ``v_k = delta_{k+1} * phi'(a_{k+1})``, ``u_k = v_k W_hh``, ``r_k`` the ratio. Omega does not change
+when ``delta_{k+1}`` is scaled, so each is first divided by its largest entry: adjoints of 1e-160
+(vanishing gradients, the case Omega is for) neither underflow nor overflow. As eq. 10
 prescribes, ``delta`` and the states (hence ``phi'(a)``) are held constant: only the explicit
 ``W_hh`` is differentiated. Terms with ``delta_{k+1} = 0`` are skipped. Use it with clipping.
 
@@ -47,13 +49,15 @@ def omega(cell, xs, states, adjoints) -> Omega:
     W = p["weight_hh"]
     a = xs @ p["weight_ih"].T + states[:-1] @ W.T + (p["bias_ih"] + p["bias_hh"])
     delta = adjoints[1:]
-    v = delta * cell.activation.df(a)
+    peak = np.max(np.abs(delta), axis=-1, keepdims=True)
+    delta = delta / np.where(peak > 0, peak, 1.0)          # Omega is invariant to the scale of delta
+    d_norm = np.linalg.norm(delta, axis=-1, keepdims=True)
+    live = d_norm[..., 0] > 0
+    v = delta * cell.activation.df(a) / np.where(live[..., None], d_norm, 1.0)
     u = v @ W
-    d_norm, u_norm = np.linalg.norm(delta, axis=-1), np.linalg.norm(u, axis=-1)
-    live = d_norm > 0
-    ratio = np.where(live, u_norm / np.where(live, d_norm, 1.0), 1.0)
+    ratio = np.where(live, np.linalg.norm(u, axis=-1), 1.0)
     B = xs.shape[1]
     value = float(((ratio - 1.0) ** 2).sum() / B)
-    coef = np.where(live & (u_norm > 0), 2.0 * (ratio - 1.0) / np.where(live, d_norm * u_norm, 1.0), 0.0) / B
+    coef = np.where(live & (ratio > 0), 2.0 * (ratio - 1.0) / np.where(ratio > 0, ratio, 1.0), 0.0) / B
     grad = (coef[..., None] * v).reshape(-1, v.shape[-1]).T @ u.reshape(-1, u.shape[-1])
     return Omega(value, grad)

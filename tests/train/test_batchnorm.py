@@ -32,3 +32,20 @@ def test_bad_input():
     core = BatchNormRNN("lstm", 3, 2, seed=0)
     with pytest.raises(ValueError, match="xs"):
         core.forward(np.zeros((4, 2, 5)))
+
+
+@pytest.mark.parametrize("kind", ["elman", "lstm"])
+def test_eval_with_the_batch_statistics_reproduces_train_mode(kind):
+    # eval mode normalises with stored statistics; given this batch's own per-step moments
+    # (computed here independently) it must reproduce the train-mode pass exactly
+    rng = np.random.default_rng(3)
+    core = BatchNormRNN(kind, 4, 3, seed=1, gamma=0.7, init="orthogonal")
+    xs = rng.normal(size=(7, 16, 3))
+    tr = core.forward(xs, train=True)
+    ux = xs @ core.params["weight_ih"].T
+    hw = tr.states[:-1] @ core.params["weight_hh"].T
+    stats = {"x_mean": ux.mean(1), "x_var": ux.var(1), "h_mean": hw.mean(1), "h_var": hw.var(1)}
+    if kind == "lstm":
+        stats.update(c_mean=tr.cells[1:].mean(1), c_var=tr.cells[1:].var(1))
+    ev = core.with_params(core.params, stats).forward(xs, train=False)
+    np.testing.assert_allclose(ev.states, tr.states, rtol=1e-10, atol=1e-13)

@@ -43,6 +43,21 @@ def test_gradient_finite_differences():
     np.testing.assert_allclose(res.grad_weight_hh, num, rtol=1e-6, atol=1e-9)
 
 
+def test_invariant_to_the_scale_of_the_adjoints():
+    # a vanishing gradient (adjoints of 1e-160) gives the same Omega, finite; products of two
+    # such norms would underflow to 0 (a run once diverged on exactly that)
+    rng = np.random.default_rng(2)
+    cell = ra.Elman(5, 2, seed=0, init="orthogonal", gain=2.0)
+    xs = rng.normal(size=(4, 3, 2))
+    states = ra.simulate(cell, xs).states
+    adj = rng.normal(size=(5, 3, 5))
+    ref = omega(cell, xs, states, adj)
+    for scale in (1e-160, 1e-300, 1e150):
+        got = omega(cell, xs, states, adj * scale)
+        assert got.value == pytest.approx(ref.value, rel=1e-12)
+        np.testing.assert_allclose(got.grad_weight_hh, ref.grad_weight_hh, rtol=1e-11, atol=1e-14)
+
+
 def test_only_elman():
     cell = ra.LSTM(3, 2, seed=0)
     with pytest.raises(TypeError, match="Elman"):
