@@ -23,6 +23,7 @@ from .._shapes import check_cell, prepare_inputs
 from .._validate import positive_int
 from ..simulate import gradient_profile
 from ._regime import CRITICAL_BAND_LOG10, check_band, classify
+from ._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 from .lyapunov import lyapunov_spectrum
 from .spectral import input_variance, predict
 
@@ -155,7 +156,8 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
     skip = T // 10 if skip is None else positive_int("skip", skip, minimum=0)
     if skip >= T:
         raise ValueError(f"skip: expected fewer lags than the sequence length T={T}, got {skip}")
-    profile = gradient_profile(cell, xs, h0, direction)
+    with single_blas_thread(cell.hidden <= SINGLE_THREAD_MAX or xsi.shape[-2] <= FEW_VECTORS):
+        profile = gradient_profile(cell, xs, h0, direction)
     rates = fit_log10_rate(profile.log10_norms, skip, fit)
     measured = float(np.median(rates))
     with np.errstate(invalid="ignore"):

@@ -32,7 +32,7 @@ from .._results import Result
 from .._shapes import check_cell, lead_shape, prepare_inputs, prepare_state
 from .._validate import positive_int, rng_from
 from ._regime import CRITICAL_BAND_LOG10, classify
-from ._threads import blas_threads_for
+from ._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 
 __all__ = ["LyapunovSpectrum", "lyapunov_spectrum"]
 
@@ -180,7 +180,6 @@ def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=No
         raise ValueError(f"warmup: expected fewer steps than the sequence length T={T}, got {warmup}")
     every = None if reorth_every is None else positive_int("reorth_every", reorth_every)
     s0 = prepare_state(cell, h0, B)
-    _, cache = cell._forward(cell._project(xsi), s0)
     q0 = sla.qr(rng_from(seed).standard_normal((S, k)), mode="economic")[0].T.astype(cell.dtype)
     lead = lead_shape(cell, B)
     budgets = _budgets(cell.dtype)
@@ -189,7 +188,8 @@ def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=No
     exps = np.empty(lead + (k,))
     errs = np.empty(lead + (k,))
     total = 0
-    with blas_threads_for(S):
+    with single_blas_thread(S <= SINGLE_THREAD_MAX or k <= FEW_VECTORS):
+        _, cache = cell._forward(cell._project(xsi), s0)
         for idx in np.ndindex(*lead):
             member = cell if members is None else members[idx[0]]
             one = tuple(c[(slice(None),) + idx] for c in cache)

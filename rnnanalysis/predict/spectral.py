@@ -33,7 +33,7 @@ from .._validate import float_array, positive_int, rng_from
 from ..activations import get_activation
 from ..cells._base import Cell
 from ._regime import CRITICAL_BAND_LOG10, check_band, classify
-from ._threads import blas_threads_for
+from ._threads import SINGLE_THREAD_MAX, single_blas_thread
 from .meanfield import mean_field
 
 __all__ = ["SpectralPrediction", "predict", "input_variance", "DENSE_LIMIT"]
@@ -244,7 +244,7 @@ def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", r
     n = W.shape[0]
     large = sp.issparse(W) and method != "dense" or method == "sparse" or n > DENSE_LIMIT
     horizon = (10 if large else 100) if horizon is None else positive_int("horizon", horizon, minimum=0)
-    with blas_threads_for(n):
+    with single_blas_thread(n <= SINGLE_THREAD_MAX):
         rho, sv, complete = _spectrum(W, method, top, rng)
         norms = _transient(W, horizon, sigma_max=float(sv[0]), rng=rng)
     sigma_max, gamma = float(sv[0]), float(act.gamma)

@@ -12,6 +12,10 @@ Workloads, tanh Elman RNN, float64, gain 1.5 (chaotic), inputs N(0, 0.1^2), B = 
   on both sides, (b) QR every r steps on both sides (r = the interval our adaptive schedule
   chose), (c) ours with its default adaptive schedule against the peers' every-step QR.
 - top1: lambda_1 only, n = 1024, T = 10 000: one vector renormalised per step on every side.
+Every library runs on ONE thread (``--threads`` to change): ours limits OpenBLAS through
+threadpoolctl as the library does for these shapes, PyTorch via torch.set_num_threads, JAX via
+XLA_FLAGS (set before jax is imported). On this 2-core machine, shared with other jobs, two
+threads made every library 5-20x slower and the ratios meaningless.
 Prints median time ratios peer / ours over interleaved rounds (> 1: we are faster) and the largest
 difference between the exponents (forward and adjoint QR differ by O(1/T) at finite T).
 """
@@ -19,6 +23,7 @@ difference between the exponents (forward and adjoint QR differ by O(1/T) at fin
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -104,7 +109,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="n = 64 / 256 and shorter T, to try the script")
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    os.environ["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
+                               f"intra_op_parallelism_threads={args.threads}")
+    if available("torch"):
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        run(args)
+
+
+def run(args):
     n_full, T_full, n_top, T_top = (64, 300, 256, 2000) if args.quick else (256, 1000, 1024, 10_000)
     peers = [p for p in ("torch", "jax") if available(p)]
     print(f"peers installed: {peers or 'none'}")
