@@ -1,0 +1,505 @@
+"""Build the report: derivations, prediction tables, reproductions and figures, from the toolkit.
+
+    PYTHONPATH=. python3 papers/report/build.py            # full sizes -> papers/report/report.tex (+ .pdf)
+    PYTHONPATH=. python3 papers/report/build.py --quick    # small sizes (CI); the document says so
+    PYTHONPATH=. python3 papers/report/build.py --quick --figures DIR   # reuse figures made by
+                                                           # scripts/make_figures.py (PDF or PNG)
+
+Every number of ours is computed here at build time; published numbers come from
+shared/reference/published.md with their citation beside them. pdflatex (texlive-latex-base)
+compiles the document if it is on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import rnnanalysis as ra
+from rnnanalysis import figures
+from rnnanalysis.figures.training import RemedyStudy, remedy_study
+from rnnanalysis.symbolic import one_unit_gradient, scalar_rnn_product
+from rnnanalysis.train import Adam, cross_entropy, evaluate, get_task, parse_remedy, train
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+FULL = dict(
+    check_n=200,
+    check_T=1000,
+    rm_sizes=(100, 400, 1000),
+    rm_seeds=3,
+    ly_n=200,
+    ly_T=2000,
+    ly_nets=3,
+    hs_lengths=(20, 50),
+    hs_budget=800,
+    hs_seeds=2,
+    to_lengths=(10, 20, 40, 80),
+    to_seeds=4,
+    to_budget=600,
+    to_hidden=32,
+)
+QUICK = dict(
+    check_n=32,
+    check_T=100,
+    rm_sizes=(50, 100, 200),
+    rm_seeds=2,
+    ly_n=40,
+    ly_T=300,
+    ly_nets=2,
+    hs_lengths=(10,),
+    hs_budget=30,
+    hs_seeds=1,
+    to_lengths=(5, 10),
+    to_seeds=1,
+    to_budget=40,
+    to_hidden=8,
+)
+
+
+def tex(s) -> str:
+    """Escape text for LaTeX (underscores, percent, ampersand, hash)."""
+    return re.sub(r"([_%&#])", r"\\\1", str(s))
+
+
+def num(x, fmt="+.4f") -> str:
+    return "--" if x is None or (isinstance(x, float) and math.isnan(x)) else f"${x:{fmt}}$"
+
+
+def table(head, rows, align) -> str:
+    lines = [f"\\begin{{tabular}}{{{align}}}", "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
+    lines += [" & ".join(r) + " \\\\" for r in rows]
+    return "\n".join(lines + ["\\bottomrule", "\\end{tabular}"])
+
+
+# ---- sections ------------------------------------------------------------------------------
+
+
+def derivations() -> str:
+    """The Elman derivation and Pascanu's one-unit closed forms, checked against BPTT."""
+    parts = [
+        "The per-step Jacobian and the BPTT product of the Elman cell, derived by "
+        '\\texttt{ra.derive("elman")} (matrix-calculus rules over SymPy, numerator layout):',
+        ra.derive("elman").latex(),
+        'For a scalar RNN the product has a closed form (\\texttt{scalar\\_rnn\\_product("tanh")}):',
+        "\\[" + scalar_rnn_product("tanh").latex() + "\\]",
+        "Pascanu, Mikolov \\& Bengio (2013, sec.~2.3) give, for the one-unit linear RNN "
+        "$x_t = w x_{t-1}$, $\\partial x_t/\\partial w = t x_0 w^{t-1}$ and "
+        "$\\partial^2 x_t/\\partial w^2 = t(t-1) x_0 w^{t-2}$. The symbolic module solves the recursion "
+        "and sums the BPTT double sum (\\texttt{one\\_unit\\_gradient}):",
+        "\\begin{align*}\n"
+        + " \\\\\n".join(one_unit_gradient(k).latex().replace(" = ", " &= ", 1) for k in (1, 2))
+        + "\n\\end{align*}",
+    ]
+    rows = []
+    for w, t in ((0.9, 50), (1.1, 50), (0.5, 20)):
+        x0 = 0.7
+        cell = ra.Elman.from_params(
+            {
+                "weight_ih": np.zeros((1, 1)),
+                "weight_hh": np.array([[w]]),
+                "bias_ih": np.zeros(1),
+                "bias_hh": np.zeros(1),
+            },
+            "linear",
+        )
+        g = ra.bptt(cell, np.zeros((t, 1, 1)), np.ones((1, 1)), np.full((1, 1), x0)).grads["weight_hh"][0, 0]
+        closed = t * x0 * w ** (t - 1)
+        rows.append(
+            [
+                f"${w:g}$",
+                f"${t}$",
+                f"${closed:.10g}$",
+                f"${g:.10g}$",
+                f"${abs(g - closed) / abs(closed):.1e}$",
+            ]
+        )
+    parts += [
+        "The closed form against the simulator's BPTT (\\texttt{ra.bptt}, $x_0 = 0.7$):",
+        "\\begin{center}",
+        table(["$w$", "$t$", "$t x_0 w^{t-1}$ (closed form)", "BPTT", "rel.\\ error"], rows, "rrrrr"),
+        "\\end{center}",
+    ]
+    return "\n\n".join(parts)
+
+
+def predictions(cfg) -> str:
+    n, T = cfg["check_n"], cfg["check_T"]
+    out = [
+        f"Each table runs \\texttt{{ra.check\\_predictions}} on an Elman tanh cell with $n = {n}$, "
+        f"$W_{{ij}} \\sim \\mathcal{{N}}(0, g^2/n)$, inputs $x_t \\sim \\mathcal{{N}}(0, 0.5^2)$, "
+        f"$T = {T}$, 4 sequences. Rates are $\\log_{{10}}$ per step of the per-lag gradient norm "
+        "(negative: vanishing); the error is predicted minus measured; the Pascanu bound must hold at every "
+        "step."
+    ]
+    rng = np.random.default_rng(0)
+    for g in (0.5, 1.0, 2.0):
+        cell = ra.Elman(n, 1, "tanh", init="gaussian", gain=g, seed=rng)
+        check = ra.check_predictions(cell, 0.5 * rng.standard_normal((T, 4, 1)), seed=0)
+        out += [f"\\paragraph{{Gain $g = {g:g}$.}}", "\\begin{center}", check.to_latex(), "\\end{center}"]
+    return "\n\n".join(out)
+
+
+def random_matrix_rows(cfg):
+    rows = []
+    for n in cfg["rm_sizes"]:
+        rho, smax = [], []
+        for s in range(cfg["rm_seeds"]):
+            W = ra.init.gaussian((n, n), np.random.default_rng([n, s]), gain=1.0)
+            p = ra.predict(W, horizon=0)
+            rho.append(p.spectral_radius)
+            smax.append(p.sigma_max)
+        rows.append((n, float(np.mean(rho)), float(np.std(rho)), float(np.mean(smax)), float(np.std(smax))))
+    return rows
+
+
+def lambda_rows(cfg):
+    rows = []
+    published = {0.5: (math.log(0.5), "$\\ln g$ (formula)"), 1.0: (0.0, "$\\ln g$ (formula)")}
+    published.update({g: (v, "derived") for g, v in figures.PUBLISHED_LAMBDA_MAX.items()})
+    rng = np.random.default_rng(1)
+    xs = np.zeros((cfg["ly_T"], 1, 1))
+    for g, (pub, kind) in sorted(published.items()):
+        lam = [
+            ra.lyapunov_spectrum(
+                ra.Elman(cfg["ly_n"], 1, "tanh", init="gaussian", gain=g, seed=rng),
+                xs,
+                rng.standard_normal((1, cfg["ly_n"])),
+                k=1,
+            ).lambda_max[0]
+            for _ in range(cfg["ly_nets"])
+        ]
+        rows.append(
+            (
+                g,
+                pub,
+                kind,
+                ra.mean_field("tanh", g).rate_nats_per_step,
+                float(np.mean(lam)),
+                float(np.std(lam)),
+            )
+        )
+    return rows
+
+
+def hs_adding(cfg):
+    """LSTM on Hochreiter & Schmidhuber's adding problem under a small stated budget."""
+    rows = []
+    for T in cfg["hs_lengths"]:
+        for seed in range(cfg["hs_seeds"]):
+            rem = parse_remedy("lstm")
+            net = rem.build("adding_hs", 32, np.random.SeedSequence([seed, T, 0]))
+            res = train(
+                net,
+                "adding_hs",
+                T,
+                steps=cfg["hs_budget"],
+                batch=20,
+                optimizer=Adam(0.01),
+                eval_every=max(cfg["hs_budget"] // 4, 1),
+                eval_size=500,
+                seed=np.random.default_rng(np.random.SeedSequence([seed, T, 1])),
+            )
+            ev = evaluate(res.network, "adding_hs", T, size=2560, seed=10_000 + seed)
+            seen = (res.steps_to_solve or res.steps) * 20
+            rows.append((T, seed, res.solved, seen, int(round(ev.error_rate * 2560))))
+    return rows
+
+
+def copy_rows(T_values=(100, 200, 500), size=200):
+    """Memoryless copy-memory baseline: formula in the toolkit and the cross-entropy of the
+    input-blind predictor (blank, then uniform over the 8 symbols) on sampled sequences."""
+    task = get_task("copy")
+    published = {100: 0.1733, 200: 0.0945, 500: 0.0400}
+    rows = []
+    for T in T_values:
+        b = task.sample(T, size, seed=T)
+        L = T + 20
+        logits = np.full((L, size, 10), -60.0)
+        logits[: T + 10, :, 8] = 0.0
+        logits[T + 10 :, :, :8] = 0.0
+        ce = cross_entropy(logits, b.targets)[0]
+        rows.append((T, published[T], task.baseline(T), ce))
+    return rows
+
+
+def remedies_from_study(path):
+    """Temporal-order success from papers/remedies/results.json (another study's runs), if present."""
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    if "temporal_order" not in data:
+        return None
+    runs = data["temporal_order"]["runs"]
+    table_md = path.with_name("table.md")
+    budget = ""
+    if table_md.exists():
+        m = re.search(r"\*\*Budget \(CPU, stated\):\*\* (.*)", table_md.read_text())
+        budget = m.group(1) if m else ""
+    lengths = sorted({r["length"] for r in runs})
+    out = {}
+    for rem in ("tanh", "tanh+clip", "smart_tanh+clip+omega", "lstm"):
+        sel = [r for r in runs if r["remedy"] == rem]
+        if sel:
+            out[rem] = {
+                L: (
+                    sum(r["solved"] for r in sel if r["length"] == L),
+                    sum(1 for r in sel if r["length"] == L),
+                )
+                for L in lengths
+            }
+    return lengths, out, budget
+
+
+def reproductions(cfg, study) -> str:
+    parts = []
+    # circular law and Bai-Yin
+    rows = [
+        [f"${n}$", "$1$", f"${r:.3f} \\pm {rs:.3f}$", "$2$", f"${s:.3f} \\pm {ss:.3f}$"]
+        for n, r, rs, s, ss in random_matrix_rows(cfg)
+    ]
+    parts += [
+        "\\subsection{Circular law and Bai--Yin}",
+        "For $W$ with iid $\\mathcal{N}(0, g^2/n)$ entries the spectral radius tends to $g$ (circular law; "
+        "Ginibre 1965, Girko 1984) and the largest singular value to $2g$ (Bai \\& Yin 1988), so at $g = 1$ "
+        "the sufficient condition $\\sigma_{\\max} < 1$ of Pascanu et al.\\ (2013) fails although "
+        f"$\\rho \\approx 1$. Ours: \\texttt{{ra.predict}} at $g = 1$, mean $\\pm$ s.d.\\ "
+        f"over {cfg['rm_seeds']} "
+        "draws.",
+        "\\begin{center}",
+        table(
+            [
+                "$n$",
+                "$\\rho$ published (limit)",
+                "$\\rho$ ours",
+                "$\\sigma_{\\max}$ published (limit)",
+                "$\\sigma_{\\max}$ ours",
+            ],
+            rows,
+            "rrrrr",
+        ),
+        "\\end{center}",
+    ]
+    # lambda_max(g)
+    rows = [
+        [f"${g:g}$", f"${p:+.3f}$ ({k})", f"${mf:+.3f}$", f"${lm:+.3f} \\pm {ls:.3f}$"]
+        for g, p, k, mf, lm, ls in lambda_rows(cfg)
+    ]
+    parts += [
+        "\\subsection{$\\lambda_{\\max}(g)$ of $h_{t+1} = W \\tanh(h_t)$}",
+        "Published (shared reference, from Sompolinsky, Crisanti \\& Sommers 1988 and the mean field of "
+        "Poole et al.\\ 2016): $\\lambda_{\\max} = \\ln g$ for $g \\le 1$; for $g > 1$, "
+        "$D^* = g^2 E[\\tanh^2(\\sqrt{D^*} z)]$ and "
+        "$\\lambda_{\\max} = \\tfrac12 \\ln(g^2 E[(1 - \\tanh^2(\\sqrt{D^*} z))^2])$ (values marked derived "
+        "are computed from this formula, not printed in a paper). Ours: \\texttt{ra.mean\\_field} and the "
+        f"measured top exponent (\\texttt{{ra.lyapunov\\_spectrum}}, $n = {cfg['ly_n']}$, "
+        f"$T = {cfg['ly_T']}$, "
+        f"zero input, mean $\\pm$ s.d.\\ over {cfg['ly_nets']} networks) of the Elman map "
+        "$h_t = \\tanh(W h_{t-1})$, which is conjugate to $h_{t+1} = W \\tanh(h_t)$ through "
+        "$y_t = W h_{t-1}$ and so has the same exponents. Nats per step.",
+        "\\begin{center}",
+        table(["$g$", "published", "mean field (ours)", "measured (ours)"], rows, "rlrr"),
+        "\\end{center}",
+    ]
+    # temporal order
+    rows = [[tex(r)] + [f"{100 * v:.0f}\\%" for v in study.success[i]] for i, r in enumerate(study.remedies)]
+    parts += [
+        "\\subsection{Pascanu et al.\\ (2013): temporal order with clipping}",
+        "Published (Pascanu, Mikolov \\& Bengio 2013, Fig.~7 and sec.~4.1): 50 tanh units, SGD (lr 0.01, "
+        "batch 20), clipping at 1 and the regulariser $\\Omega$: 100\\% success up to $T = 200$; plain SGD "
+        "fails as $T$ grows; success means $< 1\\%$ errors on 10\\,000 fresh sequences, after millions of "
+        "training sequences.",
+        f"Ours (run by this build; \\texttt{{remedy\\_study}}): {study.hidden} hidden units, Adam "
+        f"(lr {study.lr:g}, batch 20), at most {study.budget} steps ({study.budget * 20} training "
+        f"sequences), {study.seeds} seed(s) per length, success $= < 1\\%$ errors on 500 fresh sequences. "
+        "Our budget is orders of magnitude below theirs, so this is not a reproduction of their "
+        "$T = 200$ result; it shows the trend with $T$.",
+        "\\begin{center}",
+        table(["remedy"] + [f"$T = {L}$" for L in study.lengths], rows, "l" + "r" * len(study.lengths)),
+        "\\end{center}",
+    ]
+    other = remedies_from_study(ROOT / "papers" / "remedies" / "results.json")
+    if other:
+        lengths, res, budget = other
+        rows = [[tex(r)] + [f"{s}/{k}" for s, k in (res[r][L] for L in lengths)] for r in res]
+        parts += [
+            "The larger study of \\texttt{papers/remedies/run.py} (read from its committed "
+            f"\\texttt{{results.json}}; budget: {tex(budget) or 'see papers/remedies/table.md'}), "
+            "runs solved / seeds:",
+            "\\begin{center}",
+            table(["remedy"] + [f"$T = {L}$" for L in lengths], rows, "l" + "r" * len(lengths)),
+            "\\end{center}",
+        ]
+    else:
+        parts.append(
+            "(The larger study of \\texttt{papers/remedies/run.py} had no temporal-order results at "
+            "build time.)"
+        )
+    # H&S adding
+    rows = [
+        [f"${T}$", f"${s}$", "yes" if ok else "no", f"${seen}$", f"${wrong}$/2560"]
+        for T, s, ok, seen, wrong in hs_adding(cfg)
+    ]
+    parts += [
+        "\\subsection{Hochreiter \\& Schmidhuber (1997): adding problem}",
+        "Published (Hochreiter \\& Schmidhuber 1997, Exp.~4, Table~7; LSTM; pairs $(U[-1,1]$, marker$)$, "
+        "target $0.5 + (X_1 + X_2)/4$, correct if $|\\text{error}| < 0.04$): $T = 100$: 74\\,000 training "
+        "sequences, 1 wrong of 2560; $T = 500$: 209\\,000, 0 wrong; $T = 1000$: 853\\,000, 1 wrong.",
+        f"Ours (run by this build): LSTM, 32 units, forget-gate bias 1, Adam (lr 0.01, batch 20), at most "
+        f"{cfg['hs_budget']} steps; sequences seen until solved (or the whole budget), and errors on "
+        "2560 fresh sequences. Shorter $T$ and a far smaller budget than the paper's: not a reproduction "
+        "of Table~7's lengths.",
+        "\\begin{center}",
+        table(["$T$", "seed", "solved", "training sequences", "wrong"], rows, "rrlrr"),
+        "\\end{center}",
+    ]
+    # copy memory
+    rows = [[f"${T}$", f"${p:.4f}$", f"${f:.4f}$", f"${c:.4f}$"] for T, p, f, c in copy_rows()]
+    parts += [
+        "\\subsection{Copy memory: the memoryless baseline}",
+        "Published (Arjovsky, Shah \\& Bengio 2016): an input-blind predictor scores "
+        '$10 \\ln 8 / (T + 20)$ nats. Ours: the toolkit\'s formula (\\texttt{get\\_task("copy").baseline}) '
+        "and the cross-entropy of that predictor (blank, then uniform over the 8 symbols) on 200 "
+        "sequences drawn by the task generator.",
+        "\\begin{center}",
+        table(["$T$", "published", "formula (ours)", "measured (ours)"], rows, "rrrr"),
+        "\\end{center}",
+    ]
+    return "\n\n".join(parts)
+
+
+def figure_section(figdir: Path, outdir: Path, quick: bool) -> str:
+    out = []
+    for spec in figures.FIGURES:
+        src = next(
+            (
+                figdir / f"{spec.name}.{ext}"
+                for ext in ("pdf", "png")
+                if (figdir / f"{spec.name}.{ext}").exists()
+            ),
+            None,
+        )
+        if src is None:
+            raise FileNotFoundError(f"figures: {spec.name}.pdf/.png not found in {figdir}")
+        rel = (
+            Path(src).resolve().relative_to(outdir.resolve())
+            if Path(src).resolve().is_relative_to(outdir.resolve())
+            else Path(src).resolve()
+        )
+        size = "quick-mode sizes" if quick else "full sizes"
+        out += [
+            "\\begin{figure}[p]",
+            "\\centering",
+            f"\\includegraphics[width=\\linewidth]{{{rel.as_posix()}}}",
+            f"\\caption{{({spec.name[0]}) {tex(spec.what)}. Made by \\texttt{{rnnanalysis.figures}} "
+            f"({size}; \\texttt{{{tex(spec.compute.__name__)}}} then \\texttt{{{tex(spec.plot)}}}).}}",
+            f"\\label{{fig:{spec.name}}}",
+            "\\end{figure}",
+        ]
+    return "\n".join(out)
+
+
+def compile_pdf(tex_path: Path) -> Path | None:
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        print("build: pdflatex not found; wrote the .tex only", file=sys.stderr)
+        return None
+    for _ in range(2):
+        proc = subprocess.run(
+            [exe, "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
+            cwd=tex_path.parent,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"pdflatex failed on {tex_path}:\n{proc.stdout[-3000:]}")
+    return tex_path.with_suffix(".pdf")
+
+
+def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True) -> Path:
+    """Write ``report.tex`` to ``outdir`` (and ``report.pdf`` if pdflatex is present); return its path."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    cfg = QUICK if quick else FULL
+    t0 = time.perf_counter()
+
+    def say(msg):
+        if progress:
+            print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    if figdir is None:
+        figdir = outdir / "figures"
+        figures.run(figdir, quick=quick, formats=("pdf",), progress=say if progress else None)
+    figdir = Path(figdir)
+    study_json = figdir / "f_remedies.json"
+    if study_json.exists():
+        d = {k: v for k, v in json.loads(study_json.read_text()).items() if k != "type"}
+        study = RemedyStudy(
+            **{
+                **d,
+                "remedies": tuple(d["remedies"]),
+                "lengths": np.array(d["lengths"]),
+                "success": np.array(d["success"]),
+            }
+        )
+    else:
+        study = remedy_study(
+            lengths=cfg["to_lengths"],
+            seeds=cfg["to_seeds"],
+            budget=cfg["to_budget"],
+            hidden=cfg["to_hidden"],
+            workers=1,
+        )
+    mode = (
+        (
+            "\\noindent\\textbf{Quick build.} Small networks and short runs (for CI): numbers are "
+            "noisier than in the full build (\\texttt{python3 papers/report/build.py})."
+        )
+        if quick
+        else "\\noindent Full build (\\texttt{python3 papers/report/build.py})."
+    )
+    sections = {"MODE": mode}
+    sections["DERIVATIONS"] = derivations()
+    say("derivations")
+    sections["PREDICTIONS"] = predictions(cfg)
+    say("prediction tables")
+    sections["REPRODUCTIONS"] = reproductions(cfg, study)
+    say("reproductions")
+    sections["FIGURES"] = figure_section(figdir, outdir, quick)
+    text = (HERE / "template.tex").read_text()
+    for key, value in sections.items():
+        text = text.replace(f"%%{key}%%", value)
+    tex_path = outdir / "report.tex"
+    tex_path.write_text(text)
+    if pdf:
+        compile_pdf(tex_path)
+        say(f"compiled {tex_path.with_suffix('.pdf')}")
+    return tex_path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (CI)")
+    ap.add_argument("--outdir", default=str(HERE))
+    ap.add_argument("--figures", help="directory with figures already made (default: make them)")
+    ap.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    args = ap.parse_args(argv)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    build(args.outdir, args.quick, args.figures, pdf=not args.no_pdf)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""``python -m rnnanalysis.figures``: see :func:`rnnanalysis.figures.main`."""
+
+from . import main
+
+raise SystemExit(main())

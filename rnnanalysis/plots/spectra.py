@@ -1,0 +1,112 @@
+"""Figures of spectra: eigenvalues against the circular law, singular values against the
+quarter-circle law, and Lyapunov spectra with lambda_max(g) against the mean field."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._style import colour, legend, new_figure, styled
+
+__all__ = ["plot_random_matrix", "plot_lyapunov"]
+
+
+@styled
+def plot_random_matrix(result):
+    """(c) eigenvalues in the complex plane vs the circle of radius g; singular values vs the
+    quarter-circle density on [0, 2g] (Bai-Yin edge 2g marked).
+
+    result: a :class:`rnnanalysis.figures.spectra.RandomMatrixSpectrum`.
+    """
+    from ..figures.spectra import quarter_circle_density
+
+    g, n = result.gain, result.n
+    fig, (ax, ax2) = new_figure(2, width=3.3, height=3.1)
+    ax.scatter(
+        result.eigenvalues_real,
+        result.eigenvalues_imag,
+        s=4,
+        color=colour(0),
+        alpha=0.8,
+        lw=0,
+        label=f"eigenvalues ($\\rho$ = {result.spectral_radius:.3f})",
+    )
+    t = np.linspace(0, 2 * np.pi, 400)
+    ax.plot(g * np.cos(t), g * np.sin(t), color=colour(3), ls="--", label=f"circular law, radius $g$ = {g:g}")
+    ax.set_aspect("equal")
+    lim = 1.25 * g
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_xlabel(r"Re $\lambda$")
+    ax.set_ylabel(r"Im $\lambda$")
+    ax.set_title(f"eigenvalues of W, n = {n}, $W_{{ij}} \\sim \\mathcal{{N}}(0, g^2/n)$")
+    legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=1)
+    s = np.asarray(result.singular_values)
+    ax2.hist(
+        s,
+        bins=max(10, int(np.sqrt(s.size))),
+        density=True,
+        color=colour(0),
+        alpha=0.45,
+        label="singular values (histogram)",
+    )
+    grid = np.linspace(0, 2 * g, 300)
+    ax2.plot(grid, quarter_circle_density(grid, g), color=colour(3), ls="--", label="quarter-circle law")
+    ax2.axvline(
+        2 * g,
+        color="k",
+        ls=":",
+        lw=1.0,
+        label=f"Bai-Yin edge $2g$; measured $\\sigma_{{\\max}}$ = {result.sigma_max:.3f}",
+    )
+    ax2.set_xlabel(r"singular value $s$")
+    ax2.set_ylabel("density")
+    ax2.set_title("singular values of W")
+    legend(ax2, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=1)
+    return fig
+
+
+@styled
+def plot_lyapunov(result, published=None):
+    """(d) Lyapunov spectra at a few gains, and lambda_max(g) measured vs mean field (nats/step).
+
+    result: a :class:`rnnanalysis.figures.spectra.LyapunovByGain`; published: optional
+    ``{g: lambda_max}`` points to mark (e.g. the derived values in published.md).
+    """
+    fig, (ax, ax2) = new_figure(2, width=3.4, height=3.0)
+    spectra = np.asarray(result.spectra)
+    idx = (np.arange(spectra.shape[1]) + 1) / spectra.shape[1]
+    for i, g in enumerate(result.spectrum_gains):
+        ax.plot(idx, spectra[i], color=colour(i), marker="os^Dv"[i % 5], ms=2.5, lw=1.0, label=f"$g = {g:g}$")
+    ax.axhline(0, color="0.5", lw=0.7)
+    ax.set_xlabel(r"exponent index $i / n$")
+    ax.set_ylabel(r"Lyapunov exponent $\lambda_i$ (nats per step)")
+    ax.set_title(f"spectra, n = {result.hidden}, T = {result.T}")
+    legend(ax, loc="lower left")
+    lam = np.asarray(result.lambda_max)
+    ax2.axhline(0, color="0.5", lw=0.7)
+    ax2.errorbar(
+        result.gains,
+        lam.mean(axis=1),
+        yerr=lam.std(axis=1),
+        fmt="o",
+        color=colour(0),
+        ms=3.5,
+        capsize=2,
+        label=f"measured $\\lambda_1$ (n = {result.hidden_max}, {lam.shape[1]} nets)",
+    )
+    ax2.plot(
+        result.mean_field_gains,
+        result.lambda_max_mean_field,
+        color=colour(3),
+        ls="--",
+        label=r"mean field ($\ln g$ for $g \leq 1$)",
+    )
+    if published:
+        gp = sorted(published)
+        ax2.plot(gp, [published[k] for k in gp], "x", color="k", ms=6, label="published (derived) values")
+    ax2.set_xlabel(r"gain $g$")
+    ax2.set_ylabel(r"$\lambda_{\max}$ (nats per step)")
+    ax2.set_title(r"$\lambda_{\max}(g)$ of $h_{t+1} = W \tanh(h_t)$")
+    ax2.set_ylim(max(ax2.get_ylim()[0], -1.6), None)
+    legend(ax2, loc="lower right")
+    return fig

@@ -1,0 +1,53 @@
+"""The report: builds from the toolkit in quick mode, cites every published number, compiles."""
+
+import importlib.util
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def build_module():
+    spec = importlib.util.spec_from_file_location("report_build", ROOT / "papers" / "report" / "build.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_tex_escaping(build_module):
+    assert build_module.tex("smart_tanh+clip 100% & #1") == r"smart\_tanh+clip 100\% \& \#1"
+
+
+def test_copy_baseline_measured_equals_published_formula(build_module):
+    for T, published, formula, measured in build_module.copy_rows((100, 200), size=20):
+        assert abs(formula - 10 * math.log(8) / (T + 20)) < 1e-15
+        assert abs(published - formula) < 5e-5                  # published values are rounded to 4 places
+        assert abs(measured - formula) < 1e-12
+
+
+def test_quick_report_builds_and_compiles(build_module, tmp_path):
+    pdf = shutil.which("pdflatex") is not None
+    tex_path = build_module.build(tmp_path, quick=True, pdf=pdf, progress=False)
+    text = tex_path.read_text()
+    assert "Quick build" in text and "%%" not in text.replace("\\%", "")
+    for cited in ("Bai \\& Yin 1988", "Arjovsky, Shah \\& Bengio 2016", "Hochreiter \\& Schmidhuber 1997",
+                  "Pascanu, Mikolov \\& Bengio 2013", "0.1733", "74\\,000", "+0.155$ (derived)"):
+        assert cited in text, cited
+    assert text.count("\\includegraphics") == 7
+    assert "\\usepackage{booktabs}" not in text                 # not in texlive-latex-base
+    if pdf:
+        assert tex_path.with_suffix(".pdf").stat().st_size > 10_000
+    else:
+        pytest.skip("pdflatex not installed: the .tex was checked, not compiled")
+
+
+def test_closed_form_table_agrees_with_bptt(build_module):
+    text = build_module.derivations()
+    errors = [float(x) for x in __import__("re").findall(r"\$(\d\.\de[-+]\d+)\$ \\\\", text)]
+    assert len(errors) == 3 and max(errors) < 1e-12
+    assert np.isfinite(errors).all()
