@@ -157,7 +157,8 @@ def _spectrum(W, method, top, rng):
         return rho, sla.svdvals(A, check_finite=False), True
     k_eig = min(6, n - 2)                          # several: the edge of a random spectrum is crowded
     v0 = rng.standard_normal(n)
-    eig = spla.eigs(W, k=k_eig, which="LM", return_eigenvectors=False, v0=v0, tol=1e-8)
+    eig = spla.eigs(W, k=k_eig, which="LM", return_eigenvectors=False, v0=v0, tol=1e-8,
+                    ncv=min(n - 1, max(2 * k_eig + 1, 40)))
     k_sv = min(top, n - 1)
     sv = spla.svds(W, k=k_sv, return_singular_vectors=False, v0=v0, tol=1e-8)
     return float(np.max(np.abs(eig))), np.sort(sv)[::-1], False
@@ -244,7 +245,7 @@ def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", r
     n = W.shape[0]
     large = sp.issparse(W) and method != "dense" or method == "sparse" or n > DENSE_LIMIT
     horizon = (10 if large else 100) if horizon is None else positive_int("horizon", horizon, minimum=0)
-    with single_blas_thread(n <= SINGLE_THREAD_MAX):
+    with single_blas_thread(n <= SINGLE_THREAD_MAX or large):   # ARPACK: vector operations
         rho, sv, complete = _spectrum(W, method, top, rng)
         norms = _transient(W, horizon, sigma_max=float(sv[0]), rng=rng)
     sigma_max, gamma = float(sv[0]), float(act.gamma)
