@@ -154,14 +154,24 @@ def mean_field(activation, sigma_w, sigma_b=0.0, *, input_variance=0.0, q0=1.0) 
     return MeanField(act.name, sigma_w, sigma_b, input_variance, q_star, chi, xi)
 
 
-def critical_sigma_w(activation, sigma_b=0.0, *, input_variance=0.0) -> float:
+def critical_sigma_w(activation, sigma_b=0.0, *, input_variance=0.0):
     """The sigma_w on the critical line chi(sigma_w, sigma_b) = 1 (NaN if chi never reaches 1).
+
+    ``sigma_b`` may be an array: the line sigma_w(sigma_b) comes back with its shape.
 
     Example:
         >>> round(critical_sigma_w("relu"), 12)  # chi = sigma_w^2 / 2 for ReLU
         1.414213562373
+        >>> critical_sigma_w("tanh", [0.0, 0.3]).round(4)
+        array([1.    , 1.3956])
     """
     act = get_activation(activation)
+    if np.ndim(sigma_b) > 0:
+        grid = np.asarray(sigma_b)
+        if grid.dtype.kind not in "iuf":
+            raise TypeError(f"sigma_b: expected real numbers, got dtype {grid.dtype}")
+        line = [critical_sigma_w(act, float(b), input_variance=input_variance) for b in grid.ravel()]
+        return np.array(line).reshape(grid.shape)
     sigma_b = _check_scalar("sigma_b", sigma_b)
     input_variance = _check_scalar("input_variance", input_variance)
     offset = sigma_b ** 2 + input_variance

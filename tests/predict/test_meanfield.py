@@ -76,6 +76,8 @@ def test_erf_fixed_point_and_critical_line():
     crit = ra.critical_sigma_w("tanh", 0.3)
     assert ra.mean_field("tanh", crit, 0.3).chi == pytest.approx(1.0, abs=1e-9)
     assert crit > 1.0                                           # bias pushes the edge of chaos outwards
+    line = ra.critical_sigma_w("tanh", np.array([0.1, 0.3, 0.6]))
+    assert line.shape == (3,) and line[1] == pytest.approx(crit, rel=1e-12) and np.all(np.diff(line) > 0)
 
 
 def test_input_variance_adds_like_bias_variance():
