@@ -109,8 +109,8 @@ def _norm2(A, v0, tol):
 def _transient(W, horizon, sigma_max, rng):
     """log10 ||W^k||_2 for k = 0..horizon (k = 1 is sigma_max exactly; -inf once W^k = 0).
 
-    With A = W / sigma_max (so ||A^k|| <= 1, no overflow): dense W forms the power A^k
-    (renormalised); sparse W applies A^k as k sparse products inside Lanczos.
+    With A = W / sigma_max (so ||A^k|| <= 1, no overflow): dense W up to DENSE_LIMIT forms the
+    power A^k (renormalised); sparse or larger W applies A^k as k products inside Lanczos.
     """
     out = np.full(horizon + 1, -math.inf)
     out[0] = 0.0
@@ -122,7 +122,7 @@ def _transient(W, horizon, sigma_max, rng):
     n, ln10 = W.shape[0], math.log(10.0)
     v0 = rng.standard_normal(n)
     A = W / sigma_max
-    if not sp.issparse(W):
+    if not sp.issparse(W) and n <= DENSE_LIMIT:
         P, log_scale = A, 0.0
         for k in range(2, horizon + 1):
             P = A @ P
@@ -133,7 +133,7 @@ def _transient(W, horizon, sigma_max, rng):
             log_scale += math.log(m)
             out[k] = (k * math.log(sigma_max) + log_scale + math.log(_norm2(P, v0, 1e-10))) / ln10
         return out
-    At = A.T.tocsr()
+    At = A.T.tocsr() if sp.issparse(A) else np.ascontiguousarray(A.T)
 
     def power(M, k):
         def apply(x):
@@ -151,7 +151,7 @@ def _transient(W, horizon, sigma_max, rng):
 def _spectrum(W, method, top, rng):
     """(rho, singular values descending, complete) by LAPACK (dense) or ARPACK (sparse/large)."""
     n = W.shape[0]
-    if method == "dense" or (method == "auto" and n <= DENSE_LIMIT) or n < 3:
+    if method == "dense" or (method == "auto" and n <= DENSE_LIMIT) or n < 16:   # ARPACK: k + 1 < ncv <= n
         A = W.toarray() if sp.issparse(W) else W
         rho = float(np.max(np.abs(sla.eigvals(A, check_finite=False))))
         return rho, sla.svdvals(A, check_finite=False), True

@@ -87,7 +87,7 @@ def summarise(results):
         lines.append(f"| {name} | {acc:.1%} | {len(decided)}/{len(results)} | "
                      f"{np.mean(errs) if errs else math.nan:.4f}{note} |")
     acc = np.mean([r["predict_regime"] == r["measured_regime"] for r in results])
-    lines.append(f"| ra.predict (weights only) | {acc:.1%} | {len(results)}/{len(results)} | |")
+    lines.append(f"| ra.predict (weights + input variance) | {acc:.1%} | {len(results)}/{len(results)} | |")
     within = {k: np.mean([r["lyapunov_within_0.01"][k] for r in results])
               for k in ("same_theil_sen", "same_mean_fit", "held_out_mean_fit")}
     held = [r["rows"]["pascanu_bound"]["bound_held"] for r in results]
