@@ -145,3 +145,18 @@ def test_bad_arguments():
         ra.predict(ra.Elman(3, 1, ensemble=2, seed=0))
     with pytest.raises(ValueError, match="reference x"):
         ra.predict(ra.LSTM(3, 2, seed=0), reference=(np.zeros(6), np.zeros(3)))
+
+
+def test_mean_field_estimate_uses_weights_biases_and_inputs(rng):
+    from rnnanalysis.predict import input_variance
+
+    cell = ra.Elman(20, 3, activation="tanh", init="gaussian", gain=1.7, seed=4)
+    xs = 0.8 * rng.standard_normal((30, 2, 3))
+    v = input_variance(cell, xs)
+    assert v == pytest.approx(np.mean((xs @ cell.params["weight_ih"].T) ** 2))
+    p = ra.predict(cell, input_variance=v)
+    W, b = cell.params["weight_hh"], cell.params["bias_ih"] + cell.params["bias_hh"]
+    mf = ra.mean_field("tanh", np.linalg.norm(W) / np.sqrt(20), np.sqrt(np.mean(b ** 2)), input_variance=v)
+    assert p.log10_rate_mean_field == pytest.approx(mf.log10_rate_per_step, rel=1e-12)
+    assert p.predictor == "mean_field_chi" and p.regime == mf.regime
+    assert np.isnan(ra.predict(ra.LSTM(4, 3, seed=0)).log10_rate_mean_field)
