@@ -221,6 +221,10 @@ def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", r
     ``mean((W_ih x)^2)`` (see :func:`input_variance`; mean-field estimate only). band: rates
     within +-band (log10 per step) are "critical".
 
+    Caution: the eigenvalues of a strongly non-normal W are ill-conditioned (a 40 x 40 Jordan
+    block with eigenvalue 0.9 perturbed by rounding shows |lambda| ~ 1.4 to ARPACK); the dense
+    path reads a triangular W exactly, and ``log10_power_norms`` is reliable either way.
+
     Regime: "vanishing" whenever ``gamma * sigma_max < 1`` (Pascanu's sufficient condition);
     for a linear map the spectral radius decides; otherwise the mean-field estimate
     ``log10(chi)/2`` with ``sigma_w = ||W||_F / sqrt(n)`` (and the cell's bias scale) decides.
