@@ -14,8 +14,8 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy import special
@@ -168,7 +168,8 @@ def leaky_relu(slope: float = 0.01) -> Activation:
 
 ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, _dtanh, 1.0, _sym_tanh, _sym_dtanh, _dtanh_y),
-    "sigmoid": Activation("sigmoid", special.expit, _dsigmoid, 0.25, _sym_sigmoid, _sym_dsigmoid, _dsigmoid_y),
+    "sigmoid": Activation("sigmoid", special.expit, _dsigmoid, 0.25, _sym_sigmoid, _sym_dsigmoid,
+                          _dsigmoid_y),
     "relu": Activation("relu", _relu, _drelu, 1.0, _sym_relu, _sym_drelu, _drelu),
     "linear": Activation("linear", _linear, _dlinear, 1.0, _sym_linear, _sym_dlinear, _dlinear),
     "leaky_relu": leaky_relu(0.01),
@@ -194,25 +195,19 @@ def custom_activation(
     if not np.isfinite(gamma) or gamma < 0:
         raise ValueError(f"custom_activation: gamma must be finite and >= 0, got {gamma!r}")
 
-    def f_out(a, out=None):
-        value = np.asarray(f(a), dtype=a.dtype)
-        if value.shape != a.shape:
-            raise ValueError(f"activation {name!r}: f returned shape {value.shape}, expected {a.shape}")
-        if out is None:
-            return value
-        out[...] = value
-        return out
+    def checked(fn, what):
+        def apply(a, out=None):
+            value = np.asarray(fn(a), dtype=a.dtype)
+            if value.shape != a.shape:
+                raise ValueError(f"activation {name!r}: {what} returned shape {value.shape}, "
+                                 f"expected {a.shape}")
+            if out is None:
+                return value
+            out[...] = value
+            return out
+        return apply
 
-    def df_checked(a, out=None):
-        value = np.asarray(df(a), dtype=a.dtype)
-        if value.shape != a.shape:
-            raise ValueError(f"activation {name!r}: df returned shape {value.shape}, expected {a.shape}")
-        if out is None:
-            return value
-        out[...] = value
-        return out
-
-    return Activation(name, f_out, df_checked, gamma, sympy, sympy_df)
+    return Activation(name, checked(f, "f"), checked(df, "df"), gamma, sympy, sympy_df)
 
 
 def get_activation(activation: str | Activation) -> Activation:

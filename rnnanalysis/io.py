@@ -29,12 +29,15 @@ def from_state_dict(kind: str, state_dict, activation="tanh", *, dtype=None):
         name = key[:-3] if isinstance(key, str) and key.endswith("_l0") else key
         if name in PARAM_NAMES and name not in params:
             value = state_dict[key]
-            params[name] = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+            if hasattr(value, "detach"):                       # a torch.Tensor
+                value = value.detach().cpu().numpy()
+            params[name] = np.asarray(value)
         else:
             extra.append(key)
     missing = [k for k in PARAM_NAMES if k not in params]
     if missing or extra:
-        raise ValueError(f"state_dict for {cls.kind}: missing {missing}, unexpected {sorted(map(str, extra))}; "
+        raise ValueError(f"state_dict for {cls.kind}: missing {missing}, "
+                         f"unexpected {sorted(map(str, extra))}; "
                          f"expected {list(PARAM_NAMES)} (optionally with suffix _l0)")
     return cls.from_params(params, activation, dtype=dtype)
 

@@ -134,7 +134,7 @@ def _reverse_segments(cell, xsi, s0, checkpoint):
     for a in starts[:-1]:
         states, _ = cell._forward(cell._project(xsi[a:a + L]), boundary[-1])
         boundary.append(states[-1].copy())
-    for a, s_a in zip(reversed(starts), reversed(boundary)):
+    for a, s_a in zip(reversed(starts), reversed(boundary), strict=True):
         b = min(a + L, T)
         states, cache = cell._forward(cell._project(xsi[a:b]), s_a)
         yield a, b, states, cache

@@ -69,7 +69,8 @@ class LSTM(Cell):
         i, f, g, o = (u[..., k * n: (k + 1) * n] for k in range(4))
         c_prev = s[:-1, ..., n:]
         # local derivatives: pre-activation gradient = K * (total gradient on c or h)
-        k_ifg = np.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * derivative(act, pre_g, g)], axis=-1)
+        k_ifg = np.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * derivative(act, pre_g, g)],
+                               axis=-1)
         k_o = phi_c * o * (1 - o)
         k_hc = o * derivative(act, s[1:, ..., n:], phi_c)
         return s, (k_ifg, k_o, k_hc, np.ascontiguousarray(f))

@@ -26,7 +26,7 @@ def interleaved(fns: dict, rounds: int = 5, pause: float = 0.15) -> dict:
 
 def median_ratio(times: dict, peer: str, ours: str) -> float:
     """median over rounds of time(peer) / time(ours): > 1 means ours is faster."""
-    return statistics.median(p / o for p, o in zip(times[peer], times[ours]))
+    return statistics.median(p / o for p, o in zip(times[peer], times[ours], strict=True))
 
 
 def median(times: dict, name: str) -> float:

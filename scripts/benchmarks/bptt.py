@@ -3,13 +3,14 @@
 Usage (unset the OpenBLAS overrides of this machine for this command only; see
 shared/reference/performance-notes.md):
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/benchmarks/bptt.py [--rounds 5] [--quick]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/benchmarks/bptt.py [--rounds 5]
 
 Workload: tanh Elman RNN, float64, m = n inputs, loss v . h_T.
 - profile: per-lag norms ||d(v.h_T)/dh_k|| for every k. Peers: PyTorch autograd over a Python
   time loop with retain_grad() on every state; JAX lax.scan + grad with respect to zero
   perturbations of every state (jit-compiled).
-- bptt: all parameter gradients (no input gradients, like the peers). Peers: torch.nn.RNN (its fused C++ loop) + backward; JAX
+- bptt: all parameter gradients (no input gradients, like the peers). Peers: torch.nn.RNN
+  (its fused C++ loop) + backward; JAX
   lax.scan + grad (jit).
 Prints median time ratios peer / ours over interleaved rounds (> 1: we are faster), the fraction
 of this machine's (B x n)(n x n) GEMM rate that our profile reaches, and an ensemble of 64
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +30,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import rnnanalysis as ra  # noqa: E402
 from _timing import interleaved, median, median_ratio  # noqa: E402
+
+import rnnanalysis as ra  # noqa: E402
 
 SIZES = [(64, 1000, 32), (128, 1000, 32), (256, 500, 16), (32, 10000, 8)]
 
@@ -124,8 +127,8 @@ def main(argv=None):
         xs = rng.normal(size=(T, B, n))
         v = rng.normal(size=(B, n))
         v /= np.linalg.norm(v, axis=1, keepdims=True)
-        fns = {"ours_profile": lambda: ra.gradient_profile(cell, xs, direction=v),
-               "ours_bptt": lambda: ra.bptt(cell, xs, v, input_grads=False)}
+        fns = {"ours_profile": partial(ra.gradient_profile, cell, xs, direction=v),
+               "ours_bptt": partial(ra.bptt, cell, xs, v, input_grads=False)}
         if "torch" in peers:
             fns["torch_profile"], fns["torch_bptt"] = torch_peers(cell, xs, v)
         if "jax" in peers:
@@ -153,7 +156,7 @@ def main(argv=None):
           "| JAX/ours profile | JAX/ours bptt | fraction of GEMM rate |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        def cell_of(key):
+        def cell_of(key, r=r):
             return f"{r[key]:.2f}x" if key in r else "n/a"
         print(f"| {r['size']} | {r['profile_ms']:.0f} | {r['bptt_ms']:.0f} | {cell_of('torch_profile')} | "
               f"{cell_of('torch_bptt')} | {cell_of('jax_profile')} | {cell_of('jax_bptt')} | "

@@ -12,7 +12,8 @@ CELLS = [(ra.Elman, 1), (ra.LSTM, 4), (ra.GRU, 3)]
 def test_pytorch_layouts(cls, G):
     cell = cls(hidden=6, inputs=4, seed=0)
     shapes = {k: v.shape for k, v in cell.params.items()}
-    assert shapes == {"weight_ih": (G * 6, 4), "weight_hh": (G * 6, 6), "bias_ih": (G * 6,), "bias_hh": (G * 6,)}
+    assert shapes == {"weight_ih": (G * 6, 4), "weight_hh": (G * 6, 6),
+                      "bias_ih": (G * 6,), "bias_hh": (G * 6,)}
     assert cell.params["weight_hh"].dtype == np.float64
 
 
@@ -27,7 +28,8 @@ def test_initialisers_and_forget_bias():
     cell = ra.Elman(8, 2, init="orthogonal", gain=0.9, seed=0)
     w = cell.params["weight_hh"]
     np.testing.assert_allclose(w @ w.T, 0.81 * np.eye(8), atol=1e-12)
-    rho = ra.init.spectral_radius(ra.Elman(16, 2, init="sparse", spectral_radius=0.95, seed=0).params["weight_hh"])
+    sparse = ra.Elman(16, 2, init="sparse", spectral_radius=0.95, seed=0)
+    rho = ra.init.spectral_radius(sparse.params["weight_hh"])
     assert rho == pytest.approx(0.95, rel=1e-12)
     lstm = ra.LSTM(4, 2, init="xavier", forget_bias=1.0, seed=0)
     np.testing.assert_array_equal(lstm.params["bias_ih"][4:8], np.ones(4))

@@ -69,7 +69,8 @@ def test_vjp_is_g_times_jacobian(cls, rng):
     s, x = rng.normal(size=(2, cell.state_size)), rng.normal(size=(2, 2))
     g = rng.normal(size=(2, cell.state_size))
     g_prev, g_x, grads = cell.vjp(s, x, g)
-    np.testing.assert_allclose(g_prev, np.einsum("bi,bij->bj", g, cell.jacobian(s, x)), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(g_prev, np.einsum("bi,bij->bj", g, cell.jacobian(s, x)),
+                               rtol=1e-13, atol=1e-15)
     assert g_x.shape == (2, 2) and grads["weight_hh"].shape == cell.params["weight_hh"].shape
 
 

@@ -11,7 +11,8 @@ MODULES = {"elman": lambda n, m, act: torch.nn.RNN(m, n, nonlinearity=act),
            "lstm": lambda n, m, act: torch.nn.LSTM(m, n), "gru": lambda n, m, act: torch.nn.GRU(m, n)}
 
 
-@pytest.mark.parametrize("kind,act", [("elman", "tanh"), ("elman", "relu"), ("lstm", "tanh"), ("gru", "tanh")])
+@pytest.mark.parametrize("kind,act", [("elman", "tanh"), ("elman", "relu"), ("lstm", "tanh"),
+                                      ("gru", "tanh")])
 def test_forward_and_gradients_equal_pytorch(kind, act, rng):
     n, m, T, B = 6, 3, 40, 4
     torch.manual_seed(0)
