@@ -66,7 +66,8 @@ class Cell:
         m = positive_int("inputs", inputs)
         dtype = as_dtype(dtype)
         if init not in _init.INITIALISERS:
-            raise ValueError(f"init: unknown initialiser {init!r}; expected one of {sorted(_init.INITIALISERS)}")
+            raise ValueError(f"init: unknown initialiser {init!r}; "
+                             f"expected one of {sorted(_init.INITIALISERS)}")
         input_init = input_init or ("pytorch" if init == "pytorch" else "xavier")
         if input_init not in _init.INITIALISERS:
             raise ValueError(f"input_init: unknown initialiser {input_init!r}; "
@@ -167,11 +168,11 @@ class Cell:
         """Copies of the parameters under PyTorch's single-layer names (``weight_ih_l0`` …)."""
         return {f"{k}_l0": v.copy() for k, v in self._params.items()}
 
-    def with_params(self, params) -> "Cell":
+    def with_params(self, params) -> Cell:
         """A new cell of the same kind and activation with other parameters."""
         return type(self).from_params(params, self.activation, dtype=self.dtype)
 
-    def astype(self, dtype) -> "Cell":
+    def astype(self, dtype) -> Cell:
         """The same cell with parameters cast to ``dtype``."""
         return type(self).from_params({k: v.astype(as_dtype(dtype)) for k, v in self._params.items()},
                                       self.activation, dtype=dtype)
