@@ -45,7 +45,7 @@ def test_error_surface_clipping_bounds_every_step_and_the_plain_path_jumps():
     clipped = np.linalg.norm(np.diff(r.paths["clipping"], axis=0), axis=1)
     plain = np.linalg.norm(np.diff(r.paths["no clipping"], axis=0), axis=1)
     assert clipped.max() <= r.lr * r.threshold * (1 + 1e-12)
-    assert plain.max() > 2 * r.lr * r.threshold                # the wall throws the plain path
+    assert plain.max() > 2 * r.lr * r.threshold  # the wall throws the plain path
     assert r.path_loss["clipping"][-1] < r.path_loss["no clipping"][-1]
     assert r.loss.shape == (8, 9)
 
@@ -53,7 +53,7 @@ def test_error_surface_clipping_bounds_every_step_and_the_plain_path_jumps():
 def test_gain_profiles_lyapunov_and_mean_field_track_the_measured_rate():
     r = gradients.gain_profiles(gains=(0.5, 2.0), hidden=48, T=120, batch=4, seed=3)
     assert r.log10_norms.shape == (2, 121, 4)
-    assert np.allclose(r.log10_norms[:, 0], 0)                 # lag 0: the unit direction itself
+    assert np.allclose(r.log10_norms[:, 0], 0)  # lag 0: the unit direction itself
     assert r.measured[0] < 0 < r.measured[1]
     assert np.all(np.abs(r.predicted["lyapunov_lambda1"] - r.measured) < 0.05)
     assert np.all(r.predicted["pascanu_bound"] >= r.measured)  # an upper bound on the growth rate
@@ -61,15 +61,16 @@ def test_gain_profiles_lyapunov_and_mean_field_track_the_measured_rate():
 
 def test_phase_diagram_chi_line_starts_at_one_and_signs_agree():
     r = gradients.phase_diagram(sigma_w=(0.4, 2.5), sigma_b=(0.0,), hidden=40, T=150, batch=2, chi_points=1)
-    assert abs(r.chi_sigma_w[0] - 1) < 1e-6                    # tanh, sigma_b = 0: chi = sigma_w^2
+    assert abs(r.chi_sigma_w[0] - 1) < 1e-6  # tanh, sigma_b = 0: chi = sigma_w^2
     assert r.log10_rate[0, 0] < 0 < r.log10_rate[0, 1]
     assert np.all(np.sign(r.lambda1_nats) == np.sign(r.log10_rate))
     assert r.log10_gamma_sigma_max[0, 0] < 0 < r.log10_gamma_sigma_max[0, 1]
 
 
 def test_lyapunov_by_gain_subcritical_is_ln_g():
-    r = spectra.lyapunov_by_gain(spectrum_gains=(0.5,), gains=(0.5, 2.0), hidden=8, hidden_max=60, T=300,
-                                 repeats=1, seed=2)
+    r = spectra.lyapunov_by_gain(
+        spectrum_gains=(0.5,), gains=(0.5, 2.0), hidden=8, hidden_max=60, T=300, repeats=1, seed=2
+    )
     i = int(np.argmin(np.abs(r.mean_field_gains - 0.5)))
     assert abs(r.lambda_max_mean_field[i] - math.log(0.5)) < 1e-9
     assert abs(r.lambda_max[0, 0] - math.log(0.5)) < 0.15
@@ -84,7 +85,9 @@ def test_cell_flow_shapes():
 
 
 def test_remedy_study_small():
-    r = training.remedy_study(remedies=("tanh", "lstm"), lengths=(5,), seeds=1, budget=10, hidden=4, workers=1)
+    r = training.remedy_study(
+        remedies=("tanh", "lstm"), lengths=(5,), seeds=1, budget=10, hidden=4, workers=1
+    )
     assert r.success.shape == (2, 1) and np.all((r.success >= 0) & (r.success <= 1))
     assert abs(r.baseline - math.log(4)) < 1e-12
     assert all(abs(r.curve_loss[k][0] - math.log(4)) < 0.5 for k in r.remedies)

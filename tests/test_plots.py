@@ -31,8 +31,15 @@ def test_gain_profiles(rng):
     lags = np.arange(T + 1)
     rates = np.array([-0.2, 0.0, 0.1])
     logs = rates[:, None, None] * lags[None, :, None] + 0.01 * rng.standard_normal((G, T + 1, B))
-    res = GainProfiles(np.array([0.5, 1.0, 2.0]), logs, rates, {p: rates + 0.01 * i for i, p in
-                                                                 enumerate(PREDICTORS)}, 2, 16, 0.5)
+    res = GainProfiles(
+        np.array([0.5, 1.0, 2.0]),
+        logs,
+        rates,
+        {p: rates + 0.01 * i for i, p in enumerate(PREDICTORS)},
+        2,
+        16,
+        0.5,
+    )
     fig = plots.plot_gain_profiles(res)
     assert isinstance(fig, Figure)
     ax, ax2 = fig.axes
@@ -50,19 +57,30 @@ def test_phase_diagram():
     sw, sb = np.linspace(0.3, 3.0, 6), np.linspace(0.0, 1.0, 4)
     W, _ = np.meshgrid(sw, sb)
     rate = np.log10(W) / 2
-    res = PhaseDiagram(sw, sb, rate, rate * math.log(10), np.log10(2 * W), np.log10(W), sb, 1 + 0.8 * sb, 16, 50)
+    res = PhaseDiagram(
+        sw, sb, rate, rate * math.log(10), np.log10(2 * W), np.log10(W), sb, 1 + 0.8 * sb, 16, 50
+    )
     fig = plots.plot_phase_diagram(res)
     ax = fig.axes[0]
     assert "sigma_w" in ax.get_xlabel() and "sigma_b" in ax.get_ylabel()
-    assert set(legend_texts(ax)) == {r"Pascanu bound $\gamma\sigma_{\max} = 1$", r"$\rho(W) = 1$",
-                                     r"mean field $\chi = 1$", r"measured $\lambda_1 = 0$"}
-    assert "per step" in fig.axes[1].get_ylabel()                      # the colour bar
+    assert set(legend_texts(ax)) == {
+        r"Pascanu bound $\gamma\sigma_{\max} = 1$",
+        r"$\rho(W) = 1$",
+        r"mean field $\chi = 1$",
+        r"measured $\lambda_1 = 0$",
+    }
+    assert "per step" in fig.axes[1].get_ylabel()  # the colour bar
 
 
 def test_cell_flow():
     lags = np.arange(11)[:, None] * np.ones((1, 3))
-    res = CellFlow(("elman", "lstm", "gru"), ("pytorch",),
-                   {"elman|pytorch": -0.3 * lags, "lstm|pytorch": -0.2 * lags, "gru|pytorch": -0.1 * lags}, 8, 10)
+    res = CellFlow(
+        ("elman", "lstm", "gru"),
+        ("pytorch",),
+        {"elman|pytorch": -0.3 * lags, "lstm|pytorch": -0.2 * lags, "gru|pytorch": -0.1 * lags},
+        8,
+        10,
+    )
     fig = plots.plot_cell_flow(res)
     assert len(fig.axes) == 1
     assert legend_texts(fig.axes[0]) == ["Elman (tanh)", "LSTM", "GRU"]
@@ -77,13 +95,22 @@ def test_random_matrix(rng):
     assert ax.get_xlabel() == r"Re $\lambda$" and ax.get_ylabel() == r"Im $\lambda$"
     assert any("circular law" in t for t in legend_texts(ax))
     assert any("quarter-circle" in t for t in legend_texts(ax2))
-    assert any("1.980" in t for t in legend_texts(ax2))                # measured sigma_max shown
+    assert any("1.980" in t for t in legend_texts(ax2))  # measured sigma_max shown
 
 
 def test_lyapunov():
     gains = np.array([0.5, 1.0, 2.0])
-    res = LyapunovByGain(gains, -np.arange(8.0)[None, :] * gains[:, None] / 8, gains, np.log(gains)[:, None] *
-                         np.ones((1, 2)), gains, np.log(gains), 8, 16, 100)
+    res = LyapunovByGain(
+        gains,
+        -np.arange(8.0)[None, :] * gains[:, None] / 8,
+        gains,
+        np.log(gains)[:, None] * np.ones((1, 2)),
+        gains,
+        np.log(gains),
+        8,
+        16,
+        100,
+    )
     fig = plots.plot_lyapunov(res, published={2.0: 0.155})
     ax, ax2 = fig.axes
     assert "nats per step" in ax.get_ylabel() and "nats per step" in ax2.get_ylabel()
@@ -94,8 +121,20 @@ def test_lyapunov():
 def test_remedies():
     steps = {r: np.arange(0, 50, 5) for r in ("tanh", "lstm")}
     loss = {r: np.linspace(1.4, 0.1, 10) for r in ("tanh", "lstm")}
-    res = RemedyStudy("temporal_order", ("tanh", "lstm"), np.array([10, 20]), np.array([[1.0, 0.0], [1.0, 0.5]]),
-                      2, 50, 8, 0.01, 20, steps, loss, math.log(4))
+    res = RemedyStudy(
+        "temporal_order",
+        ("tanh", "lstm"),
+        np.array([10, 20]),
+        np.array([[1.0, 0.0], [1.0, 0.5]]),
+        2,
+        50,
+        8,
+        0.01,
+        20,
+        steps,
+        loss,
+        math.log(4),
+    )
     fig = plots.plot_remedies(res)
     ax, ax2 = fig.axes
     assert legend_texts(ax) == ["tanh", "lstm", "chance (1.386)"]
@@ -106,8 +145,15 @@ def test_remedies():
 def test_error_surface():
     w, b = np.linspace(1, 9, 5), np.linspace(-5, 2, 4)
     path = np.array([[6.0, -2.0], [5.0, -2.5]])
-    res = ErrorSurface(w, b, np.full((4, 5), 0.1), {"no clipping": path, "clipping": path},
-                       {"no clipping": np.array([0.1, 0.2]), "clipping": np.array([0.1, 0.05])}, 2.0, 0.5)
+    res = ErrorSurface(
+        w,
+        b,
+        np.full((4, 5), 0.1),
+        {"no clipping": path, "clipping": path},
+        {"no clipping": np.array([0.1, 0.2]), "clipping": np.array([0.1, 0.05])},
+        2.0,
+        0.5,
+    )
     fig = plots.plot_error_surface(res)
     ax, ax2 = fig.axes[:2]
     assert legend_texts(ax) == ["no clipping", "clipping"]

@@ -26,7 +26,7 @@ def test_tex_escaping(build_module):
 def test_copy_baseline_measured_equals_published_formula(build_module):
     for T, published, formula, measured in build_module.copy_rows((100, 200), size=20):
         assert abs(formula - 10 * math.log(8) / (T + 20)) < 1e-15
-        assert abs(published - formula) < 5e-5                  # published values are rounded to 4 places
+        assert abs(published - formula) < 5e-5  # published values are rounded to 4 places
         assert abs(measured - formula) < 1e-12
 
 
@@ -35,11 +35,18 @@ def test_quick_report_builds_and_compiles(build_module, tmp_path):
     tex_path = build_module.build(tmp_path, quick=True, pdf=pdf, progress=False)
     text = tex_path.read_text()
     assert "Quick build" in text and "%%" not in text.replace("\\%", "")
-    for cited in ("Bai \\& Yin 1988", "Arjovsky, Shah \\& Bengio 2016", "Hochreiter \\& Schmidhuber 1997",
-                  "Pascanu, Mikolov \\& Bengio 2013", "0.1733", "74\\,000", "+0.155$ (derived)"):
+    for cited in (
+        "Bai \\& Yin 1988",
+        "Arjovsky, Shah \\& Bengio 2016",
+        "Hochreiter \\& Schmidhuber 1997",
+        "Pascanu, Mikolov \\& Bengio 2013",
+        "0.1733",
+        "74\\,000",
+        "+0.155$ (derived)",
+    ):
         assert cited in text, cited
     assert text.count("\\includegraphics") == 7
-    assert "\\usepackage{booktabs}" not in text                 # not in texlive-latex-base
+    assert "\\usepackage{booktabs}" not in text  # not in texlive-latex-base
     if pdf:
         assert tex_path.with_suffix(".pdf").stat().st_size > 10_000
     else:

@@ -26,7 +26,7 @@ import numpy as np
 
 import rnnanalysis as ra
 from rnnanalysis import figures
-from rnnanalysis.figures.training import RemedyStudy, remedy_study
+from rnnanalysis.figures.training import RemedyStudy
 from rnnanalysis.symbolic import one_unit_gradient, scalar_rnn_product
 from rnnanalysis.train import Adam, cross_entropy, evaluate, get_task, parse_remedy, train
 
@@ -44,10 +44,6 @@ FULL = dict(
     hs_lengths=(20, 50),
     hs_budget=800,
     hs_seeds=2,
-    to_lengths=(10, 20, 40, 80),
-    to_seeds=4,
-    to_budget=600,
-    to_hidden=32,
 )
 QUICK = dict(
     check_n=32,
@@ -60,10 +56,6 @@ QUICK = dict(
     hs_lengths=(10,),
     hs_budget=30,
     hs_seeds=1,
-    to_lengths=(5, 10),
-    to_seeds=1,
-    to_budget=40,
-    to_hidden=8,
 )
 
 
@@ -452,14 +444,9 @@ def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True) -> Pat
                 "success": np.array(d["success"]),
             }
         )
-    else:
-        study = remedy_study(
-            lengths=cfg["to_lengths"],
-            seeds=cfg["to_seeds"],
-            budget=cfg["to_budget"],
-            hidden=cfg["to_hidden"],
-            workers=1,
-        )
+    else:  # figures made with --no-data: recompute (f) with its sizes
+        spec = next(s for s in figures.FIGURES if s.name == "f_remedies")
+        study = spec.compute(**(spec.quick if quick else spec.full))
     mode = (
         (
             "\\noindent\\textbf{Quick build.} Small networks and short runs (for CI): numbers are "

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._results import Result
 from ..cells import Elman
+from ..predict._threads import single_blas_thread
 from ..simulate import bptt, simulate
 from ..train import Adam, compare_remedies, get_task, parse_remedy, train
 
@@ -99,6 +100,12 @@ def error_surface(w=None, b=None, *, start=(6.0, -2.0), lr=2.0, threshold=0.5, s
     return ErrorSurface(w, b, loss, paths, path_loss, float(lr), float(threshold))
 
 
+def _one_blas_thread():
+    """Pool initializer: one BLAS thread per worker (small GEMMs; two threads per worker on two cores
+    oversubscribe the machine and make each step several times slower)."""
+    single_blas_thread().__enter__()
+
+
 @dataclass(frozen=True)
 class RemedyStudy(Result):
     """Success rate over T for each remedy, and training-loss curves at one length.
@@ -140,7 +147,7 @@ def remedy_study(
     curve_length = lengths[len(lengths) // 2] if curve_length is None else int(curve_length)
     kw = dict(hidden=hidden, batch=batch, optimizer=Adam(lr), eval_every=50, eval_size=500)
     if workers > 1:
-        with ProcessPoolExecutor(workers) as ex:
+        with ProcessPoolExecutor(workers, initializer=_one_blas_thread) as ex:
             comp = compare_remedies(task, lengths, list(remedies), seeds, budget, executor=ex, **kw)
     else:
         comp = compare_remedies(task, lengths, list(remedies), seeds, budget, **kw)

@@ -56,7 +56,7 @@ def plot_gain_profiles(result, predictors=tuple(PREDICTOR_STYLES)):
     ]
     legend(ax, handles=styles, loc="upper left", fontsize=6.5)
     ax2.axhline(0, color="0.6", lw=0.7)
-    ax2.plot(result.gains, result.measured, "o-", color="k", label="measured (fit)", zorder=5)
+    ax2.plot(result.gains, result.measured, "o-", color="k", mfc="none", ms=8, lw=0.8, label="measured (fit)")
     for j, p in enumerate(predictors):
         ax2.plot(
             result.gains,
@@ -66,6 +66,7 @@ def plot_gain_profiles(result, predictors=tuple(PREDICTOR_STYLES)):
             marker="s",
             ms=3,
             label=PREDICTOR_STYLES[p]["label"],
+            zorder=3,
         )
     ax2.set_xlabel(r"gain $g$ ($W_{ij} \sim \mathcal{N}(0, g^2/n)$)")
     ax2.set_ylabel(r"rate ($\log_{10}$ per step)")

@@ -13,19 +13,25 @@ __all__ = ["plot_remedies", "plot_error_surface"]
 def plot_remedies(result):
     """(f) training-loss curves at one length, and success rate vs T, one colour per remedy.
 
-    result: a :class:`rnnanalysis.figures.training.RemedyStudy`.
+    result: a :class:`rnnanalysis.figures.training.RemedyStudy`. Curves: running mean over
+    ``smooth`` logged values (the raw per-batch loss is noisy). Success points of different
+    remedies are shifted slightly along T so that equal rates stay visible.
     """
+    smooth = 5
     fig, (ax, ax2) = new_figure(2, width=3.4, height=3.0)
+    R = len(result.remedies)
     for i, r in enumerate(result.remedies):
+        loss = np.asarray(result.curve_loss[r], float)
+        k = min(smooth, loss.size)
         ax.plot(
-            result.curve_step[r],
-            result.curve_loss[r],
+            np.asarray(result.curve_step[r])[k - 1 :],
+            np.convolve(loss, np.ones(k) / k, mode="valid"),
             color=colour(i),
             ls=("-", "--", "-.", ":")[i % 4],
             label=r,
         )
         ax2.plot(
-            result.lengths,
+            np.asarray(result.lengths) * 2 ** (0.04 * (i - (R - 1) / 2)),
             100 * np.asarray(result.success[i]),
             color=colour(i),
             marker="os^D"[i % 4],
@@ -34,7 +40,7 @@ def plot_remedies(result):
         )
     ax.axhline(result.baseline, color="0.4", lw=0.8, ls=(0, (1, 3)), label=f"chance ({result.baseline:.3f})")
     ax.set_xlabel(f"training step (Adam, lr = {result.lr:g})")
-    ax.set_ylabel("training loss (nats)")
+    ax.set_ylabel(f"training loss (nats, mean of {smooth} logs)")
     ax.set_title(f"{result.task}, T = {result.curve_length}, seed 0")
     legend(ax, loc="lower left")
     ax2.set_xscale("log", base=2)
