@@ -60,7 +60,7 @@ def torch_step(torch, kind, dtype, n, B, T, m):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     return step
 
