@@ -325,7 +325,8 @@ def reproductions(cfg, study) -> str:
         lengths, res, budget = other
         rows = [[tex(r)] + [f"{s}/{k}" for s, k in (res[r][L] for L in lengths)] for r in res]
         parts += [
-            "The larger study of \\texttt{papers/remedies/run.py} (read from its committed "
+            "The larger study of \\texttt{papers/remedies/run.py} (temporal order, the same success "
+            "criterion; read from its "
             f"\\texttt{{results.json}}; budget: {tex(budget) or 'see papers/remedies/table.md'}), "
             "runs solved / seeds:",
             "\\begin{center}",

@@ -54,7 +54,9 @@ def plot_gain_profiles(result, predictors=tuple(PREDICTOR_STYLES)):
         Line2D([], [], color="k", lw=0.9, ls=PREDICTOR_STYLES[p]["ls"], label=PREDICTOR_STYLES[p]["label"])
         for p in predictors
     ]
-    legend(ax, handles=styles, loc="upper left", fontsize=6.5)
+    legend(
+        ax, handles=styles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=7
+    )
     ax2.axhline(0, color="0.6", lw=0.7)
     ax2.plot(result.gains, result.measured, "o-", color="k", mfc="none", ms=8, lw=0.8, label="measured (fit)")
     for j, p in enumerate(predictors):
