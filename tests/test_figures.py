@@ -78,6 +78,13 @@ def test_lyapunov_by_gain_subcritical_is_ln_g():
     assert r.spectra.shape == (1, 8) and np.all(np.diff(r.spectra[0]) <= 0)
 
 
+def test_same_seed_same_data_other_seed_other_data():
+    a, b = (gradients.cell_flow(hidden=5, T=12, batch=2, seed=7) for _ in range(2))
+    c = gradients.cell_flow(hidden=5, T=12, batch=2, seed=8)
+    assert all(np.array_equal(a.log10_norms[k], b.log10_norms[k]) for k in a.log10_norms)
+    assert not np.array_equal(a.log10_norms["elman|pytorch"], c.log10_norms["elman|pytorch"])
+
+
 def test_cell_flow_shapes():
     r = gradients.cell_flow(hidden=6, T=15, batch=2, seed=0)
     assert set(r.log10_norms) == {f"{k}|{i}" for k in r.kinds for i in r.inits}

@@ -46,6 +46,11 @@ def test_quick_report_builds_and_compiles(build_module, tmp_path):
     ):
         assert cited in text, cited
     assert text.count("\\includegraphics") == 7
+    from rnnanalysis.figures import FIGURES
+
+    for spec in FIGURES:  # the quick run made every figure
+        assert (tmp_path / "figures" / f"{spec.name}.pdf").stat().st_size > 0
+        assert (tmp_path / "figures" / f"{spec.name}.json").stat().st_size > 0
     assert "\\usepackage{booktabs}" not in text  # not in texlive-latex-base
     if pdf:
         assert tex_path.with_suffix(".pdf").stat().st_size > 10_000

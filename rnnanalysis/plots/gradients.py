@@ -114,7 +114,7 @@ def plot_phase_diagram(result):
     ax.set_xlabel(r"$\sigma_w$ (recurrent weights $\mathcal{N}(0, \sigma_w^2/n)$)")
     ax.set_ylabel(r"$\sigma_b$ (biases $\mathcal{N}(0, \sigma_b^2)$)")
     ax.set_title(f"Elman tanh, n = {result.hidden}, T = {result.T}, no input")
-    legend(ax, handles=handles, loc="upper right", frameon=True, framealpha=0.85)
+    legend(ax, handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncols=2)
     return fig
 
 
