@@ -3,14 +3,15 @@
 ``run(outdir, quick=False, only=None)`` computes each figure's data (the functions of
 :mod:`.gradients`, :mod:`.spectra`, :mod:`.training`), draws it with :mod:`rnnanalysis.plots`
 and writes ``<name>.png`` and ``<name>.pdf`` (and the data as ``<name>.json``) to ``outdir``.
-``quick=True`` uses small networks and short runs (for CI and the gallery); the figures say
-which sizes they used. ``rnnanalysis figures --outdir DIR [--quick]`` and
+``quick=True`` uses small networks and short runs (for CI); the figure titles say which sizes
+they used. ``rnnanalysis figures --outdir DIR [--quick]`` and
 ``scripts/make_figures.py`` call it.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
 from dataclasses import dataclass
@@ -108,8 +109,6 @@ FIGURES = (
 
 
 def _seeded(spec, seed):
-    import inspect
-
     return {"seed": seed} if "seed" in inspect.signature(spec.compute).parameters else {}
 
 
