@@ -284,7 +284,7 @@ def reproductions(cfg, study) -> str:
     ]
     # lambda_max(g)
     rows = [
-        [f"${g:g}$", f"${p:+.3f}$ ({k})", f"${mf:+.3f}$", f"${lm:+.3f} \\pm {ls:.3f}$"]
+        [f"${g:g}$", f"${p:+.3f}$ ({k})", f"${round(mf, 3) + 0.0:+.3f}$", f"${lm:+.3f} \\pm {ls:.3f}$"]
         for g, p, k, mf, lm, ls in lambda_rows(cfg)
     ]
     parts += [
