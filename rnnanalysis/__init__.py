@@ -77,4 +77,7 @@ from .experiments import SweepError as SweepError  # noqa: E402
 from .experiments import SweepResult as SweepResult  # noqa: E402
 from .experiments import sweep as sweep  # noqa: E402
 
-__all__ += ["experiments", "Grid", "Store", "SweepError", "SweepResult", "sweep"]
+from . import figures as figures  # noqa: E402
+from . import plots as plots  # noqa: E402
+
+__all__ += ["experiments", "Grid", "Store", "SweepError", "SweepResult", "sweep", "figures", "plots"]
