@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "custom_activation", "leaky_relu", "derivative"]
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "custom_activation", "leaky_relu", "derivative",
+           "sigmoid"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,20 @@ def _dsigmoid_y(y, out=None):
     return np.multiply(y, np.subtract(1.0, y), out=_out(out, y))
 
 
+def _sigmoid(a, out=None):
+    """Logistic sigmoid. float64: scipy's expit. float32: 1 / (1 + exp(-a)) in place, ~2.5x
+    faster than expit there with the same relative accuracy (2e-7) down to 1e-38."""
+    if a.dtype != np.float32:
+        return special.expit(a, out=_out(out, a))
+    out = np.negative(a, out=_out(out, a))
+    np.minimum(out, 88.0, out=out)                  # exp(88) < float32 max
+    np.exp(out, out=out)
+    np.add(out, 1.0, out=out)
+    return np.reciprocal(out, out=out)
+
+
 def _dsigmoid(a, out=None):
-    s = special.expit(a, out=_out(out, a))
+    s = _sigmoid(a, out=out)
     return np.multiply(s, np.subtract(1.0, s), out=s)
 
 
@@ -168,7 +181,7 @@ def leaky_relu(slope: float = 0.01) -> Activation:
 
 ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, _dtanh, 1.0, _sym_tanh, _sym_dtanh, _dtanh_y),
-    "sigmoid": Activation("sigmoid", special.expit, _dsigmoid, 0.25, _sym_sigmoid, _sym_dsigmoid,
+    "sigmoid": Activation("sigmoid", _sigmoid, _dsigmoid, 0.25, _sym_sigmoid, _sym_dsigmoid,
                           _dsigmoid_y),
     "relu": Activation("relu", _relu, _drelu, 1.0, _sym_relu, _sym_drelu, _drelu),
     "linear": Activation("linear", _linear, _dlinear, 1.0, _sym_linear, _sym_dlinear, _dlinear),
@@ -230,3 +243,6 @@ def derivative(act: Activation, a: np.ndarray, y: np.ndarray, out=None) -> np.nd
     if act.df_from_output is not None:
         return act.df_from_output(y, out=out)
     return act.df(a, out=out)
+
+
+sigmoid = _sigmoid   # the gates' nonlinearity in LSTM and GRU

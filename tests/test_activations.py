@@ -57,3 +57,16 @@ def test_unknown_activation_is_named():
         get_activation(3)
     with pytest.raises(ValueError, match="gamma"):
         custom_activation(np.sin, np.cos, gamma=float("nan"))
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 4e-7), (np.float64, 1e-15)])
+def test_sigmoid_keeps_relative_accuracy_in_the_tails(dtype, rtol):
+    # LSTM/GRU gates near 0 enter gradients through sigma(1 - sigma): relative, not absolute, accuracy
+    from scipy.special import expit
+
+    from rnnanalysis.activations import sigmoid
+
+    x = np.linspace(-85, 85, 20001)
+    exact = expit(x)
+    got = sigmoid(x.astype(dtype)).astype(np.float64)
+    assert np.max(np.abs(got - exact) / exact) < rtol

@@ -13,9 +13,8 @@ References:
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
-from ..activations import derivative
+from ..activations import derivative, sigmoid
 from ._base import Cell
 
 
@@ -44,7 +43,7 @@ class GRU(Cell):
             tmp += b_hh
             rz = a[..., : 2 * n]
             rz += tmp[..., : 2 * n]
-            expit(rz, out=rz)
+            sigmoid(rz, out=rz)
             hn[t] = tmp[..., 2 * n:]
             a[..., 2 * n:] += a[..., :n] * hn[t]      # a_n, the candidate's pre-activation
             act.f(a[..., 2 * n:], out=cand[t])

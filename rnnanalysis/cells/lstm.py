@@ -15,9 +15,8 @@ References:
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
-from ..activations import derivative
+from ..activations import derivative, sigmoid
 from ._base import Cell
 
 
@@ -45,47 +44,61 @@ class LSTM(Cell):
         return states[..., : self.hidden]
 
     def _forward(self, u, s0):
-        n, T = self.hidden, u.shape[0]
-        act = self.activation
+        T = u.shape[0]
         s = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
         s[0] = s0
-        pre_g = np.empty(u.shape[:-1] + (n,), dtype=self.dtype)
+        pre_g = np.empty(u.shape[:-1] + (self.hidden,), dtype=self.dtype)
         phi_c = np.empty_like(pre_g)
         tmp = np.empty(u.shape[1:], dtype=self.dtype)
         w_t = self._wT("weight_hh")
         for t in range(T):
-            a, h, c = u[t], s[t, ..., :n], s[t, ..., n:]
-            np.matmul(h, w_t, out=tmp)
-            a += tmp
-            expit(a[..., : 2 * n], out=a[..., : 2 * n])
-            expit(a[..., 3 * n:], out=a[..., 3 * n:])
-            pre_g[t] = a[..., 2 * n: 3 * n]
-            act.f(pre_g[t], out=a[..., 2 * n: 3 * n])
-            c_new = s[t + 1, ..., n:]
-            np.multiply(a[..., n: 2 * n], c, out=c_new)
-            c_new += a[..., :n] * a[..., 2 * n: 3 * n]
-            act.f(c_new, out=phi_c[t])
-            np.multiply(a[..., 3 * n:], phi_c[t], out=s[t + 1, ..., :n])
-        i, f, g, o = (u[..., k * n: (k + 1) * n] for k in range(4))
+            np.matmul(s[t, ..., : self.hidden], w_t, out=tmp)
+            u[t] += tmp
+            self._gates_step(u[t], s[t], s[t + 1], pre_g[t], phi_c[t])
+        return s, self._gate_derivatives(u, s, pre_g, phi_c)
+
+    def _gates_step(self, a, s_prev, s_next, pre_g, phi_c):
+        """Gates from their pre-activations ``a`` (overwritten by the gate values), then
+        c_t = f c_{t-1} + i g and h_t = o phi(c_t) into ``s_next``; keeps g's pre-activation
+        and phi(c_t) for the derivatives."""
+        n, act = self.hidden, self.activation
+        sigmoid(a[..., : 2 * n], out=a[..., : 2 * n])
+        sigmoid(a[..., 3 * n:], out=a[..., 3 * n:])
+        pre_g[...] = a[..., 2 * n: 3 * n]
+        act.f(pre_g, out=a[..., 2 * n: 3 * n])
+        c_new = s_next[..., n:]
+        np.multiply(a[..., n: 2 * n], s_prev[..., n:], out=c_new)
+        c_new += a[..., :n] * a[..., 2 * n: 3 * n]
+        act.f(c_new, out=phi_c)
+        np.multiply(a[..., 3 * n:], phi_c, out=s_next[..., :n])
+
+    def _gate_derivatives(self, gates, s, pre_g, phi_c):
+        """Local derivatives for all steps: the gate pre-activation gradients are
+        ``k_ifg * g_c`` (blocks i, f, g), ``k_o * g_h`` and ``g_c = g_c' + k_hc * g_h``."""
+        n, act = self.hidden, self.activation
+        i, f, g, o = (gates[..., k * n: (k + 1) * n] for k in range(4))
         c_prev = s[:-1, ..., n:]
-        # local derivatives: pre-activation gradient = K * (total gradient on c or h)
         k_ifg = np.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * derivative(act, pre_g, g)],
                                axis=-1)
         k_o = phi_c * o * (1 - o)
         k_hc = o * derivative(act, s[1:, ..., n:], phi_c)
-        return s, (k_ifg, k_o, k_hc, np.ascontiguousarray(f))
+        return k_ifg, k_o, k_hc, np.ascontiguousarray(f)
 
-    def _backward_step(self, cache, j, g, out=None, out_ih=None):
+    def _gate_adjoint(self, k_ifg, k_o, k_hc, g, out_ih=None):
+        """(total gradient on c_t, gradient on the 4 gate pre-activations) from g on (h_t, c_t)."""
         n = self.hidden
-        k_ifg, k_o, k_hc, f = (c[j] for c in cache)
         g_h, g_c = g[..., :n], g[..., n:]
-        g_ct = g_c + g_h * k_hc                           # total gradient on c_t
+        g_ct = g_c + g_h * k_hc
         g_a = (np.empty(g.shape[:-1] + (4, n), dtype=g.dtype) if out_ih is None
                else out_ih.reshape(g.shape[:-1] + (4, n)))
         np.multiply(g_ct[..., None, :], k_ifg.reshape(k_ifg.shape[:-1] + (3, n)), out=g_a[..., :3, :])
         np.multiply(g_h, k_o, out=g_a[..., 3, :])
-        g_a = g_a.reshape(g.shape[:-1] + (4 * n,))
+        return g_ct, g_a.reshape(g.shape[:-1] + (4 * n,))
+
+    def _backward_step(self, cache, j, g, out=None, out_ih=None):
+        k_ifg, k_o, k_hc, f = (c[j] for c in cache[:4])
+        g_ct, g_a = self._gate_adjoint(k_ifg, k_o, k_hc, g, out_ih)
         g_prev = np.empty(g.shape, dtype=g.dtype) if out is None else out
-        np.matmul(g_a, self._params["weight_hh"], out=g_prev[..., :n])
-        np.multiply(g_ct, f, out=g_prev[..., n:])
+        np.matmul(g_a, self._params["weight_hh"], out=g_prev[..., : self.hidden])
+        np.multiply(g_ct, f, out=g_prev[..., self.hidden:])
         return g_prev, g_a, g_a

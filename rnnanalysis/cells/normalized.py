@@ -29,7 +29,6 @@ References:
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from ._base import PARAM_NAMES, Cell, _batch_sum
 from .elman import Elman
@@ -146,48 +145,28 @@ class LayerNormLSTM(_LayerNormMixin, LSTM):
         self._params["ln_bias"][..., hidden:2 * hidden] += fb
 
     def _forward(self, u, s0):
-        n, T = self.hidden, u.shape[0]
-        act = self.activation
+        T = u.shape[0]
         s = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
         s[0] = s0
         ahat = np.empty_like(u)
         inv = np.empty(u.shape[:-1] + (4, 1), dtype=self.dtype)
-        pre_g = np.empty(u.shape[:-1] + (n,), dtype=self.dtype)
+        pre_g = np.empty(u.shape[:-1] + (self.hidden,), dtype=self.dtype)
         phi_c = np.empty_like(pre_g)
         w_t, gamma, beta = self._wT("weight_hh"), self._bias("ln_weight"), self._bias("ln_bias")
         for t in range(T):
-            a, h, c = u[t], s[t, ..., :n], s[t, ..., n:]
-            a += h @ w_t
+            a = u[t]
+            a += s[t, ..., : self.hidden] @ w_t
             ahat[t], inv[t] = _ln_stats(a, 4)
             np.multiply(ahat[t], gamma, out=a)
             a += beta                                         # a now holds y_t (4 blocks)
-            pre_g[t] = a[..., 2 * n: 3 * n]
-            expit(a[..., : 2 * n], out=a[..., : 2 * n])
-            expit(a[..., 3 * n:], out=a[..., 3 * n:])
-            act.f(pre_g[t], out=a[..., 2 * n: 3 * n])
-            c_new = s[t + 1, ..., n:]
-            np.multiply(a[..., n: 2 * n], c, out=c_new)
-            c_new += a[..., :n] * a[..., 2 * n: 3 * n]
-            act.f(c_new, out=phi_c[t])
-            np.multiply(a[..., 3 * n:], phi_c[t], out=s[t + 1, ..., :n])
-        i, f, g, o = (u[..., k * n: (k + 1) * n] for k in range(4))
-        c_prev = s[:-1, ..., n:]
-        k_ifg = np.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * act.df(pre_g)], axis=-1)
-        k_o = phi_c * o * (1 - o)
-        k_hc = o * act.df(s[1:, ..., n:])
-        return s, (k_ifg, k_o, k_hc, np.ascontiguousarray(f), ahat, inv)
+            self._gates_step(a, s[t], s[t + 1], pre_g[t], phi_c[t])
+        return s, self._gate_derivatives(u, s, pre_g, phi_c) + (ahat, inv)
 
     def _backward_step(self, cache, j, g, out=None, out_ih=None):
-        n = self.hidden
         k_ifg, k_o, k_hc, f, ahat, inv = (c[j] for c in cache)
-        g_h, g_c = g[..., :n], g[..., n:]
-        g_ct = g_c + g_h * k_hc
-        g_y = np.concatenate([g_ct[..., None, :] * k_ifg.reshape(k_ifg.shape[:-1] + (3, n)),
-                              (g_h * k_o)[..., None, :]], axis=-2).reshape(g.shape[:-1] + (4 * n,))
-        if out_ih is not None:
-            out_ih[...] = g_y
+        g_ct, g_y = self._gate_adjoint(k_ifg, k_o, k_hc, g, out_ih)
         g_a = _ln_backward(g_y * self._bias("ln_weight"), ahat, inv, 4)
         g_prev = np.empty(g.shape, dtype=g.dtype) if out is None else out
-        np.matmul(g_a, self._params["weight_hh"], out=g_prev[..., :n])
-        np.multiply(g_ct, f, out=g_prev[..., n:])
+        np.matmul(g_a, self._params["weight_hh"], out=g_prev[..., : self.hidden])
+        np.multiply(g_ct, f, out=g_prev[..., self.hidden:])
         return g_prev, g_y, g_y
