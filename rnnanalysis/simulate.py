@@ -222,11 +222,13 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
     lim = _log10_limits(cell.dtype)
     extra = g.ndim - s0.ndim                       # number of direction axes in front
     red = tuple(range(extra)) + (g.ndim - 1,)      # axes a norm runs over
-    norm_axes = tuple(ax + 1 for ax in red)
 
     def log10_norm(arr):                           # arr: (k, …) -> (k, *lead)
+        sq = np.einsum("...i,...i->...", arr, arr)  # no temporary of arr's size
+        if extra:
+            sq = sq.sum(axis=tuple(range(1, extra + 1)))
         with np.errstate(divide="ignore"):
-            return 0.5 * np.log10(np.sum(arr * arr, axis=norm_axes))
+            return 0.5 * np.log10(sq)
 
     def rescale(g, log10_c):                       # g / 10**log10_c, zero adjoints left alone
         ok = np.isfinite(log10_c)
