@@ -74,14 +74,23 @@ class LSTM(Cell):
 
     def _gate_derivatives(self, gates, s, pre_g, phi_c):
         """Local derivatives for all steps: the gate pre-activation gradients are
-        ``k_ifg * g_c`` (blocks i, f, g), ``k_o * g_h`` and ``g_c = g_c' + k_hc * g_h``."""
+        ``k_ifg * g_c`` (blocks i, f, g), ``k_o * g_h`` and ``g_c = g_c' + k_hc * g_h``.
+        (In place, without temporaries of the trajectory's size: this is a hot spot.)"""
         n, act = self.hidden, self.activation
         i, f, g, o = (gates[..., k * n: (k + 1) * n] for k in range(4))
-        c_prev = s[:-1, ..., n:]
-        k_ifg = np.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * derivative(act, pre_g, g)],
-                               axis=-1)
-        k_o = phi_c * o * (1 - o)
-        k_hc = o * derivative(act, s[1:, ..., n:], phi_c)
+        k_ifg = np.empty(gates.shape[:-1] + (3 * n,), dtype=gates.dtype)
+        k_i, k_f, k_g = (k_ifg[..., k * n: (k + 1) * n] for k in range(3))
+        for k, gate, other in ((k_i, i, g), (k_f, f, s[:-1, ..., n:])):   # sigma' = s(1 - s)
+            np.subtract(1.0, gate, out=k)
+            k *= gate
+            k *= other
+        derivative(act, pre_g, g, out=k_g)
+        k_g *= i
+        k_o = np.subtract(1.0, o)
+        k_o *= o
+        k_o *= phi_c
+        k_hc = derivative(act, s[1:, ..., n:], phi_c)
+        k_hc *= o
         return k_ifg, k_o, k_hc, np.ascontiguousarray(f)
 
     def _gate_adjoint(self, k_ifg, k_o, k_hc, g, out_ih=None):
