@@ -12,17 +12,6 @@ from rnnanalysis.symbolic.expr import Apply
 ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear", "leaky_relu"]
 
 
-def minimal_rnn():
-    """minimalRNN (Chen, Mishra & Schoenholz 2018), defined by a user in a few lines."""
-    spec = CellSpec("minimalRNN")
-    h, x = spec.state("h"), spec.input("x")
-    W_x, U_h, U_z = spec.weight("W_x", cols="m"), spec.weight("U_h"), spec.weight("U_z")
-    b_z, b_u = spec.bias("b_z"), spec.bias("b_u")
-    tanh, sigma = spec.activation("phi", "tanh"), spec.activation("sigma", "sigmoid")
-    z = spec.define("z", tanh(W_x * x + b_z))
-    u = spec.define("u", sigma(U_h * h + U_z * z + b_u))
-    spec.update(h, hadamard(u, h) + hadamard(spec.ones - u, z))
-    return spec
 
 
 @pytest.mark.parametrize("kind", ["elman", "lstm", "gru", "ln_elman"])
@@ -51,8 +40,8 @@ def test_gated_cells_every_activation_match_entrywise(kind, activation):
     assert derive(kind, activation).verify(sizes=(2, 3)) < 1e-25
 
 
-def test_user_defined_minimal_rnn_is_derived_and_verified():
-    d = derive(minimal_rnn())
+def test_user_defined_minimal_rnn_is_derived_and_verified(minimal_rnn):
+    d = derive(minimal_rnn)
     assert d.verify(sizes=(2, 3)) < 1e-25
     # product rule of u ⊙ h: the identity path gives diag(u_t)
     assert any(t == DiagMatrix(d.spec.symbols["u"]) for t in d.jacobian.args)

@@ -5,7 +5,7 @@ import pytest
 
 import rnnanalysis as ra
 from rnnanalysis.cells import LayerNormElman, LayerNormLSTM
-from rnnanalysis.symbolic import CellSpec, derive, hadamard
+from rnnanalysis.symbolic import derive
 
 CELLS = {"elman": ra.Elman, "lstm": ra.LSTM, "gru": ra.GRU}
 ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear", "leaky_relu"]
@@ -49,15 +49,8 @@ def test_unbatched_call_and_string_kind(rng):
     assert rel_err(J[None], cell.jacobian(s[None], x[None])) < 1e-12
 
 
-def test_user_cell_lambdified_matches_finite_differences(rng):
-    spec = CellSpec("minimalRNN")
-    h, x = spec.state("h"), spec.input("x")
-    W_x, U_h, U_z = spec.weight("W_x", cols="m"), spec.weight("U_h"), spec.weight("U_z")
-    b_z, b_u = spec.bias("b_z"), spec.bias("b_u")
-    tanh, sigma = spec.activation("phi", "tanh"), spec.activation("sigma", "sigmoid")
-    z = spec.define("z", tanh(W_x * x + b_z))
-    u = spec.define("u", sigma(U_h * h + U_z * z + b_u))
-    spec.update(h, hadamard(u, h) + hadamard(spec.ones - u, z))
+def test_user_cell_lambdified_matches_finite_differences(rng, minimal_rnn):
+    spec = minimal_rnn
     n, m = 4, 3
     p = {"W_x": rng.normal(size=(n, m)), "U_h": rng.normal(size=(n, n)), "U_z": rng.normal(size=(n, n)),
          "b_z": rng.normal(size=n), "b_u": rng.normal(size=n)}

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import rnnanalysis as ra
-from rnnanalysis.symbolic import CellSpec, hadamard
 
 PAPERS = Path(__file__).resolve().parents[2] / "papers" / "derivations"
 
@@ -49,15 +48,8 @@ def test_derivation_compiles_with_pdflatex(kind, tmp_path):
 
 
 @needs_pdflatex
-def test_user_cell_with_custom_names_compiles(tmp_path):
-    spec = CellSpec("minimalRNN")
-    h, x = spec.state("h"), spec.input("x")
-    W_x, U_h, U_z = spec.weight("W_x", cols="m"), spec.weight("U_h"), spec.weight("U_z")
-    b_z, b_u = spec.bias("b_z"), spec.bias("b_u")
-    tanh, sigma = spec.activation("phi", "tanh"), spec.activation("sigma", "sigmoid")
-    z = spec.define("z", tanh(W_x * x + b_z))
-    u = spec.define("u", sigma(U_h * h + U_z * z + b_u))
-    spec.update(h, hadamard(u, h) + hadamard(spec.ones - u, z))
+def test_user_cell_with_custom_names_compiles(tmp_path, minimal_rnn):
+    spec = minimal_rnn
     path = ra.derive(spec).to_tex(tmp_path / "minimal.tex", names={"h": r"\mathbf{h}", "U_h": "U"})
     pdflatex(path, tmp_path)
 
