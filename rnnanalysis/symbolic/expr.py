@@ -62,7 +62,19 @@ class Apply(MatrixExpr):
         return Apply(self.args[0], self.args[1], self.order + 1)
 
 
-class Normalize(MatrixExpr):
+class _OfVector(MatrixExpr):
+    """An expression of one n x 1 argument and a layer-norm epsilon."""
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def eps(self) -> float:
+        return float(self.args[1])
+
+
+class Normalize(_OfVector):
     """Layer normalisation of a vector over its n entries, without gain and bias:
     ``norm(a) = (a - mean(a) 1) / sd(a)``, ``sd(a) = sqrt(mean((a - mean(a))**2) + eps)``."""
 
@@ -75,14 +87,6 @@ class Normalize(MatrixExpr):
         return MatrixExpr.__new__(cls, arg, sympy.Float(eps))
 
     @property
-    def arg(self):
-        return self.args[0]
-
-    @property
-    def eps(self) -> float:
-        return float(self.args[1])
-
-    @property
     def shape(self):
         return self.args[0].shape
 
@@ -90,19 +94,11 @@ class Normalize(MatrixExpr):
         return rf"\operatorname{{norm}}\left({printer._print(self.arg)}\right)"
 
 
-class NormalizeJacobian(MatrixExpr):
+class NormalizeJacobian(_OfVector):
     """``∂ norm(a)/∂a = (I - (1 1^T + norm(a) norm(a)^T)/n) / sd(a)`` (n x n)."""
 
     def __new__(cls, arg, eps):
         return MatrixExpr.__new__(cls, arg, sympy.Float(eps))
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    @property
-    def eps(self) -> float:
-        return float(self.args[1])
 
     @property
     def shape(self):
