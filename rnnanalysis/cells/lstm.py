@@ -62,9 +62,8 @@ class LSTM(Cell):
         c_t = f c_{t-1} + i g and h_t = o phi(c_t) into ``s_next``; keeps g's pre-activation
         and phi(c_t) for the derivatives."""
         n, act = self.hidden, self.activation
-        sigmoid(a[..., : 2 * n], out=a[..., : 2 * n])
-        sigmoid(a[..., 3 * n:], out=a[..., 3 * n:])
         pre_g[...] = a[..., 2 * n: 3 * n]
+        sigmoid(a, out=a)                     # all four blocks in one contiguous call; g is redone
         act.f(pre_g, out=a[..., 2 * n: 3 * n])
         c_new = s_next[..., n:]
         np.multiply(a[..., n: 2 * n], s_prev[..., n:], out=c_new)
