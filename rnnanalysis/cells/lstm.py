@@ -28,13 +28,14 @@ class LSTM(Cell):
 
     kind = "lstm"
     gates = 4
+    _forget_bias_param = "bias_ih"    # the bias whose f-block forget_bias shifts
 
     def __init__(self, hidden, inputs, activation="tanh", *, forget_bias=0.0, **kwargs):
         super().__init__(hidden, inputs, activation, **kwargs)
         fb = float(forget_bias)
         if not np.isfinite(fb):
             raise ValueError(f"forget_bias: expected a finite number, got {forget_bias!r}")
-        self._params["bias_ih"][..., hidden:2 * hidden] += fb
+        self._params[self._forget_bias_param][..., hidden:2 * hidden] += fb
 
     @property
     def state_size(self):

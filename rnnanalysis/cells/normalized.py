@@ -136,13 +136,7 @@ class LayerNormLSTM(_LayerNormMixin, LSTM):
     """
 
     kind = "ln_lstm"
-
-    def __init__(self, hidden, inputs, activation="tanh", *, forget_bias=0.0, **kwargs):
-        Cell.__init__(self, hidden, inputs, activation, **kwargs)
-        fb = float(forget_bias)
-        if not np.isfinite(fb):
-            raise ValueError(f"forget_bias: expected a finite number, got {forget_bias!r}")
-        self._params["ln_bias"][..., hidden:2 * hidden] += fb
+    _forget_bias_param = "ln_bias"
 
     def _forward(self, u, s0):
         T = u.shape[0]
