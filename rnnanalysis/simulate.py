@@ -27,7 +27,7 @@ from ._shapes import check_cell, lead_shape, prepare_inputs, prepare_state, to_p
 from ._validate import float_array, positive_int
 
 __all__ = ["Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
-           "simulate", "bptt", "gradient_profile", "jacobian_products"]
+           "simulate", "bptt", "gradient_profile", "jacobian_products", "lstsq_log10_rate"]
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,16 @@ class GradientProfile(Result):
 
     def rate_log10_per_step(self, skip: int = 0) -> np.ndarray:
         """Least-squares slope of log10 norm against lag T-k (per sample), lags >= ``skip``."""
-        y = self.log10_norms[::-1][skip:]              # lag 0, 1, ... after skip
-        lag = np.arange(skip, skip + y.shape[0], dtype=float)
-        lag = lag.reshape((-1,) + (1,) * (y.ndim - 1))
-        lc = lag - lag.mean(axis=0)
-        return (lc * (y - y.mean(axis=0))).sum(axis=0) / (lc * lc).sum(axis=0)
+        return lstsq_log10_rate(self.log10_norms, skip)
+
+
+def lstsq_log10_rate(log10_norms, skip: int = 0) -> np.ndarray:
+    """Least-squares slope over lag of ``log10_norms`` (..., T+1, B), time on axis -2 with index k
+    (lag T-k), lags >= ``skip``: (..., B) in log10 per step."""
+    y = np.flip(np.asarray(log10_norms, dtype=float), axis=-2)[..., skip:, :]   # lag skip, skip+1, ...
+    lag = np.arange(skip, skip + y.shape[-2], dtype=float)[:, None]
+    lc = lag - lag.mean()
+    return (lc * (y - y.mean(axis=-2, keepdims=True))).sum(axis=-2) / (lc * lc).sum()
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,14 @@ def test_million_steps_with_checkpointing():
     cell = ra.Elman(8, 1, seed=0, init="orthogonal", gain=1.0, activation="linear")
     prof = ra.gradient_profile(cell, np.zeros((1_000_000, 1, 1)), checkpoint=True)
     np.testing.assert_allclose(prof.log10_norms, 0.0, atol=1e-8)
+
+
+def test_rate_of_an_ensemble_profile_fits_over_time_not_members(rng):
+    cell = ra.Elman(6, 1, ensemble=3, init="gaussian", gain=0.7, seed=0)
+    prof = ra.gradient_profile(cell, rng.normal(size=(40, 2, 1)))
+    rates = prof.rate_log10_per_step()
+    assert rates.shape == (3, 2)
+    lag = np.arange(40, -1, -1.0)                    # log10_norms[e, k] sits at lag T - k
+    for e in range(3):
+        for b in range(2):
+            assert rates[e, b] == pytest.approx(np.polyfit(lag, prof.log10_norms[e, :, b], 1)[0], rel=1e-10)

@@ -21,7 +21,7 @@ from scipy import stats
 from .._results import Result
 from .._shapes import check_cell, prepare_inputs
 from .._validate import positive_int
-from ..simulate import gradient_profile
+from ..simulate import gradient_profile, lstsq_log10_rate
 from ._regime import CRITICAL_BAND_LOG10, check_band, classify
 from ._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 from .lyapunov import lyapunov_spectrum
@@ -53,7 +53,7 @@ def fit_log10_rate(log10_norms, skip=0, fit="theil-sen") -> np.ndarray:
         elif fit == "mean":
             out[b] = (yb[-1] - yb[0]) / (lag[-1] - lag[0])
         elif fit == "lstsq":
-            out[b] = np.polyfit(lag, yb, 1)[0]
+            out[b] = lstsq_log10_rate(yb[::-1, None])[0]
         else:
             idx = np.unique(np.linspace(0, yb.size - 1, min(yb.size, _FIT_POINTS)).round().astype(int))
             out[b] = stats.theilslopes(yb[idx], lag[idx]).slope
