@@ -107,7 +107,7 @@ def simulate(cell, xs, h0=None) -> Trajectory:
     xsi = prepare_inputs(check_cell(cell), xs)
     s0 = prepare_state(cell, h0, xsi.shape[-2])
     states, cache = cell._forward(cell._project(xsi), s0)
-    trace = (cell, xsi, s0, states, cache)
+    trace = (cell, xsi.shape, states, cache)
     public, n = to_public(states, cell), cell.hidden
     if cell.state_size == n:
         return Trajectory(public, None, trace)
@@ -181,9 +181,9 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     grads, grad_xs = None, np.empty((T,) + lead + (cell.inputs,), dtype=cell.dtype) if input_grads else None
     if trajectory is not None:
         if not isinstance(trajectory, Trajectory) or trajectory._trace is None \
-                or trajectory._trace[0] is not cell or trajectory._trace[1].shape != xsi.shape:
+                or trajectory._trace[0] is not cell or trajectory._trace[1] != xsi.shape:
             raise ValueError("trajectory: expected the result of simulate(cell, xs, h0) for this cell and xs")
-        segments = [(0, T) + trajectory._trace[3:]]
+        segments = [(0, T) + trajectory._trace[2:]]
     else:
         segments = _reverse_segments(cell, xsi, s0, checkpoint)
     step, adj = cell._backward_step, list(adjoints)

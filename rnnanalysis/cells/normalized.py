@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..activations import derivative
 from ._base import PARAM_NAMES, Cell, _batch_sum
 from .elman import Elman
 from .lstm import LSTM
@@ -118,7 +119,7 @@ class LayerNormElman(_LayerNormMixin, Elman):
             np.multiply(ahat[t], gamma, out=u[t])
             u[t] += beta                                      # u[t] now holds y_t
             self.activation.f(u[t], out=h[t + 1])
-        return h, (self.activation.df(u), ahat, inv)
+        return h, (derivative(self.activation, u, h[1:], out=u), ahat, inv)
 
     def _backward_step(self, cache, j, g, out=None, out_ih=None):
         dfy, ahat, inv = (c[j] for c in cache)
