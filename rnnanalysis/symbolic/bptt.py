@@ -20,6 +20,8 @@ import numpy as np
 import sympy
 from sympy import Basic, MatMul, MatrixSymbol, Symbol
 
+from .printing import timed
+
 __all__ = ["OrderedProduct", "Partial", "WeightGradient", "NormBound", "T_SYM", "K_SYM", "TAU"]
 
 TAU = Symbol("t", integer=True)
@@ -56,8 +58,6 @@ class Partial(Basic):
 
     @staticmethod
     def _name(printer, sym, time):
-        from .equations import timed
-
         if sym.name == "E":
             return r"\mathcal{E}" if time == 0 else rf"\mathcal{{E}}_{{{_index(printer, time)}}}"
         if sym.name == r"\theta":

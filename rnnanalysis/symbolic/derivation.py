@@ -297,21 +297,20 @@ def derive_spec(spec: CellSpec) -> Derivation:
 def derive(kind_or_cell, activation=None) -> Derivation:
     """Derive the per-step state Jacobian of a cell, with its BPTT objects and LaTeX.
 
-    ``kind_or_cell``: "elman"/"rnn", "lstm", "gru" (``activation`` defaults to "tanh"), an
-    rnnanalysis cell instance (its kind and activation), or a :class:`CellSpec`.
+    ``kind_or_cell``: "elman"/"rnn", "lstm", "gru", "ln_elman", "ln_lstm" (``activation``
+    defaults to "tanh"), an rnnanalysis cell instance (its public ``kind`` and
+    ``activation``), or a :class:`CellSpec`.
     """
-    from ..cells import Cell
-
     if isinstance(kind_or_cell, CellSpec):
         if activation is not None:
             raise TypeError("activation: a CellSpec declares its own activations; do not pass activation=")
         return derive_spec(kind_or_cell)
-    if isinstance(kind_or_cell, Cell):
-        if activation is not None:
-            raise TypeError(f"activation: the cell {kind_or_cell!r} already has one; do not pass activation=")
-        return derive_spec(builtin_spec(kind_or_cell.kind, kind_or_cell.activation))
     if isinstance(kind_or_cell, str):
         return derive_spec(builtin_spec(kind_or_cell, "tanh" if activation is None else activation))
+    kind = getattr(kind_or_cell, "kind", None)
+    if isinstance(kind, str) and hasattr(kind_or_cell, "activation"):       # a numeric cell
+        if activation is not None:
+            raise TypeError(f"activation: the cell {kind_or_cell!r} already has one; do not pass activation=")
+        return derive_spec(builtin_spec(kind, kind_or_cell.activation))
     raise TypeError(f"kind_or_cell: expected a cell name ('elman', 'lstm', 'gru'), an rnnanalysis cell or a "
                     f"CellSpec, got {type(kind_or_cell).__name__}")
-

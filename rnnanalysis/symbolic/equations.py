@@ -22,34 +22,17 @@ References:
 from __future__ import annotations
 
 import keyword
-import re
 
 from sympy import MatAdd, MatrixExpr, MatrixSymbol, OneMatrix, Symbol
 
 from ..activations import Activation, get_activation
-from .expr import Apply
+from .expr import Apply, hadamard, normalize
+from .printing import default_latex
 
 __all__ = ["CellSpec", "builtin_spec", "BUILTIN_CELLS"]
 
 N = Symbol("n", integer=True, positive=True)
 M = Symbol("m", integer=True, positive=True)
-_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
-          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
-          "omega"}
-
-
-def default_latex(key: str) -> str:
-    """``W_hh`` -> ``W_{hh}``; ``phi`` -> ``\\phi``; ``tanh`` -> ``\\tanh``; others upright."""
-    base, _, sub = key.partition("_")
-    if base in _GREEK or base.lower() in _GREEK:
-        base = "\\" + base
-    elif base in {"tanh", "exp", "log"}:
-        base = "\\" + base
-    elif len(base) > 1:
-        base = f"\\operatorname{{{base}}}"
-    return f"{base}_{{{sub}}}" if sub else base
-
-
 class CellSpec:
     """The equations of one recurrent cell: states, input, parameters, activations, updates.
 
@@ -183,7 +166,6 @@ def _pre_activation(spec, gate, x, h, reset=None):
     b_i, b_h = spec.bias(f"b_i{gate}"), spec.bias(f"b_h{gate}")
     if reset is None:
         return MatAdd(W_i * x, b_i, W_h * h, b_h)
-    from .expr import hadamard
 
     return MatAdd(W_i * x, b_i, hadamard(reset, MatAdd(W_h * h, b_h)))
 
@@ -208,7 +190,6 @@ def elman(activation="tanh") -> CellSpec:
 
 def lstm(activation="tanh") -> CellSpec:
     """LSTM with PyTorch's gates (i, f, g, o) and state (h, c); phi acts on g and on c."""
-    from .expr import hadamard
 
     spec = CellSpec("LSTM")
     h, c, x = spec.state("h"), spec.state("c"), spec.input("x")
@@ -225,7 +206,6 @@ def lstm(activation="tanh") -> CellSpec:
 
 def gru(activation="tanh") -> CellSpec:
     """GRU with PyTorch's equations: the reset gate multiplies ``W_hn h + b_hn``."""
-    from .expr import hadamard
 
     spec = CellSpec("GRU")
     h, x = spec.state("h"), spec.input("x")
@@ -240,7 +220,6 @@ def gru(activation="tanh") -> CellSpec:
 
 def ln_elman(activation="tanh") -> CellSpec:
     """Layer-normalised Elman (Ba et al. 2016): ``h_t = phi(alpha ⊙ norm(a_t) + beta)``."""
-    from .expr import hadamard, normalize
 
     spec = CellSpec("LayerNorm-Elman")
     h, x = spec.state("h"), spec.input("x")
@@ -257,7 +236,6 @@ def ln_elman(activation="tanh") -> CellSpec:
 
 def ln_lstm(activation="tanh") -> CellSpec:
     """LSTM whose gate pre-activations are layer-normalised block by block (Ba et al. 2016)."""
-    from .expr import hadamard, normalize
 
     spec = CellSpec("LayerNorm-LSTM")
     h, c, x = spec.state("h"), spec.state("c"), spec.input("x")
@@ -287,14 +265,3 @@ def builtin_spec(kind: str, activation="tanh") -> CellSpec:
         raise ValueError(f"kind_or_cell: unknown cell {kind!r}; expected one of {sorted(BUILTIN_CELLS)}, "
                          "an rnnanalysis cell instance or a CellSpec")
     return BUILTIN_CELLS[key](activation)
-
-
-_SUBSCRIPT = re.compile(r"^(.*)_\{(.*)\}$")
-
-
-def timed(base: str, sub: str) -> str:
-    """Attach the time index: ``h`` -> ``h_{t}``, ``a_{i}`` -> ``a_{i,t}``."""
-    hit = _SUBSCRIPT.match(base)
-    if hit and "_" not in hit.group(1):
-        return f"{hit.group(1)}_{{{hit.group(2)},{sub}}}"
-    return f"{base}_{{{sub}}}"

@@ -18,12 +18,6 @@ __all__ = ["Apply", "Normalize", "NormalizeJacobian", "add", "mul", "hadamard", 
            "coeff_and_factors"]
 
 
-def _default_name(key: str) -> str:
-    from .equations import default_latex
-
-    return default_latex(key)
-
-
 class Apply(MatrixExpr):
     """The elementwise map named ``fname`` (its ``order``-th derivative) applied to ``arg``."""
 
@@ -54,7 +48,8 @@ class Apply(MatrixExpr):
         return sympy.Function(self.fname + "'" * self.order)(self.arg._entry(i, j, **kwargs))
 
     def _latex(self, printer):
-        name = printer.name_of(self.fname) if hasattr(printer, "name_of") else _default_name(self.fname)
+        # the cell's name for the map under RNNLatexPrinter, SymPy's name of the symbol elsewhere
+        name = printer.name_of(self.fname) if hasattr(printer, "name_of") else printer._print(self.args[0])
         prime = "'" * self.order if self.order <= 3 else f"^{{({self.order})}}"
         return rf"{name}{prime}\left({printer._print(self.arg)}\right)"
 

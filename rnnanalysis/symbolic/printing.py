@@ -16,13 +16,42 @@ References:
 
 from __future__ import annotations
 
+import re
+
 from sympy import MatAdd, MatMul
 from sympy.printing.latex import LatexPrinter
 
-from .equations import timed
 from .expr import coeff_and_factors
 
-__all__ = ["RNNLatexPrinter", "validate_settings", "DEFAULT_SETTINGS"]
+__all__ = ["RNNLatexPrinter", "validate_settings", "DEFAULT_SETTINGS", "default_latex", "timed"]
+
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+          "omega"}
+
+
+def default_latex(key: str) -> str:
+    """``W_hh`` -> ``W_{hh}``; ``phi`` -> ``\\phi``; ``tanh`` -> ``\\tanh``; others upright."""
+    base, _, sub = key.partition("_")
+    if base in _GREEK or base.lower() in _GREEK:
+        base = "\\" + base
+    elif base in {"tanh", "exp", "log"}:
+        base = "\\" + base
+    elif len(base) > 1:
+        base = f"\\operatorname{{{base}}}"
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+_SUBSCRIPT = re.compile(r"^(.*)_\{(.*)\}$")
+
+
+def timed(base: str, sub: str) -> str:
+    """Attach the time index: ``h`` -> ``h_{t}``, ``a_{i}`` -> ``a_{i,t}``."""
+    hit = _SUBSCRIPT.match(base)
+    if hit and "_" not in hit.group(1):
+        return f"{hit.group(1)}_{{{hit.group(2)},{sub}}}"
+    return f"{base}_{{{sub}}}"
+
 
 DEFAULT_SETTINGS = {"names": None, "time": "t", "hadamard": r"\odot", "diag": r"\operatorname{diag}",
                     "transpose": r"^\top"}
@@ -64,9 +93,6 @@ class RNNLatexPrinter(LatexPrinter):
     # -- symbols ------------------------------------------------------------------------
     def name_of(self, key: str) -> str:
         return self.rnn["names"][key]
-
-    def state_name(self, key: str, sub: str) -> str:
-        return timed(self.name_of(key), sub)
 
     def _print_MatrixSymbol(self, expr):
         role = self.spec.roles.get(expr.name)
