@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._results import Result
-from ._shapes import check_cell, lead_shape, prepare_inputs, prepare_state, to_public
 from ._validate import float_array, positive_int
+from .cells import check_cell
+from .cells.layout import lead_shape, prepare_inputs, prepare_state, to_public
 
 __all__ = ["Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
            "simulate", "bptt", "gradient_profile", "jacobian_products", "lstsq_log10_rate"]

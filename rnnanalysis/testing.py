@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shapes import check_cell
+from .cells import check_cell
 
 
 def numeric_jacobian(cell, state, x, eps=1e-6):

@@ -29,8 +29,16 @@ import numpy as np
 from .. import init as _init
 from .._validate import as_dtype, float_array, positive_int, rng_from
 from ..activations import Activation, get_activation
+from .layout import prepare_inputs, prepare_state
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def check_cell(cell):
+    """``cell`` if it is an rnnanalysis :class:`Cell`, else a TypeError naming the argument."""
+    if not isinstance(cell, Cell):
+        raise TypeError(f"cell: expected an rnnanalysis cell (Elman, LSTM, GRU), got {type(cell).__name__}")
+    return cell
 
 
 class Cell:
@@ -218,8 +226,6 @@ class Cell:
         return np.moveaxis(rows, 0, -2)
 
     def _one_step_args(self, state, x):
-        from .._shapes import prepare_inputs, prepare_state
-
         xs = prepare_inputs(self, np.asarray(x)[None] if self.ensemble is None or np.ndim(x) == 2
                             else np.asarray(x)[:, None], name="x")
         s0 = prepare_state(self, state, xs.shape[-2], name="state")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..predict._threads import single_blas_thread
+from .._threads import single_blas_thread
 from . import gradients, spectra, training
 
 __all__ = ["FIGURES", "FigureSpec", "PUBLISHED_LAMBDA_MAX", "run", "main"]

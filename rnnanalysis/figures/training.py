@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._results import Result
+from .._threads import single_blas_thread
 from ..cells import Elman
-from ..predict._threads import single_blas_thread
 from ..simulate import bptt, simulate
 from ..train import Adam, compare_remedies, get_task, parse_remedy, train
 

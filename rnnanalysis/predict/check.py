@@ -19,11 +19,12 @@ import numpy as np
 from scipy import stats
 
 from .._results import Result
-from .._shapes import check_cell, prepare_inputs
+from .._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 from .._validate import positive_int
+from ..cells import check_cell
+from ..cells.layout import prepare_inputs
 from ..simulate import gradient_profile, lstsq_log10_rate
 from ._regime import CRITICAL_BAND_LOG10, check_band, classify
-from ._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 from .lyapunov import lyapunov_spectrum
 from .spectral import input_variance, predict
 

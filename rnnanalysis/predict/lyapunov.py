@@ -29,10 +29,11 @@ import numpy as np
 import scipy.linalg as sla
 
 from .._results import Result
-from .._shapes import check_cell, lead_shape, prepare_inputs, prepare_state
+from .._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 from .._validate import positive_int, rng_from
+from ..cells import check_cell
+from ..cells.layout import lead_shape, prepare_inputs, prepare_state
 from ._regime import CRITICAL_BAND_LOG10, classify
-from ._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 
 __all__ = ["LyapunovSpectrum", "lyapunov_spectrum"]
 

@@ -29,11 +29,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .._results import Result
+from .._threads import SINGLE_THREAD_MAX, single_blas_thread
 from .._validate import float_array, positive_int, rng_from
 from ..activations import get_activation
-from ..cells._base import Cell
+from ..cells import Cell, check_cell
+from ..cells.layout import prepare_inputs
 from ._regime import CRITICAL_BAND_LOG10, check_band, classify
-from ._threads import SINGLE_THREAD_MAX, single_blas_thread
 from .meanfield import mean_field
 
 __all__ = ["SpectralPrediction", "predict", "input_variance", "DENSE_LIMIT"]
@@ -201,9 +202,7 @@ def input_variance(cell, xs) -> float:
 
     xs: (T, B, m). For gated cells the mean runs over all gate blocks.
     """
-    from .._shapes import prepare_inputs
-
-    xsi = prepare_inputs(cell, xs).astype(np.float64)
+    xsi = prepare_inputs(check_cell(cell), xs).astype(np.float64)
     drive = xsi @ np.asarray(cell.params["weight_ih"], dtype=np.float64).swapaxes(-1, -2)
     return float(np.mean(drive ** 2))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import init as _init
-from ..cells._base import Cell
+from ..cells import Cell
 from ..simulate import bptt, simulate
 from .batchnorm import BatchNormRNN
 from .losses import LOSSES

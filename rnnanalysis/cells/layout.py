@@ -1,4 +1,4 @@
-"""Inputs and initial states: checked and put in the internal time-major layout.
+"""State layout of a cell: inputs and initial states checked and put in the internal time-major layout.
 
 Public layout: xs ``(T, B, m)`` (or ``(E, T, B, m)`` for an ensemble cell with per-member
 inputs); h0 ``(B, n)``, or the full state ``(B, S)`` (LSTM: h then c), with a leading ``E``
@@ -9,20 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import float_array
-
-
-def check_cell(cell):
-    from .cells._base import Cell
-
-    if not isinstance(cell, Cell):
-        raise TypeError(f"cell: expected an rnnanalysis cell (Elman, LSTM, GRU), got {type(cell).__name__}")
-    return cell
+from .._validate import float_array
 
 
 def prepare_inputs(cell, xs, name="xs"):
     """xs as (T, B, m) or, for an ensemble with per-member inputs, (T, E, B, m)."""
-    check_cell(cell)
     ens = cell.ensemble
     expected = "(T, B, m)" + (" or (E, T, B, m)" if ens is not None else "")
     xs = float_array(name, xs, ndim=(3, 4) if ens is not None else 3)
@@ -41,6 +32,7 @@ def prepare_inputs(cell, xs, name="xs"):
 
 
 def lead_shape(cell, batch):
+    """The leading axes of the internal state: (B,), or (E, B) for an ensemble cell."""
     return (batch,) if cell.ensemble is None else (cell.ensemble, batch)
 
 
@@ -65,8 +57,8 @@ def prepare_state(cell, h0, batch, name="h0"):
     return s0
 
 
-def to_public(arr, cell, time_axis=True):
+def to_public(arr, cell):
     """Move the ensemble axis to the front of an internal (T, E, ...) array."""
-    if cell.ensemble is None or not time_axis:
+    if cell.ensemble is None:
         return arr
     return np.moveaxis(arr, 1, 0)
