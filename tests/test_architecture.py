@@ -43,8 +43,6 @@ SYMBOLIC_MAY_IMPORT = {"_validate", "_results", "activations"}
 #: Entries are (kind, importer room or module, what); the test fails on any violation not listed
 #: here AND on any entry here that no longer occurs, so the list can only shrink.
 KNOWN = {
-    ("module-cycle", "symbolic", "rnnanalysis.symbolic.equations <-> rnnanalysis.symbolic.expr"): "latex",
-    ("symbolic", "symbolic", "cells"): "latex",
     ("room-cycle", "figures", "figures <-> plots"): "workbench",
     ("private-attribute", "predict", "_backward_step"): "core",
     ("private-attribute", "predict", "_forward"): "core",
