@@ -221,7 +221,7 @@ def cmd_sweep(args):
     from .experiments.config import load_config
     from .experiments.sweep import sweep
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, store=args.store)
     executor, client = None, None
     if args.scheduler:
         distributed = _optional("distributed", None, "--scheduler (install rnnanalysis[distributed])")
@@ -325,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a JSON-configured sweep, resumably (see rnnanalysis.experiments)")
     p.add_argument("config", metavar="CONFIG", help='JSON: {"function": "gradient_decay", "grid": {...}, '
                    '"seed": 0, "store": "out.jsonl"}')
+    p.add_argument("--store", metavar="PATH", help="the store to resume and append to, as given "
+                   "(default: the config's \"store\", which must lie in the config's directory)")
     p.add_argument("--workers", type=_positive_int, help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786")
     p.add_argument("--timeout", type=_finite_float, default=30.0, help="seconds to wait for --scheduler")

@@ -110,8 +110,8 @@ class Grid:
             vals = tuple(_axis_value(name, v) for v in values)
             if not vals:
                 raise ValueError(f"grid axis {name!r}: expected at least one value, got none")
-            if len(set(map(json.dumps, vals))) != len(vals):
-                raise ValueError(f"grid axis {name!r}: repeated values {list(vals)}")
+            if len({(isinstance(v, str), v) for v in vals}) != len(vals):     # 1 == 1.0 == True
+                raise ValueError(f"grid axis {name!r}: repeated values (numerically equal) in {list(vals)}")
             self.axes[name] = vals
         self.shape = tuple(len(v) for v in self.axes.values())
 

@@ -13,8 +13,10 @@ finished point to the store at once (workers never touch it), so:
 * results are normalised through JSON in the worker, so a fresh result, a resumed one and
   one computed on another machine compare equal bit for bit (floats round-trip exactly).
 
-Records are filed under the function's ``module:qualname``, the root seed and the point's
-parameters: after changing what a function computes, start a new store.
+A store belongs to one sweep: its header names the function's ``module:qualname``, the root
+seed and the axis names, and another sweep is refused (the axes' values may grow). The driver
+holds a lock on it, so a second driver on the same store is told so. After changing what a
+function computes, start a new store.
 
 On a Dask cluster
 -----------------
@@ -48,6 +50,7 @@ import json
 import pickle
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +131,16 @@ def _run_point(fn, params, seed):
                         f"(numbers, strings, lists, dicts, arrays, Results): {exc}") from None
 
 
+def _finished(contents, name, root_seed, points) -> dict:
+    """Point key -> the first stored record of that point: same fn, root seed, key and seed."""
+    seeds = {p.key: p.seed for p in points}
+    done = {}
+    for rec in contents.records if contents else ():
+        if rec["fn"] == name and rec["root_seed"] == root_seed and seeds.get(rec["key"]) == rec["seed"]:
+            done.setdefault(rec["key"], rec)
+    return done
+
+
 def sweep(fn, grid, executor: Executor | None = None, store=None, *, max_workers=None,
           progress=None) -> SweepResult:
     """Call ``fn(**point.kwargs, seed=point.seed)`` on every point of ``grid``.
@@ -163,49 +176,46 @@ def sweep(fn, grid, executor: Executor | None = None, store=None, *, max_workers
     points = list(grid)
     _check_signature(fn, name, points[0].kwargs)
     st = None if store is None else (store if isinstance(store, Store) else Store(store))
-    contents = st.read() if st is not None else None
-    done = {}
-    for rec in contents.records if contents else ():
-        if rec["fn"] == name and rec["root_seed"] == grid.seed and rec["key"] not in done:
-            done[rec["key"]] = rec
-    by_key = {p.key: p for p in points}
-    done = {k: r for k, r in done.items() if k in by_key and r["seed"] == by_key[k].seed}
-    resumed = len(done)
-    pending = [p for p in points if p.key not in done]
-    if progress is not None:
-        progress(resumed, len(points), None)
-    failures = []
-    own = executor is None and bool(pending)
-    if own:
-        try:
-            pickle.dumps(fn)
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
-            raise TypeError(f"fn: {name} cannot be sent to worker processes ({exc}); use a module-level "
-                            f"function or pass executor=") from None
-        executor = ProcessPoolExecutor(max_workers=max_workers)
-    futures = {}
-    try:
-        futures = {executor.submit(_run_point, fn, p.kwargs, p.seed): p for p in pending}
-        remaining = set(futures)
-        while remaining:
-            finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-            for fut in sorted(finished, key=lambda f: futures[f].index):
-                p = futures[fut]
-                try:
-                    value, elapsed = fut.result()
-                except Exception as exc:  # a point's own error: keep going, report at the end
-                    failures.append((p, exc))
-                    continue
-                rec = {"fn": name, "key": p.key, "root_seed": grid.seed, "seed": p.seed,
-                       "params": p.params, "result": value, "elapsed_s": elapsed}
-                done[p.key] = st.append(rec) if st is not None else rec
-                if progress is not None:
-                    progress(len(done), len(points), done[p.key])
-    finally:
-        for fut in futures:
-            fut.cancel()
+    with ExitStack() as stack:
+        writer = None if st is None else stack.enter_context(st.writer(name, grid.seed, grid.axes))
+        contents = writer.contents if writer is not None else None
+        done = _finished(contents, name, grid.seed, points)
+        resumed = len(done)
+        pending = [p for p in points if p.key not in done]
+        if progress is not None:
+            progress(resumed, len(points), None)
+        failures = []
+        own = executor is None and bool(pending)
         if own:
-            executor.shutdown(wait=True, cancel_futures=True)
+            try:
+                pickle.dumps(fn)
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise TypeError(f"fn: {name} cannot be sent to worker processes ({exc}); use a module-level "
+                                f"function or pass executor=") from None
+            executor = ProcessPoolExecutor(max_workers=max_workers)
+        futures = {}
+        try:
+            futures = {executor.submit(_run_point, fn, p.kwargs, p.seed): p for p in pending}
+            remaining = set(futures)
+            while remaining:
+                finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for fut in sorted(finished, key=lambda f: futures[f].index):
+                    p = futures[fut]
+                    try:
+                        value, elapsed = fut.result()
+                    except Exception as exc:  # a point's own error: keep going, report at the end
+                        failures.append((p, exc))
+                        continue
+                    rec = {"fn": name, "key": p.key, "root_seed": grid.seed, "seed": p.seed,
+                           "params": p.params, "result": value, "elapsed_s": elapsed}
+                    done[p.key] = writer.append(rec) if writer is not None else rec
+                    if progress is not None:
+                        progress(len(done), len(points), done[p.key])
+        finally:
+            for fut in futures:
+                fut.cancel()
+            if own:
+                executor.shutdown(wait=True, cancel_futures=True)
     if failures:
         p, exc = min(failures, key=lambda f: f[0].index)
         where = f" (finished points are in {st.path})" if st else ""

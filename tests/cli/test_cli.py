@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import sys
 import types
 
@@ -104,7 +105,7 @@ def test_sweep_runs_resumes_and_prints_progress(run, tmp_path):
     assert "sweep gradient_decay: 4 points, 0 already in" in err and "[4/4]" in err
     assert "4 points (4 computed, 0 resumed" in out
     store = tmp_path / "gain.jsonl"
-    assert len(store.read_text().splitlines()) == 4
+    assert len(store.read_text().splitlines()) == 5            # header + 4 points
     code, out, err = run("sweep", cfg, "--json", "--quiet")
     data = json.loads(out)
     assert code == 0 and err == "" and data["computed"] == 0 and data["resumed"] == 4
@@ -120,7 +121,7 @@ def test_sweep_reports_a_corrupt_store_line_as_one_warning(run, tmp_path):
     store.write_bytes(store.read_bytes()[:-30])
     code, out, err = run("sweep", cfg, "--quiet")
     assert code == 0 and "1 computed, 1 resumed, 1 store lines skipped" in out
-    assert err.count("\n") == 1 and err.startswith("rnnanalysis: warning: ") and "c.jsonl:2" in err
+    assert err.count("\n") == 1 and err.startswith("rnnanalysis: warning: ") and "c.jsonl:3" in err
 
 
 @pytest.mark.parametrize("cfg, match", [
@@ -134,11 +135,43 @@ def test_sweep_reports_a_corrupt_store_line_as_one_warning(run, tmp_path):
     ('{"function": "gradient_decay", "grid": {"gain": [1]}, "seed": "x"}', "seed"),
     ('{"function": "gradient_decay", "grid": {"hidden": [0]}}', "hidden: expected an integer >= 1"),
     ('{"function": "gradient_decay", "grid": {"gain": [1]}, "store": 5}', "store"),
-])
+    ('{"function": "gradient_decay", "grid": {"gain": [1]}, "store": "../x.jsonl"}', "outside the config"),
+    ('{"function": "gradient_decay", "grid": {"gain": [1]}, "store": "/tmp/x.jsonl"}', "outside the config"),
+    ('{"function": "gradient_decay", "grid": {"gain": [1]}, "store": "a/../../x.jsonl"}', "outside the"),
+    ('{"function": "gradient_decay", "grid": {"gain": [1]}, "store": "bad.json"}', "the config file itself"),
+    ('{"function": "gradient_decay", "grid": {"gain": [1]}, "store": "./bad.json"}', "the config file"),
+    ('{"function": "gradient_decay", "function": "gradient_decay", "grid": {}}', "'function' appears twice"),
+    ('{"function": "gradient_decay", "grid": {"T": 5, "T": 6}}', "'T' appears twice"),
+    ('{"function": "gradient_decay", "grid": {"gain": [1, 1.0]}}', "repeated values"),
+    ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+], ids=lambda v: v[:48])
 def test_bad_sweep_configs_are_one_line(run, tmp_path, cfg, match):
     (tmp_path / "bad.json").write_text(cfg)
     line = _one_error_line(*run("sweep", tmp_path / "bad.json", "--quiet")[::2])
     assert match in line
+
+
+def test_sweep_store_stays_beside_its_config_unless_the_command_line_says(run, tmp_path):
+    (tmp_path / "cfgs").mkdir()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    cfg = _write_config(tmp_path / "cfgs" / "c.json", function="gradient_decay", grid={"T": 5},
+                        store="../notes.txt")
+    assert "outside the config" in _one_error_line(*run("sweep", cfg, "--quiet")[::2])
+    line = _one_error_line(*run("sweep", cfg, "--quiet", "--store", notes)[::2])
+    assert "not a sweep store" in line and notes.read_text() == "my notes\n"
+    code, out, err = run("sweep", cfg, "--quiet", "--store", tmp_path / "elsewhere.jsonl")
+    assert code == 0 and "elsewhere.jsonl" in out and not (tmp_path / "cfgs" / "c.jsonl").exists()
+    assert len((tmp_path / "elsewhere.jsonl").read_text().splitlines()) == 2      # header + point
+
+
+def test_sweep_refuses_a_fifo_config_or_store_without_hanging(run, tmp_path):
+    fifo = tmp_path / "f.json"
+    os.mkfifo(fifo)
+    assert "not a regular file" in _one_error_line(*run("sweep", fifo, "--quiet")[::2])
+    cfg = _write_config(tmp_path / "c.json", function="gradient_decay", grid={"T": 5}, store="f.json")
+    assert "not a regular file" in _one_error_line(*run("sweep", cfg, "--quiet")[::2])
 
 
 def test_sweep_without_a_reachable_scheduler(run, tmp_path):

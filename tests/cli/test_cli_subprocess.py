@@ -49,7 +49,7 @@ def test_sweep_killed_with_sigkill_resumes_losing_nothing(tmp_path):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            if store.exists() and store.read_bytes().count(b"\n") >= 2:
+            if store.exists() and store.read_bytes().count(b"\n") >= 3:      # header + 2 points
                 break
             time.sleep(0.02)
         os.killpg(proc.pid, signal.SIGKILL)          # the driver and its worker, mid-sweep

@@ -70,6 +70,9 @@ def test_seeds_are_stable_across_processes_and_versions():
     ({"gain": []}, ValueError, "at least one value"),
     ({"gain": [1.0, float("nan")]}, ValueError, "finite"),
     ({"gain": [1.0, 1.0]}, ValueError, "repeated"),
+    ({"gain": [1, 1.0]}, ValueError, "repeated"),              # one point, not two
+    ({"gain": [0.0, -0.0]}, ValueError, "repeated"),
+    ({"flag": [True, 1]}, ValueError, "repeated"),
     ({"gain": [object()]}, TypeError, "numbers or strings"),
     ({"not an identifier": [1]}, ValueError, "identifiers"),
     ([("gain", [1])], TypeError, "mapping"),

@@ -102,7 +102,7 @@ def test_corrupt_and_torn_records_are_reported_skipped_and_recomputed(tmp_path, 
     with ThreadPoolExecutor(2) as ex:
         sweep(gradient_decay, GRID, ex, store=store)
     lines = store.read_bytes().split(b"\n")
-    lines[1] = lines[1].replace(b'"seed":', b'"seed":1', 1)    # altered
+    lines[2] = lines[2].replace(b'"seed":', b'"seed":1', 1)    # altered
     lines[-2] = lines[-2][:40]                                 # torn
     store.write_bytes(b"\n".join(lines[:-1]))                  # and no final newline
     with pytest.warns(StoreWarning) as caught, ThreadPoolExecutor(2) as ex:
@@ -112,15 +112,51 @@ def test_corrupt_and_torn_records_are_reported_skipped_and_recomputed(tmp_path, 
     assert res.results == pool_run.results
 
 
-def test_other_functions_and_root_seeds_are_not_resumed(tmp_path):
+def test_a_store_belongs_to_one_function_and_root_seed(tmp_path):
     store = tmp_path / "s.jsonl"
     grid = Grid({"x": [1, 2]}, seed=0)
     with ThreadPoolExecutor(1) as ex:
         sweep(_square, grid, ex, store=store)
-        assert sweep(_cube, grid, ex, store=store).computed == 2
-        assert sweep(_square, Grid({"x": [1, 2]}, seed=1), ex, store=store).computed == 2
-        res = sweep(_square, Grid({"x": [1, 2, 3]}, seed=0), ex, store=store)
+        for fn, g in ((_cube, grid), (_square, Grid({"x": [1, 2]}, seed=1))):
+            with pytest.raises(ValueError, match="holds another sweep"):
+                sweep(fn, g, ex, store=store)
+        res = sweep(_square, Grid({"x": [1, 2, 3]}, seed=0), ex, store=store)   # an axis may grow
     assert res.computed == 1 and res.results == [1, 4, 9]
+
+
+def test_a_record_with_another_seed_does_not_hide_the_genuine_one(tmp_path):
+    """Resume matches records by (point, seed): a valid record of the same point with another
+    seed, earlier in the file, neither counts as finished nor masks the genuine record."""
+    from rnnanalysis.experiments.store import checksum
+
+    store = tmp_path / "s.jsonl"
+    grid = Grid({"x": [1, 2]}, seed=0)
+    with ThreadPoolExecutor(1) as ex:
+        sweep(_square, grid, ex, store=store)
+        lines = store.read_text().splitlines()
+        stray = {k: v for k, v in json.loads(lines[1]).items() if k != "sha256"}
+        stray.update(seed=stray["seed"] + 1, result=-1)
+        lines.insert(1, json.dumps({**stray, "sha256": checksum(stray)}))
+        store.write_text("\n".join(lines) + "\n")
+        for _ in range(2):
+            res = sweep(_square, grid, ex, store=store)
+            assert res.computed == 0 and res.results == [1, 4]
+
+
+def test_a_checksummed_record_without_result_is_recomputed(tmp_path):
+    from rnnanalysis.experiments.store import checksum
+
+    store = tmp_path / "s.jsonl"
+    grid = Grid({"x": [1, 2]}, seed=0)
+    with ThreadPoolExecutor(1) as ex:
+        sweep(_square, grid, ex, store=store)
+        lines = store.read_text().splitlines()
+        bare = {k: v for k, v in json.loads(lines[1]).items() if k not in ("sha256", "result")}
+        lines[1] = json.dumps({**bare, "sha256": checksum(bare)})
+        store.write_text("\n".join(lines) + "\n")
+        with pytest.warns(StoreWarning, match="no 'result' field"):
+            res = sweep(_square, grid, ex, store=store)
+    assert res.computed == 1 and res.results == [1, 4]
 
 
 def _square(x, seed):
