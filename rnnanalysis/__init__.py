@@ -29,6 +29,8 @@ from .experiments import SweepError as SweepError
 from .experiments import SweepResult as SweepResult
 from .experiments import sweep as sweep
 from .io import from_state_dict as from_state_dict
+from .io import from_torch as from_torch
+from .io import load_arrays as load_arrays
 from .predict import LyapunovSpectrum as LyapunovSpectrum
 from .predict import MeanField as MeanField
 from .predict import PredictionCheck as PredictionCheck
@@ -64,6 +66,7 @@ __all__ = [
     # numeric core
     "Activation", "custom_activation", "get_activation", "leaky_relu", "init",
     "Cell", "Elman", "LSTM", "GRU", "LayerNormElman", "LayerNormLSTM", "from_state_dict",
+    "from_torch", "load_arrays",
     "Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
     "simulate", "bptt", "gradient_profile", "jacobian_products",
     # predict

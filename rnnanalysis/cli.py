@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from ._results import jsonable
-from .cells import PARAM_NAMES, cell_class
+from .cells import cell_class
+from .io import MAX_BYTES
 
 __all__ = ["main"]
 
 PROG = "rnnanalysis"
 KINDS = ("elman", "lstm", "gru")
-GATES_TO_KIND = {1: "elman", 4: "lstm", 3: "gru"}
 
 
 class UsageError(Exception):
@@ -71,64 +71,33 @@ def _optional(module, attr, what):
     return getattr(mod, attr) if attr else mod
 
 
-# ---- weights ---------------------------------------------------------------------------------
+# ---- weights ----------------------------------------------------------------------------------
 
-def _state_dict_kind(arrays, kind):
-    if kind is not None:
-        return kind
-    w = arrays.get("weight_hh", arrays.get("weight_hh_l0"))
-    if isinstance(w, np.ndarray) and w.ndim == 2 and w.shape[1] > 0 and w.shape[0] % w.shape[1] == 0:
-        guess = GATES_TO_KIND.get(w.shape[0] // w.shape[1])
-        if guess:
-            return guess
-    shape = getattr(w, "shape", None)
-    raise ValueError(f"cannot tell the cell kind from weight_hh of shape {shape}; "
-                     f"expected (n, n) Elman, (3n, n) GRU or (4n, n) LSTM, or pass --kind")
+def _load(args):
+    """(W or cell, a line saying what was read) from the WEIGHTS file."""
+    from .io import load_weights
 
-
-def load_weights(path, kind=None, activation="tanh"):
-    """A recurrent matrix W (n, n) or a cell, from a .npy/.npz file (never unpickled).
-
-    A file whose arrays carry PyTorch's names (``weight_hh_l0`` …) is a state dict and gives
-    a cell (kind from ``kind`` or from the shape of ``weight_hh``); a file with one array
-    gives that array as W. Errors name the file.
-    """
-    from ._validate import float_array
-    from .io import from_state_dict, load_arrays
-
-    arrays = load_arrays(path)
-    names = {k[:-3] if k.endswith("_l0") else k for k in arrays}
-    try:
-        if names & set(PARAM_NAMES):
-            return from_state_dict(_state_dict_kind(arrays, kind), arrays, activation)
-        if len(arrays) != 1:
-            raise ValueError(f"expected one matrix or a PyTorch state dict ({', '.join(PARAM_NAMES)}), "
-                             f"got arrays {sorted(arrays)}")
-        (name, value), = arrays.items()
-        w = float_array(name, value, ndim=2)
-        if w.shape[0] != w.shape[1] or w.shape[0] == 0:
-            raise ValueError(f"{name}: expected a non-empty square recurrent matrix (n, n), "
-                             f"got shape {w.shape}")
-        return w
-    except (ValueError, TypeError) as exc:
-        raise type(exc)(f"{path}: {exc}") from None
+    obj, layout = load_weights(args.weights, args.kind, args.activation, prefix=args.prefix,
+                               max_bytes=args.max_bytes)
+    return obj, (f"{args.weights}: {layout.describe()}" if layout is not None else f"{args.weights}: W")
 
 
 def _cell_from(args):
     """The cell to profile/check: from the weights file, or drawn from the options."""
     if args.weights is None:
         cls = cell_class(args.kind or "elman")
-        return cls(args.hidden, args.inputs, args.activation, init=args.init, gain=args.gain, seed=args.seed)
-    obj = load_weights(args.weights, args.kind, args.activation)
+        return cls(args.hidden, args.inputs, args.activation or "tanh", init=args.init, gain=args.gain,
+                   seed=args.seed), f"{args.init} init, gain {args.gain:g}, seed {args.seed}"
+    obj, source = _load(args)
     if not isinstance(obj, np.ndarray):
-        return obj
+        return obj, source
     from . import init as _init
 
     n = obj.shape[0]
     rng = np.random.default_rng(args.seed)
     params = {"weight_hh": obj, "weight_ih": _init.xavier_uniform((n, args.inputs), rng),
               "bias_ih": np.zeros(n), "bias_hh": np.zeros(n)}
-    return cell_class("elman").from_params(params, args.activation, dtype=obj.dtype)
+    return cell_class("elman").from_params(params, args.activation or "tanh", dtype=obj.dtype), source
 
 
 # ---- output ----------------------------------------------------------------------------------
@@ -161,9 +130,9 @@ def _fmt(v, digits=6):
 
 def cmd_predict(args):
     predict = _optional("rnnanalysis.predict", "predict", "predict (ra.predict)")
-    obj = load_weights(args.weights, args.kind, args.activation)
+    obj, source = _load(args)
     result = predict(obj, activation=args.activation) if isinstance(obj, np.ndarray) else predict(obj)
-    _emit(result, args.json, _summary_lines)
+    _emit(result, args.json, lambda data: [source, *_summary_lines(data)])
 
 
 def _profile_lines(info):
@@ -189,10 +158,9 @@ def cmd_profile(args):
     from .experiments.functions import profile_summary
     from .simulate import gradient_profile
 
-    cell = _cell_from(args)
+    cell, source = _cell_from(args)
     xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
     summary = profile_summary(gradient_profile(cell, xs))
-    source = args.weights or f"{args.init} init, gain {args.gain:g}, seed {args.seed}"
     info = (f"{cell!r} from {source}; inputs N(0, 1), T={args.T}, batch {args.batch}, "
             f"seed {args.seed}")
     _emit(summary, args.json, _profile_lines(info))
@@ -200,10 +168,11 @@ def cmd_profile(args):
 
 def cmd_check(args):
     check = _optional("rnnanalysis.predict", "check_predictions", "check (ra.check_predictions)")
-    cell = _cell_from(args)
+    cell, source = _cell_from(args)
     xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
     table = check(cell, xs, seed=args.seed)
-    print(json.dumps(jsonable(table.to_dict()), indent=1) if args.json else f"{cell!r}\n{table.to_text()}")
+    print(json.dumps(jsonable(table.to_dict()), indent=1) if args.json
+          else f"{cell!r} from {source}\n{table.to_text()}")
 
 
 def cmd_derive(args):
@@ -279,13 +248,20 @@ def cmd_tour(args):
 
 def _add_cell_options(p, weights_required):
     p.add_argument("weights", nargs=None if weights_required else "?", metavar="WEIGHTS",
-                   help="a .npy matrix W (n, n), or a .npz of one matrix or of a PyTorch state dict "
-                        "(weight_hh_l0, weight_ih_l0, bias_*); never unpickled"
+                   help="a .npy matrix W (n, n), or a .npz/.safetensors/.pt of one matrix or of a "
+                        "PyTorch state dict (any prefix, e.g. rnn.weight_hh_l0; several layers give a "
+                        "stack; other keys ignored); .pt/.pth only through torch.load(weights_only=True), "
+                        "nothing else is ever unpickled"
                         + ("" if weights_required else "; omit to draw a cell from the options below. "
                            "A bare W becomes weight_hh of an Elman cell with --inputs inputs "
                            "(Xavier input weights from --seed, zero biases)"))
     p.add_argument("--kind", choices=KINDS, help="cell kind (state dicts: inferred from weight_hh)")
-    p.add_argument("--activation", default="tanh", help="nonlinearity (default tanh)")
+    p.add_argument("--activation", help="nonlinearity (default tanh; a state dict does not record "
+                   "nn.RNN's nonlinearity: give relu here if the model used it)")
+    p.add_argument("--prefix", help="which recurrent layer of a state dict holding several "
+                   "(e.g. encoder.lstm.)")
+    p.add_argument("--max-bytes", type=_positive_int, default=MAX_BYTES, metavar="N",
+                   help=f"refuse weight files expanding to more than N bytes (default {MAX_BYTES})")
     p.add_argument("--json", action="store_true", help="print JSON instead of a summary")
 
 

@@ -1,0 +1,53 @@
+"""PyTorch modules and .pt files (skipped without torch)."""
+
+import numpy as np
+import pytest
+
+import rnnanalysis as ra
+from rnnanalysis.io import load_arrays
+
+torch = pytest.importorskip("torch")
+
+
+class Model(torch.nn.Module):
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+        self.fc = torch.nn.Linear(rnn.hidden_size, 2)
+
+
+def test_relu_rnn_stays_relu():
+    torch.manual_seed(0)
+    cell = ra.from_torch(Model(torch.nn.RNN(3, 5, nonlinearity="relu")).double())
+    assert isinstance(cell, ra.Elman) and cell.activation.name == "relu"
+    assert ra.from_torch(torch.nn.RNNCell(3, 5)).activation.name == "tanh"
+
+
+def test_from_torch_matches_the_module_and_names_what_it_refuses(rng):
+    torch.manual_seed(1)
+    mod = torch.nn.GRU(3, 4, bias=False).double()
+    cell = ra.from_torch(mod)
+    xs = rng.normal(size=(7, 2, 3))
+    out, _ = mod(torch.tensor(xs))
+    np.testing.assert_allclose(ra.simulate(cell, xs).states[1:], out.detach().numpy(), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="bidirectional"):
+        ra.from_torch(torch.nn.LSTM(3, 4, bidirectional=True))
+    with pytest.raises(ValueError, match="proj_size"):
+        ra.from_torch(torch.nn.LSTM(3, 4, proj_size=2))
+    two = torch.nn.ModuleDict({"a": torch.nn.GRU(3, 4), "b": torch.nn.LSTM(3, 4)})
+    with pytest.raises(ValueError, match=r"choose one with prefix=, one of \['a', 'b'\]"):
+        ra.from_torch(two)
+    assert isinstance(ra.from_torch(two, prefix="b"), ra.LSTM)
+
+
+def test_pt_checkpoints_load_through_weights_only(tmp_path):
+    torch.manual_seed(2)
+    model = Model(torch.nn.LSTM(3, 4)).double()
+    torch.save({"model": model.state_dict(), "epoch": 3}, tmp_path / "ckpt.pt")
+    arrays = load_arrays(tmp_path / "ckpt.pt")
+    assert set(arrays) == {f"model.{k}" for k in model.state_dict()}
+    cell = ra.from_state_dict("lstm", arrays)
+    np.testing.assert_array_equal(cell.params["weight_hh"], model.rnn.weight_hh_l0.detach().numpy())
+    torch.save(model.state_dict(), tmp_path / "sd.npz")              # a torch zip under another name
+    with pytest.raises(ValueError, match="pickled data, which rnnanalysis never loads"):
+        load_arrays(tmp_path / "sd.npz")
