@@ -19,6 +19,7 @@ from .activations import get_activation as get_activation
 from .activations import leaky_relu as leaky_relu
 from .cells import GRU as GRU
 from .cells import LSTM as LSTM
+from .cells import BatchNormRNN as BatchNormRNN
 from .cells import Cell as Cell
 from .cells import Elman as Elman
 from .cells import LayerNormElman as LayerNormElman
@@ -48,7 +49,6 @@ from .simulate import bptt as bptt
 from .simulate import gradient_profile as gradient_profile
 from .simulate import jacobian_products as jacobian_products
 from .simulate import simulate as simulate
-from .train import BatchNormRNN as BatchNormRNN
 from .train import compare_remedies as compare_remedies
 from .train import get_task as get_task
 

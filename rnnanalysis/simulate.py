@@ -24,23 +24,25 @@ import numpy as np
 
 from ._results import Result
 from ._validate import float_array, positive_int
-from .cells import check_cell
+from .cells import ForwardCache, check_cell
 from .cells.layout import lead_shape, prepare_inputs, prepare_state, to_public
 
-__all__ = ["Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
-           "simulate", "bptt", "gradient_profile", "jacobian_products", "lstsq_log10_rate"]
+__all__ = ["Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts", "simulate", "bptt",
+           "gradient_profile", "jacobian_products", "lstsq_log10_rate", "renormalised_sweep"]
 
 
 @dataclass(frozen=True)
 class Trajectory(Result):
     """states: (T+1, B, n) hidden states h_0..h_T; cells: (T+1, B, n) for LSTM, else None.
 
-    Pass it to :func:`bptt` as ``trajectory=`` to reuse the forward pass (its private trace).
+    forward: the :class:`~rnnanalysis.cells.ForwardCache` of this pass (the cell, its inputs,
+    states and local derivatives); pass the trajectory to :func:`bptt` as ``trajectory=`` to
+    reuse it.
     """
 
     states: np.ndarray
     cells: np.ndarray | None
-    _trace: tuple | None = field(default=None, repr=False, compare=False)
+    forward: ForwardCache | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,11 @@ def simulate(cell, xs, h0=None) -> Trajectory:
         (6, 2, 3)
     """
     xsi = prepare_inputs(check_cell(cell), xs)
-    s0 = prepare_state(cell, h0, xsi.shape[-2])
-    states, cache = cell._forward(cell._project(xsi), s0)
-    trace = (cell, xsi.shape, states, cache)
-    public, n = to_public(states, cell), cell.hidden
+    fc = cell.run(xsi, prepare_state(cell, h0, xsi.shape[-2]))
+    public, n = to_public(fc.states, cell), cell.hidden
     if cell.state_size == n:
-        return Trajectory(public, None, trace)
-    return Trajectory(public[..., :n], public[..., n:], trace)
+        return Trajectory(public, None, fc)
+    return Trajectory(public[..., :n], public[..., n:], fc)
 
 
 def _segment_length(checkpoint, T):
@@ -132,18 +132,19 @@ def _reverse_segments(cell, xsi, s0, checkpoint):
     T = xsi.shape[0]
     L = _segment_length(checkpoint, T)
     if L >= T:
-        states, cache = cell._forward(cell._project(xsi), s0)
-        yield 0, T, states, cache
+        fc = cell.run(xsi, s0)
+        yield 0, T, fc.states, fc.cache
         return
+    if cell.time_varying:
+        raise ValueError(f"checkpoint: {type(cell).__name__} in this mode depends on the absolute "
+                         "time step, so it cannot be recomputed in segments; use checkpoint=None")
     starts = list(range(0, T, L))
     boundary = [s0]
     for a in starts[:-1]:
-        states, _ = cell._forward(cell._project(xsi[a:a + L]), boundary[-1])
-        boundary.append(states[-1].copy())
+        boundary.append(cell.run(xsi[a:a + L], boundary[-1]).states[-1].copy())
     for a, s_a in zip(reversed(starts), reversed(boundary), strict=True):
-        b = min(a + L, T)
-        states, cache = cell._forward(cell._project(xsi[a:b]), s_a)
-        yield a, b, states, cache
+        fc = cell.run(xsi[a:a + L], s_a)
+        yield a, a + fc.inputs.shape[0], fc.states, fc.cache
 
 
 def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=None,
@@ -154,7 +155,8 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     ``at="every"``: grad_h is (T, B, n) with ``grad_h[t-1] = ∂L/∂h_t`` for t = 1..T.
     (Ensemble cells: a leading E on grad_h.) ``checkpoint``: segment length (or True for
     sqrt(T)) to recompute the forward pass in segments instead of storing it.
-    ``trajectory``: the result of ``simulate(cell, xs, h0)``, whose forward pass is reused.
+    ``trajectory``: the result of ``simulate(cell, xs, h0)`` (or its ``forward``), whose
+    forward pass is reused.
     ``input_grads=False`` skips dL/dx (``grad_xs`` is then None), one GEMM less.
 
     .. math::
@@ -181,16 +183,17 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     g[..., :n] = dh if at == "last" else dh[T - 1]
     grads, grad_xs = None, np.empty((T,) + lead + (cell.inputs,), dtype=cell.dtype) if input_grads else None
     if trajectory is not None:
-        if not isinstance(trajectory, Trajectory) or trajectory._trace is None \
-                or trajectory._trace[0] is not cell or trajectory._trace[1] != xsi.shape:
+        fc = trajectory.forward if isinstance(trajectory, Trajectory) else trajectory
+        if not isinstance(fc, ForwardCache) or fc.cell is not cell or fc.inputs.shape != xsi.shape:
             raise ValueError("trajectory: expected the result of simulate(cell, xs, h0) for this cell and xs")
-        segments = [(0, T) + trajectory._trace[2:]]
+        segments = [(0, T, fc.states, fc.cache)]
     else:
         segments = _reverse_segments(cell, xsi, s0, checkpoint)
-    step, adj = cell._backward_step, list(adjoints)
+    step, adj = cell.backward_step, list(adjoints)
+    w_ih, w_hh = cell.grad_widths
     for a, b, states, cache in segments:
-        g_ih = np.empty((b - a,) + lead + (cell.gates * n,), dtype=cell.dtype)
-        g_hh = g_ih if cell._hh_grad_is_ih else np.empty_like(g_ih)
+        g_ih = np.empty((b - a,) + lead + (w_ih,), dtype=cell.dtype)
+        g_hh = np.empty((b - a,) + lead + (w_hh,), dtype=cell.dtype) if cell.separate_hh_grad else g_ih
         gi = list(g_ih)
         for t in range(b, a, -1):
             g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
@@ -198,7 +201,7 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
                 g_hh[t - 1 - a] = gh
             if at == "every" and t > 1:
                 g[..., :n] += dh[t - 2]
-        seg, seg_xs = cell._param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
+        seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
         if input_grads:
             grad_xs[a:b] = seg_xs
         grads = seg if grads is None else {k: grads[k] + seg[k] for k in seg}
@@ -208,74 +211,147 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
 
 # ---- log-space adjoint sweeps -------------------------------------------------------------
 
-def _log10_limits(dtype):
-    """Norms kept inside [10^-lim, 10^lim] between renormalisations (138 for float64, 17 for
-    float32), so that squared norms stay in range too."""
+MAX_BLOCK = 64       # most steps between two renormalisations
+_SHIFT_TRIES = 4     # rescalings of one step's input before its result is taken as it is
+
+
+def log10_range(dtype) -> float:
+    """Adjoint norms are kept inside [10^-lim, 10^lim] between renormalisations (138 for
+    float64, 17 for float32), so that squared norms stay in range too."""
     return 0.45 * math.log10(np.finfo(dtype).max)
 
 
-def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
-    """Propagate adjoint(s) g (…, *lead, S) from s_T back to s_0 with renormalisation.
+def _log10_norms(blk, red, lim):
+    """log10 of the 2-norm over axes ``red`` of blk, exact over the whole float range: squares
+    are summed directly where that is safe, else after dividing by the largest entry."""
+    sq = np.einsum("...i,...i->...", blk, blk)      # no temporary of blk's size
+    if len(red) > 1:
+        sq = sq.sum(axis=red[:-1])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        out = 0.5 * np.log10(sq)
+        bad = ~(np.abs(out) < 2 * lim)              # squares overflowed, underflowed or lost digits
+        if np.any(bad):
+            m = np.max(np.abs(blk), axis=red, keepdims=True)
+            r = blk / np.where((m > 0) & np.isfinite(m), m, 1.0)
+            sq = np.einsum("...i,...i->...", r, r)
+            if len(red) > 1:
+                sq = sq.sum(axis=red[:-1])
+            out = np.where(bad, np.log10(np.squeeze(m, axis=red)) + 0.5 * np.log10(sq), out)
+    return out
 
-    ``g`` may have leading direction axes (jacobian_products); the norm used for the scale
-    runs over those and the state axis. Blocks of steps run between renormalisations; a block
-    whose norms leave [10^-lim, 10^lim] is redone step by step, so nothing under- or
-    overflows. Returns, for k = 0..T stacked on a leading time axis, the accumulated log10
-    scale plus ``summarise(G)`` (log10 values relative to the scale, one or more per sample;
-    the log10 norm itself when ``summarise`` is None).
+
+def renormalised_sweep(cell, cache, g, start, stop, accept, *, extra=0, length=8):
+    """Carry adjoint(s) g backward through steps start-1, ..., stop of ``cache``, in blocks.
+
+    g: (*dirs, *lead, S) with ``extra`` leading direction axes; norms run over those and the
+    state axis, one per sample. After each block of k steps, ``accept(blk, logs, shift, lo)``
+    gets the adjoints at s_lo .. s_{lo+k-1} (``blk``, (k, *g.shape)) and their log10 norms
+    relative to g (``logs``, (k, *lead)); it records what it needs and returns
+    ``(g_next, next_length)`` with g_next renormalised, or None to have the block redone step
+    by step. A block whose norms leave [10^-lim, 10^lim] (:func:`log10_range`) is redone step
+    by step; a single step that still leaves it (one Jacobian changing the norm by more than
+    10^lim) is redone with its input multiplied by ``10**shift`` (per sample, exact: the step
+    is linear in g), and ``blk`` then holds 10^shift times the adjoint (``shift`` is None
+    otherwise). Returns (g, length) to continue into an earlier segment.
+
+    Used by :func:`gradient_profile`, :func:`jacobian_products` and
+    :func:`~rnnanalysis.lyapunov_spectrum`.
+    """
+    lim = log10_range(cell.dtype)
+    red = tuple(range(1, extra + 1)) + (g.ndim,)          # norm axes of a block
+    red_g = tuple(range(extra)) + (g.ndim - 1,)            # the same axes of g
+    buf = np.empty((MAX_BLOCK,) + g.shape, dtype=cell.dtype)
+    bufs = list(buf)
+    step, t, shift, tries = cell.backward_step, start, None, 0
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):   # detected and redone below
+        while t > stop:
+            k = min(length, t - stop, MAX_BLOCK)
+            lo = t - k
+            x = g if shift is None else g * 10.0 ** shift[..., None]
+            for i in range(k - 1, -1, -1):
+                x = step(cache, lo + i, x, out=bufs[i])[0]
+            blk = buf[:k]
+            measured = _log10_norms(blk, red, lim)
+            zero_start = np.all(g == 0, axis=red_g)
+            ok = (np.abs(measured) < lim) | ((measured == -np.inf) & zero_start)
+            if not np.all(ok):
+                if k > 1:
+                    length = 1                           # left the safe range: redo step by step
+                    continue
+                if tries < _SHIFT_TRIES:                 # one step alone leaves it: scale its input
+                    m = measured[0]
+                    move = np.where(np.isfinite(m), -np.round(m), np.where(m == -np.inf, 150.0, -150.0))
+                    shift = (0.0 if shift is None else shift) + np.where(ok[0], 0.0, move)
+                    tries += 1
+                    continue
+            logs = measured if shift is None else measured - shift
+            res = accept(blk, logs, shift, lo)
+            if res is None and k > 1:
+                length = 1
+                continue
+            g, length = res
+            shift, tries, t = None, 0, lo
+    return g, length
+
+
+def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
+    """Log10 norms (or ``summarise`` values) of the adjoint(s) g at s_T, ..., s_0: (T+1, ...).
+
+    ``g`` may have leading direction axes (jacobian_products), over which the norm also runs.
+    Returns the accumulated log10 scale plus ``summarise(blk)`` (log10 values relative to the
+    block, one or more per sample; the log10 norm itself when ``summarise`` is None).
     """
     T = xsi.shape[0]
-    lim = _log10_limits(cell.dtype)
     extra = g.ndim - s0.ndim                       # number of direction axes in front
-    red = tuple(range(extra)) + (g.ndim - 1,)      # axes a norm runs over
+    lim = log10_range(cell.dtype)
+    red = tuple(range(1, extra + 1)) + (g.ndim,)
 
-    def log10_norm(arr):                           # arr: (k, …) -> (k, *lead)
-        sq = np.einsum("...i,...i->...", arr, arr)  # no temporary of arr's size
-        if extra:
-            sq = sq.sum(axis=tuple(range(1, extra + 1)))
-        with np.errstate(divide="ignore"):
-            return 0.5 * np.log10(sq)
+    def values(blk, logs, shift):                  # (k, *lead[, r]) relative to the scale
+        if summarise is None:
+            return logs
+        v = summarise(blk)
+        return v if shift is None else v - shift[..., None]
 
     def rescale(g, log10_c):                       # g / 10**log10_c, zero adjoints left alone
         ok = np.isfinite(log10_c)
         c = np.where(ok, 10.0 ** np.where(ok, log10_c, 0.0), 1.0)
-        return g / np.expand_dims(c, tuple(range(extra)) + (-1,)), np.where(ok, log10_c, 0.0)
+        return g / np.expand_dims(c, tuple(range(extra)) + (-1,))
 
-    def values(blk, logs, scale):
-        if summarise is None:
-            return logs + scale
-        return summarise(blk) + scale[..., None]
-
-    g, scale = rescale(g, log10_norm(g[None])[0])
-    first = values(g[None], log10_norm(g[None]), scale)[0]
+    logs0 = _log10_norms(g[None], red, lim)[0]
+    scale = np.where(np.isfinite(logs0), logs0, 0.0)
+    g = rescale(g, logs0)
+    first = values(g[None], _log10_norms(g[None], red, lim), None)[0]
+    first = first + (scale if summarise is None else scale[..., None])
     out = np.empty((T + 1,) + first.shape)
     out[T] = first
-    block = 8
-    step = cell._backward_step
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):   # detected and redone below
-        for a, b, _, cache in _reverse_segments(cell, xsi, s0, checkpoint):
-            buf = np.empty((b - a,) + g.shape, dtype=cell.dtype)
-            bufs = list(buf)
-            t = b
-            while t > a:
-                k = min(block, t - a)
-                g_start = g
-                for j in range(t - 1 - a, t - 1 - a - k, -1):
-                    g = step(cache, j, g, out=bufs[j])[0]
-                blk = buf[t - k - a: t - a]
-                logs = log10_norm(blk)
-                safe = (np.isfinite(logs) & (np.abs(logs) < lim)) | (
-                    (logs == -np.inf) & np.all(g_start == 0, axis=red))
-                if k > 1 and not np.all(safe):
-                    block, g = 1, g_start          # left the safe range: redo step by step
-                    continue
-                out[t - k: t] = values(blk, logs, scale)
-                g, step_scale = rescale(g, logs[0])
-                scale = scale + step_scale
-                growth = np.max(np.abs(np.where(np.isfinite(logs), logs, 0.0)), initial=0.0) / k
-                block = int(min(64, max(1, (0.5 * lim) // max(growth, 1e-12))))
-                t -= k
+    offset = 0
+
+    def accept(blk, logs, shift, lo):
+        nonlocal scale
+        k = blk.shape[0]
+        v = values(blk, logs, shift)
+        out[offset + lo: offset + lo + k] = v + (scale if summarise is None else scale[..., None])
+        measured = logs[0] if shift is None else logs[0] + shift
+        g_next = rescale(blk[0], measured)
+        scale = scale + np.where(np.isfinite(logs[0]), logs[0], 0.0)
+        growth = np.max(np.abs(np.where(np.isfinite(logs), logs, 0.0)), initial=0.0) / k
+        return g_next, int(min(MAX_BLOCK, max(1, (0.5 * lim) // max(growth, 1e-12))))
+
+    length = 8
+    for a, b, states, cache in _reverse_segments(cell, xsi, s0, checkpoint):
+        _check_finite(states, a)
+        offset = a
+        g, length = renormalised_sweep(cell, cache, g, b - a, 0, accept, extra=extra, length=length)
     return out
+
+
+def _check_finite(states, a):
+    """A forward pass that overflowed has no gradient to measure: say so instead of NaN."""
+    if not np.all(np.isfinite(states)):
+        t = a + int(np.argmin(np.all(np.isfinite(states.reshape(states.shape[0], -1)), axis=1)))
+        raise ValueError(f"the forward trajectory overflows: the state is not finite from step {t} on "
+                         "(the activation is unbounded and the weights make it grow); lower the gain "
+                         "or the sequence length T")
 
 
 def _unit_direction(cell, direction, lead):
@@ -286,10 +362,11 @@ def _unit_direction(cell, direction, lead):
         v = float_array("direction", direction, dtype=cell.dtype)
         if v.shape[-1:] != (n,) or v.ndim > len(lead) + 1:
             raise ValueError(f"direction: expected shape (n,) = ({n},) or {lead + (n,)}, got {v.shape}")
-        norms = np.linalg.norm(v, axis=-1, keepdims=True)
-        if np.any(norms == 0):
+        big = np.max(np.abs(v), axis=-1, keepdims=True)     # scaled first: no overflow in the norm
+        if np.any(big == 0):
             raise ValueError("direction: must be a non-zero vector")
-        v = v / norms
+        v = v / big
+        v = v / np.linalg.norm(v, axis=-1, keepdims=True)
     try:
         v = np.broadcast_to(v, lead + (n,))
     except ValueError:

@@ -44,14 +44,6 @@ SYMBOLIC_MAY_IMPORT = {"_validate", "_results", "activations"}
 #: here AND on any entry here that no longer occurs, so the list can only shrink.
 KNOWN = {
     ("room-cycle", "figures", "figures <-> plots"): "workbench",
-    ("private-attribute", "predict", "_backward_step"): "core",
-    ("private-attribute", "predict", "_forward"): "core",
-    ("private-attribute", "predict", "_project"): "core",
-    ("private-attribute", "simulate", "_backward_step"): "core",
-    ("private-attribute", "simulate", "_forward"): "core",
-    ("private-attribute", "simulate", "_hh_grad_is_ih"): "core",
-    ("private-attribute", "simulate", "_param_grads"): "core",
-    ("private-attribute", "simulate", "_project"): "core",
 }
 #: Private names of other libraries that are those libraries' documented extension protocol.
 FOREIGN_PROTOCOL = {

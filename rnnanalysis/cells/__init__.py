@@ -2,7 +2,9 @@
 
 from ._base import PARAM_NAMES as PARAM_NAMES
 from ._base import Cell as Cell
+from ._base import ForwardCache as ForwardCache
 from ._base import check_cell as check_cell
+from .batchnorm import BatchNormRNN as BatchNormRNN
 from .elman import Elman as Elman
 from .gru import GRU as GRU
 from .lstm import LSTM as LSTM

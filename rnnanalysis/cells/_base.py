@@ -1,27 +1,40 @@
-"""The one-step contract every recurrent cell keeps.
+"""The public cell protocol: one step, its adjoint, the parameter gradients.
 
 A cell is the map ``s_t = F(s_{t-1}, x_t; params)``. It owns its parameters (PyTorch names
-and layouts), its forward step and, side by side, the adjoint of that step; :mod:`simulate`
-owns time. Shapes, time-major: inputs ``(T, B, m)``, states ``(T+1, B, S)``; an ensemble
+and layouts), its forward step and, side by side, the adjoint of that step;
+:mod:`rnnanalysis.simulate` owns the sweeps over time (BPTT, renormalised log-space sweeps,
+checkpointing). Shapes, time-major: inputs ``(T, B, m)``, states ``(T+1, B, S)``; an ensemble
 cell (parameters with a leading axis ``E``) runs ``E`` networks at once and inserts ``E``
 after the time axis internally (``(T, E, B, ...)``); public results put ``E`` first.
 
-A subclass implements three private methods over *prepared* arrays:
+The protocol (documented in ``docs/cell-protocol.md``), over *prepared* arrays
+``xs (T, *lead, m)`` and ``s0 (*lead, S)``, ``lead = (B,)`` or ``(E, B)``:
 
-``_project(xs)``
-    the input projection for all steps in one GEMM, ``(T, *lead, G*n)``;
-``_forward(u, s0)``
-    the time loop; returns states ``(T+1, *lead, S)`` and a tuple of per-step cache arrays
-    ``(T, *lead, k)`` holding the local derivatives;
-``_backward_step(cache, j, g, out=None, out_ih=None)``
+``state_size``, ``hidden``
+    the state is ``s = (h, extra)`` of size S; ``h = s[..., :hidden]`` is what a readout sees.
+``project(xs)``
+    the input-side work of all steps at once (one GEMM), ``u (T, *lead, P)``.
+``forward(u, s0)``
+    the time loop: states ``(T+1, *lead, S)`` and the cache, a tuple of per-step arrays
+    ``(T, *lead, k)`` holding the local derivatives. The base class runs ``forward_step``
+    over ``cache_widths``-sized buffers; the built-in cells override it with a fused loop.
+``backward_step(cache, j, g, out=None, out_ih=None)``
     the vector-Jacobian product of step ``j`` (from ``s_j`` to ``s_{j+1}``): returns
     ``(g_prev, g_ih, g_hh)`` with ``g_prev = g J_{j+1}`` and the gradients with respect to
-    the input-side and hidden-side pre-activations. ``g`` may carry extra leading axes
-    (several directions at once); ``out`` and ``out_ih``, if given, receive g_prev and g_ih.
+    the input-side and hidden-side pre-activations, of widths ``grad_widths``. ``g`` may carry
+    extra leading axes (several directions at once); ``out`` and ``out_ih``, if given,
+    receive g_prev and g_ih. ``separate_hh_grad`` is False when g_hh is g_ih.
+``param_grads(xs, states, g_ih, g_hh, input_grads=True)``
+    the sums over time and batch giving every parameter's gradient, and dL/dx.
+``run(xs, s0)``
+    project + forward, kept as a :class:`ForwardCache` (what :func:`~rnnanalysis.bptt`
+    reuses). ``for_inference()`` and ``updated(forward_cache)`` are identities except for
+    cells with running statistics (:class:`~rnnanalysis.cells.BatchNormRNN`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -39,6 +52,20 @@ def check_cell(cell):
     if not isinstance(cell, Cell):
         raise TypeError(f"cell: expected an rnnanalysis cell (Elman, LSTM, GRU), got {type(cell).__name__}")
     return cell
+
+
+@dataclass(frozen=True)
+class ForwardCache:
+    """One forward pass kept for the backward sweeps, in the internal layout.
+
+    cell: the cell that ran it; inputs: (T, *lead, m); states: (T+1, *lead, S); cache: the
+    tuple of per-step local derivatives returned by ``cell.forward``.
+    """
+
+    cell: object
+    inputs: np.ndarray
+    states: np.ndarray
+    cache: tuple
 
 
 class Cell:
@@ -65,7 +92,15 @@ class Cell:
     gates: int = 1
     #: parameter names; subclasses with extra parameters (e.g. layer-norm gains) extend it
     param_names: tuple = PARAM_NAMES
-    _hh_grad_is_ih = True    # the input- and hidden-side pre-activations coincide (not in GRU)
+    #: True when backward_step's hidden-side pre-activation gradient differs from the
+    #: input-side one (GRU: the reset gate multiplies W_hn h + b_hn)
+    separate_hh_grad: bool = False
+    #: widths of the per-step cache arrays the generic ``forward`` fills (see forward_step)
+    cache_widths: tuple = ()
+    #: True when the step depends on the absolute time (no checkpointed segments)
+    time_varying: bool = False
+    #: False when a step couples the samples of a batch (per-sample analyses refuse the cell)
+    samples_independent: bool = True
 
     def __init__(self, hidden: int, inputs: int, activation="tanh", *, init="pytorch", gain=1.0,
                  spectral_radius=None, input_init=None, ensemble=None, seed=None,
@@ -163,6 +198,11 @@ class Cell:
 
     # -- public description -------------------------------------------------------------
     @property
+    def grad_widths(self) -> tuple:
+        """Widths (P_ih, P_hh) of the pre-activation gradients of ``backward_step``."""
+        return (self.gates * self.hidden,) * 2
+
+    @property
     def params(self):
         """Read-only mapping of the parameter arrays (PyTorch names and layouts)."""
         return MappingProxyType(self._params)
@@ -194,7 +234,7 @@ class Cell:
     def step(self, state, x):
         """One step ``s_t = F(s_{t-1}, x_t)``. state: (B, S) [or (E, B, S)]; x: (B, m)."""
         s0, xs = self._one_step_args(state, x)
-        states, _ = self._forward(self._project(xs), s0)
+        states, _ = self.forward(self.project(xs), s0)
         return states[1]
 
     def vjp(self, state, x, g):
@@ -207,9 +247,9 @@ class Cell:
         g = float_array("g", g, dtype=self.dtype)
         if g.shape != s0.shape:
             raise ValueError(f"g: expected shape {s0.shape} (like state), got {g.shape}")
-        states, cache = self._forward(self._project(xs), s0)
-        g_prev, g_ih, g_hh = self._backward_step(cache, 0, g)
-        grads, g_xs = self._param_grads(xs, states, g_ih[None], g_hh[None])
+        states, cache = self.forward(self.project(xs), s0)
+        g_prev, g_ih, g_hh = self.backward_step(cache, 0, g)
+        grads, g_xs = self.param_grads(xs, states, g_ih[None], g_hh[None])
         return g_prev, g_xs[0], grads
 
     def jacobian(self, state, x):
@@ -219,10 +259,10 @@ class Cell:
         S vector-Jacobian products with the unit vectors, all at once.
         """
         s0, xs = self._one_step_args(state, x)
-        _, cache = self._forward(self._project(xs), s0)
+        _, cache = self.forward(self.project(xs), s0)
         S = self.state_size
         eye = np.eye(S, dtype=self.dtype).reshape((S,) + (1,) * (s0.ndim - 1) + (S,))
-        rows = self._backward_step(cache, 0, np.broadcast_to(eye, (S,) + s0.shape))[0]
+        rows = self.backward_step(cache, 0, np.broadcast_to(eye, (S,) + s0.shape))[0]
         return np.moveaxis(rows, 0, -2)
 
     def _one_step_args(self, state, x):
@@ -231,7 +271,49 @@ class Cell:
         s0 = prepare_state(self, state, xs.shape[-2], name="state")
         return s0, xs
 
-    # -- trajectory internals shared by the subclasses ------------------------------------
+    # -- the protocol over prepared arrays ---------------------------------------------
+    def run(self, xs, s0) -> ForwardCache:
+        """project + forward over prepared xs (T, *lead, m) from s0 (*lead, S)."""
+        states, cache = self.forward(self.project(xs), s0)
+        return ForwardCache(self, xs, states, cache)
+
+    def for_inference(self) -> Cell:
+        """The cell as used for predictions (itself; cells with running statistics differ)."""
+        return self
+
+    def updated(self, forward_cache) -> Cell:
+        """The cell after a training step on ``forward_cache`` (itself unless it keeps
+        running statistics)."""
+        return self
+
+    def forward(self, u, s0):
+        """The time loop: (states (T+1, *lead, S), cache) from u = project(xs) and s0.
+
+        This generic loop calls ``forward_step(u[t], s[t], s[t+1], *cache_t)`` with cache_t
+        views of buffers of widths ``cache_widths``; it may overwrite u.
+        """
+        states, buffers = self._buffers(u, s0, *self.cache_widths)
+        step, ss, us = self.forward_step, list(states), list(u)
+        rows = list(zip(*(list(b) for b in buffers), strict=True)) if buffers else [()] * len(us)
+        for t, row in enumerate(rows):
+            step(us[t], ss[t], ss[t + 1], *row)
+        return states, buffers
+
+    def forward_step(self, u_t, s_prev, s_next, *cache_t):
+        """One step of the generic loop: write s_t into ``s_next`` and the step's local
+        derivatives into the ``cache_t`` views."""
+        raise NotImplementedError(f"{type(self).__name__}: implement forward_step or forward")
+
+    def backward_step(self, cache, j, g, out=None, out_ih=None):
+        """(g_prev, g_ih, g_hh): the vector-Jacobian product of step j (see the module doc)."""
+        raise NotImplementedError(f"{type(self).__name__}: implement backward_step")
+
+    def _buffers(self, u, s0, *widths):
+        """States (T+1, *lead, S) starting at s0, and per-step buffers (T, *lead, w)."""
+        states = np.empty((u.shape[0] + 1,) + s0.shape, dtype=self.dtype)
+        states[0] = s0
+        return states, tuple(np.empty(u.shape[:-1] + (w,), dtype=self.dtype) for w in widths)
+
     def _wT(self, name):
         return np.swapaxes(self._params[name], -1, -2)
 
@@ -239,7 +321,7 @@ class Cell:
         b = self._params[name]
         return b if self.ensemble is None else b[:, None, :]
 
-    def _project(self, xs):
+    def project(self, xs):
         """Input projection ``x W_ih^T + b_ih (+ b_hh where it can be folded)``: (T, *lead, G n)."""
         u = xs @ self._wT("weight_ih") if self.ensemble is None or xs.ndim == 4 else \
             xs[:, None] @ self._wT("weight_ih")
@@ -252,7 +334,7 @@ class Cell:
     def _hidden_part(self, states):
         return states
 
-    def _param_grads(self, xs, states, g_ih, g_hh, input_grads=True):
+    def param_grads(self, xs, states, g_ih, g_hh, input_grads=True):
         """Sum over time and batch of the outer products giving dW and db; also dL/dx.
 
         g_ih, g_hh: (T, *lead, G n) gradients of the input- and hidden-side pre-activations.

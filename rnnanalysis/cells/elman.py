@@ -29,10 +29,9 @@ class Elman(Cell):
     kind = "elman"
     gates = 1
 
-    def _forward(self, u, s0):
+    def forward(self, u, s0):
         T = u.shape[0]
-        h = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
-        h[0] = s0
+        h, _ = self._buffers(u, s0)
         w_t, f, matmul, add = self._wT("weight_hh"), self.activation.f, np.matmul, np.add
         hs, us = list(h), list(u)                # views made once: the loop is per-step-overhead bound
         for t in range(T):
@@ -41,6 +40,6 @@ class Elman(Cell):
             f(us[t], out=hs[t + 1])
         return h, (derivative(self.activation, u, h[1:], out=u),)   # phi'(a_t), written over a_t
 
-    def _backward_step(self, cache, j, g, out=None, out_ih=None):
+    def backward_step(self, cache, j, g, out=None, out_ih=None):
         g_a = np.multiply(g, cache[0][j], out=out_ih)   # g diag(phi'(a))
         return np.matmul(g_a, self._params["weight_hh"], out=out), g_a, g_a

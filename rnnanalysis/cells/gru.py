@@ -23,18 +23,15 @@ class GRU(Cell):
 
     kind = "gru"
     gates = 3
-    _hh_grad_is_ih = False
+    separate_hh_grad = True
 
     def _folded_bias(self):
         return self._bias("bias_ih")             # b_hn sits inside r * (.), so b_hh is not folded
 
-    def _forward(self, u, s0):
+    def forward(self, u, s0):
         n, T = self.hidden, u.shape[0]
         act = self.activation
-        h = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
-        h[0] = s0
-        hn = np.empty(u.shape[:-1] + (n,), dtype=self.dtype)
-        cand = np.empty_like(hn)
+        h, (hn, cand) = self._buffers(u, s0, n, n)
         tmp = np.empty(u.shape[1:], dtype=self.dtype)
         w_t, b_hh = self._wT("weight_hh"), self._bias("bias_hh")
         for t in range(T):
@@ -56,7 +53,7 @@ class GRU(Cell):
         k_r = hn * r * (1 - r)                        # d a_n / d a_r
         return h, (k_n, k_z, k_r, np.ascontiguousarray(r), np.ascontiguousarray(z))
 
-    def _backward_step(self, cache, j, g, out=None, out_ih=None):
+    def backward_step(self, cache, j, g, out=None, out_ih=None):
         n = self.hidden
         k_n, k_z, k_r, r, z = (c[j] for c in cache)
         g_ih = np.empty(g.shape[:-1] + (3 * n,), dtype=g.dtype) if out_ih is None else out_ih

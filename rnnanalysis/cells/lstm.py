@@ -44,12 +44,9 @@ class LSTM(Cell):
     def _hidden_part(self, states):
         return states[..., : self.hidden]
 
-    def _forward(self, u, s0):
+    def forward(self, u, s0):
         T = u.shape[0]
-        s = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
-        s[0] = s0
-        pre_g = np.empty(u.shape[:-1] + (self.hidden,), dtype=self.dtype)
-        phi_c = np.empty_like(pre_g)
+        s, (pre_g, phi_c) = self._buffers(u, s0, self.hidden, self.hidden)
         tmp = np.empty(u.shape[1:], dtype=self.dtype)
         w_t = self._wT("weight_hh")
         for t in range(T):
@@ -104,7 +101,7 @@ class LSTM(Cell):
         np.multiply(g_h, k_o, out=g_a[..., 3, :])
         return g_ct, g_a.reshape(g.shape[:-1] + (4 * n,))
 
-    def _backward_step(self, cache, j, g, out=None, out_ih=None):
+    def backward_step(self, cache, j, g, out=None, out_ih=None):
         k_ifg, k_o, k_hc, f = (c[j] for c in cache[:4])
         g_ct, g_a = self._gate_adjoint(k_ifg, k_o, k_hc, g, out_ih)
         g_prev = np.empty(g.shape, dtype=g.dtype) if out is None else out

@@ -17,8 +17,8 @@ per sample, so these cells keep the per-sample one-step contract of :class:`Cell
 with :func:`~rnnanalysis.simulate`, :func:`~rnnanalysis.bptt` and
 :func:`~rnnanalysis.gradient_profile` unchanged.
 
-Contract note: ``_backward_step`` (writing into ``out``/``out_ih`` when given) hands back the
-gradient with respect to the *normalised* pre-activation ``y``; ``_param_grads`` recomputes
+Contract note: ``backward_step`` (writing into ``out``/``out_ih`` when given) hands back the
+gradient with respect to the *normalised* pre-activation ``y``; ``param_grads`` recomputes
 the statistics from the states (two GEMMs) and maps it back through the normalisation to
 ``a`` for the weight gradients.
 
@@ -79,12 +79,12 @@ class _LayerNormMixin:
         Cell._set(self, params, activation, dtype)
 
     def _pre_activations(self, xs, states):
-        return self._project(xs) + self._hidden_part(states[:-1]) @ self._wT("weight_hh")
+        return self.project(xs) + self._hidden_part(states[:-1]) @ self._wT("weight_hh")
 
-    def _param_grads(self, xs, states, g_ih, g_hh, input_grads=True):
+    def param_grads(self, xs, states, g_ih, g_hh, input_grads=True):
         ahat, inv = _ln_stats(self._pre_activations(xs, states), self.gates)
         g_a = _ln_backward(g_ih * self._bias("ln_weight"), ahat, inv, self.gates)
-        grads, g_xs = Cell._param_grads(self, xs, states, g_a, g_a, input_grads=input_grads)
+        grads, g_xs = Cell.param_grads(self, xs, states, g_a, g_a, input_grads=input_grads)
         grads["ln_weight"] = _batch_sum(g_ih * ahat, self.ensemble)
         grads["ln_bias"] = _batch_sum(g_ih, self.ensemble)
         return grads, g_xs
@@ -105,12 +105,10 @@ class LayerNormElman(_LayerNormMixin, Elman):
 
     kind = "ln_elman"
 
-    def _forward(self, u, s0):
+    def forward(self, u, s0):
         T = u.shape[0]
-        h = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
-        h[0] = s0
-        ahat = np.empty_like(u)
-        inv = np.empty(u.shape[:-1] + (1, 1), dtype=self.dtype)
+        h, (ahat, inv) = self._buffers(u, s0, u.shape[-1], 1)
+        inv = inv[..., None]
         w_t, gamma, beta = self._wT("weight_hh"), self._bias("ln_weight"), self._bias("ln_bias")
         for t in range(T):
             np.matmul(h[t], w_t, out=h[t + 1])
@@ -121,7 +119,7 @@ class LayerNormElman(_LayerNormMixin, Elman):
             self.activation.f(u[t], out=h[t + 1])
         return h, (derivative(self.activation, u, h[1:], out=u), ahat, inv)
 
-    def _backward_step(self, cache, j, g, out=None, out_ih=None):
+    def backward_step(self, cache, j, g, out=None, out_ih=None):
         dfy, ahat, inv = (c[j] for c in cache)
         g_y = np.multiply(g, dfy, out=out_ih)
         g_a = _ln_backward(g_y * self._bias("ln_weight"), ahat, inv, 1)
@@ -139,14 +137,10 @@ class LayerNormLSTM(_LayerNormMixin, LSTM):
     kind = "ln_lstm"
     _forget_bias_param = "ln_bias"
 
-    def _forward(self, u, s0):
+    def forward(self, u, s0):
         T = u.shape[0]
-        s = np.empty((T + 1,) + s0.shape, dtype=self.dtype)
-        s[0] = s0
-        ahat = np.empty_like(u)
-        inv = np.empty(u.shape[:-1] + (4, 1), dtype=self.dtype)
-        pre_g = np.empty(u.shape[:-1] + (self.hidden,), dtype=self.dtype)
-        phi_c = np.empty_like(pre_g)
+        s, (ahat, inv, pre_g, phi_c) = self._buffers(u, s0, u.shape[-1], 4, self.hidden, self.hidden)
+        inv = inv[..., None]
         w_t, gamma, beta = self._wT("weight_hh"), self._bias("ln_weight"), self._bias("ln_bias")
         for t in range(T):
             a = u[t]
@@ -157,7 +151,7 @@ class LayerNormLSTM(_LayerNormMixin, LSTM):
             self._gates_step(a, s[t], s[t + 1], pre_g[t], phi_c[t])
         return s, self._gate_derivatives(u, s, pre_g, phi_c) + (ahat, inv)
 
-    def _backward_step(self, cache, j, g, out=None, out_ih=None):
+    def backward_step(self, cache, j, g, out=None, out_ih=None):
         k_ifg, k_o, k_hc, f, ahat, inv = (c[j] for c in cache)
         g_ct, g_y = self._gate_adjoint(k_ifg, k_o, k_hc, g, out_ih)
         g_a = _ln_backward(g_y * self._bias("ln_weight"), ahat, inv, 4)

@@ -33,6 +33,7 @@ from .._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 from .._validate import positive_int, rng_from
 from ..cells import check_cell
 from ..cells.layout import lead_shape, prepare_inputs, prepare_state
+from ..simulate import renormalised_sweep
 from ._regime import CRITICAL_BAND_LOG10, classify
 
 __all__ = ["LyapunovSpectrum", "lyapunov_spectrum"]
@@ -106,31 +107,27 @@ def _one_trajectory(cell, cache, T, q0, warmup, every, budgets):
     Adaptive intervals are at most (T - warmup) / (2 * _BATCHES) steps, so that every batch of
     the standard error spans at least two of them.
     """
-    g, t, r = q0.copy(), T, every or 1
     longest = max(1, min(_MAX_INTERVAL, (T - warmup) // (2 * _BATCHES)))
     kept_steps, kept_logs, count = [], [], 0
-    while t > 0:
-        stop = max(t - r, 0)
-        if t > T - warmup:
-            stop = max(stop, T - warmup)          # an orthonormalisation ends the warm-up exactly
-        g_start = g
-        for j in range(t - 1, stop - 1, -1):
-            g = cell._backward_step(cache, j, g)[0]
-        logs, g_new = _orthonormalise(np.ascontiguousarray(g))
+
+    def accept(blk, _logs, shift, lo):
+        nonlocal count
+        steps = blk.shape[0]
+        logs, q = _orthonormalise(np.array(blk[0]))
+        if shift is not None:
+            logs = logs - float(shift) * math.log(10.0)
         count += 1
-        steps = t - stop
         fin = logs[np.isfinite(logs)]
         too_far = fin.size and (fin.max() - fin.min() > 2 * budgets[0] or np.abs(fin).max() > 2 * budgets[1])
-        if every is None and steps > 1 and (too_far or not np.all(np.isfinite(g))):
-            g, r = g_start, 1                     # left the safe range: redo step by step
-            continue
-        g = g_new
-        if t <= T - warmup:
+        if every is None and steps > 1 and too_far:
+            return None                           # left the safe range: redo step by step
+        if lo < T - warmup:
             kept_steps.append(steps)
             kept_logs.append(logs)
-        if every is None:
-            r = min(longest, _next_interval(logs, steps, budgets))
-        t = stop
+        return q, every or min(longest, _next_interval(logs, steps, budgets))
+
+    g, r = renormalised_sweep(cell, cache, q0.copy(), T, T - warmup, accept, extra=1, length=every or 1)
+    renormalised_sweep(cell, cache, g, T - warmup, 0, accept, extra=1, length=r)
     return np.array(kept_steps, dtype=float), np.array(kept_logs, dtype=float), count
 
 
@@ -172,6 +169,9 @@ def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=No
         array([[-0.6931, -0.6931, -0.6931]])
     """
     xsi = prepare_inputs(check_cell(cell), xs)
+    if not cell.samples_independent:
+        raise ValueError(f"cell: {cell!r} couples the samples of a batch, so per-sample exponents are "
+                         "undefined; use cell.for_inference()")
     T, B, S = xsi.shape[0], xsi.shape[-2], cell.state_size
     k = S if k is None else positive_int("k", k)
     if k > S:
@@ -190,7 +190,7 @@ def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=No
     errs = np.empty(lead + (k,))
     total = 0
     with single_blas_thread(S <= SINGLE_THREAD_MAX or k <= FEW_VECTORS):
-        _, cache = cell._forward(cell._project(xsi), s0)
+        cache = cell.run(xsi, s0).cache
         for idx in np.ndindex(*lead):
             member = cell if members is None else members[idx[0]]
             one = tuple(c[(slice(None),) + idx] for c in cache)

@@ -6,7 +6,7 @@
     0.1733
 """
 
-from .batchnorm import BatchNormRNN as BatchNormRNN
+from ..cells import BatchNormRNN as BatchNormRNN
 from .clipping import Clipped as Clipped
 from .clipping import clip_adaptive as clip_adaptive
 from .clipping import clip_by_global_norm as clip_by_global_norm

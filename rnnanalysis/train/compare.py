@@ -34,8 +34,7 @@ import numpy as np
 
 from .._results import Result
 from .._validate import positive_int
-from ..cells import GRU, LSTM, Elman, LayerNormElman, LayerNormLSTM
-from .batchnorm import BatchNormRNN
+from ..cells import GRU, LSTM, BatchNormRNN, Elman, LayerNormElman, LayerNormLSTM
 from .clipping import clip_adaptive, clip_by_value
 from .loop import train
 from .network import make_network

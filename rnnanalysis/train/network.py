@@ -1,9 +1,9 @@
 """A recurrent core plus a linear readout: the model the training loop trains.
 
-The core is any :class:`~rnnanalysis.Cell` (Elman, LSTM, GRU, the layer-normalised cells),
-whose gradients come from :func:`~rnnanalysis.bptt` reusing the forward pass, or a
-:class:`~rnnanalysis.train.batchnorm.BatchNormRNN`, which has its own batch-coupled
-forward/backward. The readout maps the hidden state to outputs:
+The core is any :class:`~rnnanalysis.Cell` (Elman, LSTM, GRU, the layer- and batch-normalised
+cells), whose gradients come from :func:`~rnnanalysis.bptt` reusing the forward pass; a core
+with running statistics is used through ``for_inference()`` and ``updated()``. The readout maps
+the hidden state to outputs:
 
 .. math:: y_t = W_{out} h_t + b_{out}
 """
@@ -17,7 +17,6 @@ import numpy as np
 from .. import init as _init
 from ..cells import Cell
 from ..simulate import bptt, simulate
-from .batchnorm import BatchNormRNN
 from .losses import LOSSES
 
 __all__ = ["Network", "StepGrads", "make_network", "loss_and_grads", "predict"]
@@ -27,7 +26,7 @@ READOUT = ("readout_weight", "readout_bias")
 
 @dataclass(frozen=True)
 class Network:
-    """core: a Cell or BatchNormRNN; readout_weight (k, n); readout_bias (k,)."""
+    """core: a Cell; readout_weight (k, n); readout_bias (k,)."""
 
     core: object
     readout_weight: np.ndarray
@@ -65,25 +64,17 @@ def make_network(core, outputs: int, seed=None) -> Network:
     """``core`` with a Xavier-uniform readout to ``outputs`` units (bias 0)."""
     from .._validate import positive_int, rng_from
 
-    if not isinstance(core, (Cell, BatchNormRNN)):
-        raise TypeError(f"core: expected an rnnanalysis cell or BatchNormRNN, got {type(core).__name__}")
+    if not isinstance(core, Cell):
+        raise TypeError(f"core: expected an rnnanalysis cell, got {type(core).__name__}")
     k = positive_int("outputs", outputs)
     w = _init.xavier_uniform((k, core.hidden), rng_from(seed))
     return Network(core, w.astype(core.dtype), np.zeros(k, dtype=core.dtype))
 
 
-def _forward(core, xs, train):
-    if isinstance(core, BatchNormRNN):
-        trace = core.forward(xs, train=train)
-        return trace.states, trace
-    traj = simulate(core, xs)
-    return traj.states, traj
-
-
 def predict(net: Network, xs, at: str = "last") -> np.ndarray:
     """Readout outputs (B, k) at the last step or (T, B, k) at every step (eval mode)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        states, _ = _forward(net.core, np.asarray(xs, dtype=net.core.dtype), train=False)
+        states = simulate(net.core.for_inference(), np.asarray(xs, dtype=net.core.dtype)).states
     H = states[-1] if at == "last" else states[1:]
     return H @ net.readout_weight.T + net.readout_bias
 
@@ -98,7 +89,8 @@ def loss_and_grads(net: Network, xs, targets, *, loss: str, at: str) -> StepGrad
     core = net.core
     xs = np.asarray(xs, dtype=core.dtype)
     with np.errstate(over="ignore", invalid="ignore"):
-        states, trace = _forward(core, xs, train=True)
+        trace = simulate(core, xs)
+        states = trace.states
         H = states[-1] if at == "last" else states[1:]
         out = H @ net.readout_weight.T + net.readout_bias
         value, d_out = LOSSES[loss](out, targets)
@@ -107,12 +99,8 @@ def loss_and_grads(net: Network, xs, targets, *, loss: str, at: str) -> StepGrad
     d_out = d_out.astype(core.dtype, copy=False)
     dH = d_out @ net.readout_weight
     flat_out, flat_H = d_out.reshape(-1, d_out.shape[-1]), H.reshape(-1, H.shape[-1])
-    if isinstance(core, BatchNormRNN):
-        grads, adjoints = core.backward(trace, dH, at=at)
-        new_core = trace.updated
-    else:
-        res = bptt(core, xs, dH, at=at, trajectory=trace, input_grads=False)
-        grads, adjoints, new_core = dict(res.grads), res.adjoints, core
+    res = bptt(core, xs, dH, at=at, trajectory=trace, input_grads=False)
+    grads, adjoints, new_core = dict(res.grads), res.adjoints, core.updated(trace.forward)
     grads["readout_weight"] = flat_out.T @ flat_H
     grads["readout_bias"] = flat_out.sum(axis=0)
     return StepGrads(value, grads, states, adjoints, out, new_core)

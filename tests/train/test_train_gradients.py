@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import rnnanalysis as ra
-from rnnanalysis.cells import LayerNormElman, LayerNormLSTM
+from rnnanalysis.cells import BatchNormRNN, LayerNormElman, LayerNormLSTM
 from rnnanalysis.testing import check_jacobian
-from rnnanalysis.train import BatchNormRNN, loss_and_grads, make_network
+from rnnanalysis.train import loss_and_grads, make_network
 
 CORES = {
     "elman": lambda m: ra.Elman(3, m, seed=0),
