@@ -226,22 +226,24 @@ def cmd_sweep(args):
     _emit(result, args.json, lines)
 
 
-def _run_module(module, what, args):
-    mod = _optional(module, None, what)
-    if hasattr(mod, "run"):
-        mod.run(outdir=args.outdir, quick=args.quick)
-    elif hasattr(mod, "main"):
-        return mod.main(["--outdir", args.outdir] + (["--quick"] if args.quick else []))
-    else:
-        raise UsageError(f"{what} is not available in this installation ({module} has no run/main)")
-
-
 def cmd_figures(args):
-    return _run_module("rnnanalysis.figures", "figures", args)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .figures import run
+
+    def progress(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    run(args.outdir, args.quick, args.only, seed=args.seed, recompute=args.recompute, formats=args.formats,
+        dpi=args.dpi, data=not args.no_data, workers=args.workers, progress=progress)
+    print(f"figures in {args.outdir}", file=sys.stderr)
 
 
 def cmd_tour(args):
-    return _run_module("rnnanalysis.tour", "tour", args)
+    from .tour import run
+
+    run(args.outdir, args.quick, seed=args.seed, progress=lambda s: print(s, file=sys.stderr, flush=True))
 
 
 # ---- parser ----------------------------------------------------------------------------------
@@ -309,13 +311,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--json", action="store_true", help="print the records as JSON")
     p.set_defaults(func=cmd_sweep)
-    for name, func, text in (("figures", cmd_figures, "draw the figures"),
-                             ("tour", cmd_tour, "a guided run through the toolkit")):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--outdir", default=name if name == "figures" else "tour",
-                       help="output directory")
-        p.add_argument("--quick", action="store_true", help="smaller, faster version")
-        p.set_defaults(func=func)
+    p = sub.add_parser("figures", help="make the figures (PNG, PDF and their data as JSON)")
+    p.add_argument("--outdir", default="figures", help="output directory (default figures)")
+    p.add_argument("--quick", action="store_true", help="small networks, short runs")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="figure names or letters a..g (default all)")
+    p.add_argument("--recompute", action="store_true", help="also recompute the figures made from committed "
+                   "results (f: the remedies study of papers/remedies; long at its full budget)")
+    p.add_argument("--seed", type=int, default=0, help="root seed of every figure's data (default 0)")
+    p.add_argument("--dpi", type=_positive_int, default=150, help="resolution of the PNGs (default 150)")
+    p.add_argument("--formats", nargs="+", default=["png", "pdf"], choices=["png", "pdf", "svg"],
+                   help="file formats (default png pdf)")
+    p.add_argument("--no-data", action="store_true", help="do not write the figures' data (.json)")
+    p.add_argument("--workers", type=_positive_int, default=2, help="worker processes (default 2)")
+    p.set_defaults(func=cmd_figures)
+    p = sub.add_parser("tour", help="a guided run through the toolkit")
+    p.add_argument("--outdir", default="tour", help="output directory (default tour)")
+    p.add_argument("--quick", action="store_true", help="T = 200 instead of 1000")
+    p.add_argument("--seed", type=int, default=0, help="seed of the network and inputs (default 0)")
+    p.set_defaults(func=cmd_tour)
     return parser
 
 

@@ -1,6 +1,6 @@
 """The tour: derive, predict, measure, compare and draw on one default network, in under a minute.
 
-    python -m rnnanalysis tour [--outdir tour] [--quick]
+    python -m rnnanalysis tour [--outdir tour] [--quick] [--seed S]
 
 The default network is an Elman tanh RNN, n = 64, m = 8, with W_hh ~ N(0, 1.2^2/n) (spectral
 radius ~1.2) driven by N(0, 1) inputs: the linear prediction (rho > 1) says "explode", the
@@ -12,14 +12,12 @@ comparison table (``check.txt``, ``check.tex``), two figures (PNG) and a one-pag
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEFAULT_NETWORK", "default_network", "run", "main"]
+__all__ = ["DEFAULT_NETWORK", "default_network", "run"]
 
 DEFAULT_NETWORK = {"hidden": 64, "inputs": 8, "activation": "tanh", "init": "gaussian", "gain": 1.2}
 
@@ -47,8 +45,8 @@ def run(outdir="tour", quick=False, *, seed=0, progress=print) -> dict:
 
     matplotlib.use("Agg")
     from . import derive, gradient_profile, plots, predict
-    from .figures.gradients import GainProfiles
-    from .figures.spectra import RandomMatrixSpectrum
+    from .experiments.gradients import GainProfiles
+    from .experiments.spectra import RandomMatrixSpectrum
     from .predict import check_predictions, input_variance
 
     out = Path(outdir)
@@ -83,13 +81,14 @@ def run(outdir="tour", quick=False, *, seed=0, progress=print) -> dict:
 
     rows = {r.predictor: np.array([r.log10_rate]) for r in chk.rows}
     profile_fig = plots.plot_gain_profiles(GainProfiles(
-        np.array([DEFAULT_NETWORK["gain"]]), prof.log10_norms[::-1][None],
-        np.array([chk.measured_log10_rate]), rows, chk.skip, cell.hidden, 1.0))
-    w = cell.params["weight_hh"]
-    ev = np.linalg.eigvals(w)
+        gains=np.array([DEFAULT_NETWORK["gain"]]), log10_norms=prof.log10_norms[::-1][None],
+        measured=np.array([chk.measured_log10_rate]), predicted=rows, skip=chk.skip, hidden=cell.hidden,
+        input_scale=1.0))
+    ev = np.linalg.eigvals(cell.params["weight_hh"])
     spectrum_fig = plots.plot_random_matrix(RandomMatrixSpectrum(
-        float(DEFAULT_NETWORK["gain"]), cell.hidden, ev.real, ev.imag, p.singular_values,
-        p.spectral_radius, p.sigma_max))
+        gain=float(DEFAULT_NETWORK["gain"]), n=cell.hidden, eigenvalues_real=ev.real,
+        eigenvalues_imag=ev.imag,
+        singular_values=p.singular_values, spectral_radius=p.spectral_radius, sigma_max=p.sigma_max))
     paths = {"profile": out / "profile.png", "spectrum": out / "spectrum.png"}
     profile_fig.savefig(paths["profile"], dpi=120)
     spectrum_fig.savefig(paths["spectrum"], dpi=120)
@@ -133,14 +132,3 @@ linear rate log10(rho) = {p.log10_rate_linear:+.4f}/step; mean field (with the i
 
 Made by `python -m rnnanalysis tour` in {seconds:.1f} s.
 """
-
-
-def main(argv=None) -> int:
-    """Command line: ``python -m rnnanalysis tour [--outdir DIR] [--quick] [--seed S]``."""
-    ap = argparse.ArgumentParser(prog="rnnanalysis tour", description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default="tour")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    run(args.outdir, args.quick, seed=args.seed, progress=lambda s: print(s, file=sys.stderr, flush=True))
-    return 0

@@ -1,13 +1,14 @@
-"""Make every figure from scratch (PNG and PDF), seeded: a thin wrapper of rnnanalysis.figures.
+"""Make every figure (PNG and PDF), seeded: ``rnnanalysis figures`` with the same options.
 
-PYTHONPATH=. python3 scripts/make_figures.py                  # full, into figures/
+PYTHONPATH=. python3 scripts/make_figures.py                  # full sizes, into figures/
 PYTHONPATH=. python3 scripts/make_figures.py --quick --outdir /tmp/figs
 PYTHONPATH=. python3 scripts/make_figures.py --only b g       # some of them (names or letters)
+PYTHONPATH=. python3 scripts/make_figures.py --recompute      # also retrain the remedies of (f)
 """
 
 import sys
 
-from rnnanalysis.figures import main
+from rnnanalysis.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(["figures", *sys.argv[1:]]))

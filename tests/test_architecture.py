@@ -43,7 +43,6 @@ SYMBOLIC_MAY_IMPORT = {"_validate", "_results", "activations"}
 #: Entries are (kind, importer room or module, what); the test fails on any violation not listed
 #: here AND on any entry here that no longer occurs, so the list can only shrink.
 KNOWN = {
-    ("room-cycle", "figures", "figures <-> plots"): "workbench",
 }
 #: Private names of other libraries that are those libraries' documented extension protocol.
 FOREIGN_PROTOCOL = {

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from rnnanalysis import plots
-from rnnanalysis.figures.gradients import PREDICTORS, CellFlow, GainProfiles, PhaseDiagram
-from rnnanalysis.figures.spectra import LyapunovByGain, RandomMatrixSpectrum
-from rnnanalysis.figures.training import ErrorSurface, RemedyStudy
+from rnnanalysis.experiments.gradients import PREDICTORS, CellFlow, GainProfiles, PhaseDiagram
+from rnnanalysis.experiments.spectra import LyapunovByGain, RandomMatrixSpectrum
+from rnnanalysis.experiments.training import ErrorSurface, RemedyStudy
 
 matplotlib = pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
@@ -26,65 +26,82 @@ def legend_texts(ax):
     return texts
 
 
-def test_gain_profiles(rng):
-    G, T, B = 3, 20, 2
+def _gain_profiles(rng, gains):
+    G, T, B = len(gains), 20, 2
     lags = np.arange(T + 1)
-    rates = np.array([-0.2, 0.0, 0.1])
+    rates = np.linspace(-0.2, 0.1, G)
     logs = rates[:, None, None] * lags[None, :, None] + 0.01 * rng.standard_normal((G, T + 1, B))
-    res = GainProfiles(
-        np.array([0.5, 1.0, 2.0]),
-        logs,
-        rates,
-        {p: rates + 0.01 * i for i, p in enumerate(PREDICTORS)},
-        2,
-        16,
-        0.5,
-    )
+    return GainProfiles(gains=np.array(gains), log10_norms=logs, measured=rates,
+                        predicted={p: rates + 0.01 * i for i, p in enumerate(PREDICTORS)}, skip=2, hidden=16,
+                        input_scale=0.5)
+
+
+def test_gain_profiles_one_panel_per_gain_within_the_measured_range(rng):
+    res = _gain_profiles(rng, [0.5, 1.0, 2.0])
     fig = plots.plot_gain_profiles(res)
     assert isinstance(fig, Figure)
-    ax, ax2 = fig.axes
-    assert "lag" in ax.get_xlabel() and "log_{10}" in ax.get_ylabel()
-    assert "gain" in ax2.get_xlabel() and "per step" in ax2.get_ylabel()
-    left = legend_texts(ax)
-    assert {"$g = 0.5$", "$g = 1$", "$g = 2$"} <= set(left)
-    assert all(plots.PREDICTOR_STYLES[p]["label"] in left for p in PREDICTORS)
-    assert legend_texts(ax2)[0] == "measured (fit)"
-    # one measured line per gain plus one line per predictor and gain
-    assert len(ax.get_lines()) == G * (1 + len(PREDICTORS))
+    *panels, rates = fig.axes
+    assert len(panels) == 3
+    for i, ax in enumerate(panels):
+        assert "lag" in ax.get_xlabel() and f"$g = {res.gains[i]:g}$" in ax.get_title()
+        lo, hi = ax.get_ylim()
+        assert lo <= res.log10_norms[i].min() and hi >= res.log10_norms[i].max()
+        assert hi - lo < 1.2 * (np.ptp(res.log10_norms[i]) + 1)   # the measured range, not the predictors'
+        assert len(ax.get_lines()) == 1 + len(PREDICTORS)
+    assert "log_{10}" in panels[0].get_ylabel()
+    assert "gain" in rates.get_xlabel() and "per step" in rates.get_ylabel()
+    assert legend_texts(rates)[0] == "measured (fit)"
+    assert all(plots.PREDICTOR_STYLES[p]["label"] in [t.get_text() for t in fig.legends[0].get_texts()]
+               for p in PREDICTORS)
+
+
+def test_gain_profiles_single_gain_draws_rate_bars(rng):
+    res = _gain_profiles(rng, [1.2])
+    ax, bars = plots.plot_gain_profiles(res).axes
+    assert len(bars.patches) == len(PREDICTORS)
+    widths = sorted(p.get_width() for p in bars.patches)
+    assert np.allclose(widths, sorted(res.predicted[p][0] for p in PREDICTORS))
+    assert [t.get_text() for t in bars.get_yticklabels()][0] == plots.PREDICTOR_STYLES[PREDICTORS[0]]["label"]
+    assert "per step" in bars.get_xlabel()
 
 
 def test_phase_diagram():
     sw, sb = np.linspace(0.3, 3.0, 6), np.linspace(0.0, 1.0, 4)
     W, _ = np.meshgrid(sw, sb)
     rate = np.log10(W) / 2
-    res = PhaseDiagram(
-        sw, sb, rate, rate * math.log(10), np.log10(2 * W), np.log10(W), sb, 1 + 0.8 * sb, 16, 50
-    )
+    res = PhaseDiagram(sigma_w=sw, sigma_b=sb, log10_rate=rate, lambda1_nats=rate * math.log(10),
+                       log10_gamma_sigma_max=np.log10(2 * W), log10_rho=np.log10(W), chi_sigma_b=sb,
+                       chi_sigma_w=1 + 0.8 * sb, hidden=16, T=50)
     fig = plots.plot_phase_diagram(res)
     ax = fig.axes[0]
     assert "sigma_w" in ax.get_xlabel() and "sigma_b" in ax.get_ylabel()
-    assert set(legend_texts(ax)) == {
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
         r"Pascanu bound $\gamma\sigma_{\max} = 1$",
         r"$\rho(W) = 1$",
         r"mean field $\chi = 1$",
-        r"measured $\lambda_1 = 0$",
-    }
+        r"measured $\lambda_1 = 0$ (mean over $3 \times 3$ cells)",
+    ]
     assert "per step" in fig.axes[1].get_ylabel()  # the colour bar
+    norm = ax.collections[0].norm
+    assert norm.vmin == -norm.vmax == -np.abs(rate).max()  # centred on zero
 
 
 def test_cell_flow():
     lags = np.arange(11)[:, None] * np.ones((1, 3))
-    res = CellFlow(
-        ("elman", "lstm", "gru"),
-        ("pytorch",),
-        {"elman|pytorch": -0.3 * lags, "lstm|pytorch": -0.2 * lags, "gru|pytorch": -0.1 * lags},
-        8,
-        10,
-    )
+    keys = ("elman|orthogonal", "lstm|orthogonal", "gru|orthogonal")
+    res = CellFlow(kinds=("elman", "lstm", "gru"), inits=("orthogonal",),
+                   log10_norms={k: -r * lags for k, r in zip(keys, (0.1, 0.2, 0.2), strict=True)},
+                   rate=dict(zip(keys, (-0.1, -0.2, -0.2), strict=True)),
+                   step_factor_log10=dict(zip(keys, (-0.12, -0.3, -0.3), strict=True)),
+                   hidden=8, T=10)
     fig = plots.plot_cell_flow(res)
     assert len(fig.axes) == 1
-    assert legend_texts(fig.axes[0]) == ["Elman (tanh)", "LSTM", "GRU"]
-    assert "pytorch" in fig.axes[0].get_title()
+    assert legend_texts(fig.axes[0]) == ["Elman (tanh): -0.100/step", "LSTM: -0.200/step", "GRU: -0.200/step"]
+    assert "orthogonal" in fig.axes[0].get_title()
+    assert "-0.30" in fig.axes[0].texts[0].get_text()                       # the gates' factor
+    assert "Why gated cells vanish faster" in fig._supxlabel.get_text()
+    faster = CellFlow(**{**res.__dict__, "rate": dict(zip(keys, (-0.3, -0.2, -0.2), strict=True))})
+    assert plots.plot_cell_flow(faster)._supxlabel is None                  # no "why" when it is not so
 
 
 def test_random_matrix(rng):
@@ -119,27 +136,17 @@ def test_lyapunov():
 
 
 def test_remedies():
-    steps = {r: np.arange(0, 50, 5) for r in ("tanh", "lstm")}
-    loss = {r: np.linspace(1.4, 0.1, 10) for r in ("tanh", "lstm")}
-    res = RemedyStudy(
-        "temporal_order",
-        ("tanh", "lstm"),
-        np.array([10, 20]),
-        np.array([[1.0, 0.0], [1.0, 0.5]]),
-        2,
-        50,
-        8,
-        0.01,
-        20,
-        steps,
-        loss,
-        math.log(4),
-    )
+    res = RemedyStudy(tasks=("adding", "temporal_order"), remedies=("tanh", "lstm"),
+                      lengths=np.array([10, 20]),
+                      success=np.array([[[1.0, 0.0], [1.0, 0.5]], [[0.0, 0.0], [1.0, 1.0]]]), seeds=2,
+                      budget="50 steps", source="test")
     fig = plots.plot_remedies(res)
     ax, ax2 = fig.axes
-    assert legend_texts(ax) == ["tanh", "lstm", "chance (1.386)"]
-    assert "success rate" in ax2.get_ylabel() and ax2.get_xlabel() == "sequence length T"
-    assert np.allclose(ax2.get_lines()[1].get_ydata(), [100, 50])
+    assert legend_texts(ax2) == ["tanh", "lstm"]
+    assert "success rate" in ax.get_ylabel() and ax2.get_xlabel() == "sequence length T"
+    assert [ax.get_title(), ax2.get_title()] == ["adding", "temporal order"]
+    assert np.allclose(ax.get_lines()[1].get_ydata(), [100, 50])
+    assert "50 steps" in fig._supxlabel.get_text()
 
 
 def test_error_surface():

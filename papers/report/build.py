@@ -2,11 +2,13 @@
 
     PYTHONPATH=. python3 papers/report/build.py            # full sizes -> papers/report/report.tex (+ .pdf)
     PYTHONPATH=. python3 papers/report/build.py --quick    # small sizes (CI); the document says so
-    PYTHONPATH=. python3 papers/report/build.py --quick --figures DIR   # reuse figures made by
+    PYTHONPATH=. python3 papers/report/build.py --figures DIR   # reuse figures made by
                                                            # scripts/make_figures.py (PDF or PNG)
+    PYTHONPATH=. python3 papers/report/build.py --recompute     # also retrain the remedies study
 
-Every number of ours is computed here at build time; published numbers come from
-shared/reference/published.md with their citation beside them. pdflatex (texlive-latex-base)
+Every number of ours is computed here at build time, except the remedies study, which is read
+from its committed results (papers/remedies/) unless --recompute; published numbers are those
+of papers/published.md, with their citation beside them. pdflatex (texlive-latex-base)
 compiles the document if it is on PATH.
 """
 
@@ -26,7 +28,7 @@ import numpy as np
 
 import rnnanalysis as ra
 from rnnanalysis import figures
-from rnnanalysis.figures.training import RemedyStudy
+from rnnanalysis.experiments.training import RemedyStudy
 from rnnanalysis.symbolic import one_unit_gradient, scalar_rnn_product
 from rnnanalysis.train import Adam, cross_entropy, evaluate, get_task, parse_remedy, train
 
@@ -225,34 +227,6 @@ def copy_rows(T_values=(100, 200, 500), size=200):
     return rows
 
 
-def remedies_from_study(path):
-    """Temporal-order success from papers/remedies/results.json (another study's runs), if present."""
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    if "temporal_order" not in data:
-        return None
-    runs = data["temporal_order"]["runs"]
-    table_md = path.with_name("table.md")
-    budget = ""
-    if table_md.exists():
-        m = re.search(r"\*\*Budget \(CPU, stated\):\*\* (.*)", table_md.read_text())
-        budget = m.group(1) if m else ""
-    lengths = sorted({r["length"] for r in runs})
-    out = {}
-    for rem in ("tanh", "tanh+clip", "smart_tanh+clip+omega", "lstm"):
-        sel = [r for r in runs if r["remedy"] == rem]
-        if sel:
-            out[rem] = {
-                L: (
-                    sum(r["solved"] for r in sel if r["length"] == L),
-                    sum(1 for r in sel if r["length"] == L),
-                )
-                for L in lengths
-            }
-    return lengths, out, budget
-
-
 def reproductions(cfg, study) -> str:
     parts = []
     # circular law and Bai-Yin
@@ -289,7 +263,7 @@ def reproductions(cfg, study) -> str:
     ]
     parts += [
         "\\subsection{$\\lambda_{\\max}(g)$ of $h_{t+1} = W \\tanh(h_t)$}",
-        "Published (shared reference, from Sompolinsky, Crisanti \\& Sommers 1988 and the mean field of "
+        "Published (Sompolinsky, Crisanti \\& Sommers 1988, with the mean field of "
         "Poole et al.\\ 2016): $\\lambda_{\\max} = \\ln g$ for $g \\le 1$; for $g > 1$, "
         "$D^* = g^2 E[\\tanh^2(\\sqrt{D^*} z)]$ and "
         "$\\lambda_{\\max} = \\tfrac12 \\ln(g^2 E[(1 - \\tanh^2(\\sqrt{D^*} z))^2])$ (values marked derived "
@@ -303,41 +277,28 @@ def reproductions(cfg, study) -> str:
         table(["$g$", "published", "mean field (ours)", "measured (ours)"], rows, "rlrr"),
         "\\end{center}",
     ]
-    # temporal order
-    rows = [[tex(r)] + [f"{100 * v:.0f}\\%" for v in study.success[i]] for i, r in enumerate(study.remedies)]
+    # temporal order (and adding), from the remedies study
+    k = study.tasks.index("temporal_order") if "temporal_order" in study.tasks else 0
+    rows = [
+        [tex(r)]
+        + ["--" if np.isnan(v) else f"{study.seeds * v:.0f}/{study.seeds}" for v in study.success[k, i]]
+        for i, r in enumerate(study.remedies)
+    ]
     parts += [
         "\\subsection{Pascanu et al.\\ (2013): temporal order with clipping}",
         "Published (Pascanu, Mikolov \\& Bengio 2013, Fig.~7 and sec.~4.1): 50 tanh units, SGD (lr 0.01, "
         "batch 20), clipping at 1 and the regulariser $\\Omega$: 100\\% success up to $T = 200$; plain SGD "
         "fails as $T$ grows; success means $< 1\\%$ errors on 10\\,000 fresh sequences, after millions of "
         "training sequences.",
-        f"Ours (run by this build; \\texttt{{remedy\\_study}}): {study.hidden} hidden units, Adam "
-        f"(lr {study.lr:g}, batch 20), at most {study.budget} steps ({study.budget * 20} training "
-        f"sequences), {study.seeds} seed(s) per length, success $= < 1\\%$ errors on 500 fresh sequences. "
-        "Our budget is orders of magnitude below theirs, so this is not a reproduction of their "
-        "$T = 200$ result; it shows the trend with $T$.",
+        f"Ours (the remedies study, \\texttt{{{tex(study.source)}}}; figure~\\ref{{fig:f_remedies}}): "
+        f"{tex(study.budget)} Success means fewer than 1\\% errors on fresh sequences. Runs solved / seeds "
+        "on "
+        f"{tex(study.tasks[k])}. Our budget is orders of magnitude below theirs, so this is not a "
+        "reproduction of their $T = 200$ result; it shows the trend with $T$.",
         "\\begin{center}",
         table(["remedy"] + [f"$T = {L}$" for L in study.lengths], rows, "l" + "r" * len(study.lengths)),
         "\\end{center}",
     ]
-    other = remedies_from_study(ROOT / "papers" / "remedies" / "results.json")
-    if other:
-        lengths, res, budget = other
-        rows = [[tex(r)] + [f"{s}/{k}" for s, k in (res[r][L] for L in lengths)] for r in res]
-        parts += [
-            "The larger study of \\texttt{papers/remedies/run.py} (temporal order, the same success "
-            "criterion; read from its "
-            f"\\texttt{{results.json}}; budget: {tex(budget) or 'see papers/remedies/table.md'}), "
-            "runs solved / seeds:",
-            "\\begin{center}",
-            table(["remedy"] + [f"$T = {L}$" for L in lengths], rows, "l" + "r" * len(lengths)),
-            "\\end{center}",
-        ]
-    else:
-        parts.append(
-            "(The larger study of \\texttt{papers/remedies/run.py} had no temporal-order results at "
-            "build time.)"
-        )
     # H&S adding
     rows = [
         [f"${T}$", f"${s}$", "yes" if ok else "no", f"${seen}$", f"${wrong}$/2560"]
@@ -419,8 +380,11 @@ def compile_pdf(tex_path: Path) -> Path | None:
     return tex_path.with_suffix(".pdf")
 
 
-def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True) -> Path:
-    """Write ``report.tex`` to ``outdir`` (and ``report.pdf`` if pdflatex is present); return its path."""
+def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True, recompute=False) -> Path:
+    """Write ``report.tex`` to ``outdir`` (and ``report.pdf`` if pdflatex is present); return its path.
+
+    recompute: retrain the remedies study instead of reading its committed results.
+    """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     cfg = QUICK if quick else FULL
@@ -432,22 +396,17 @@ def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True) -> Pat
 
     if figdir is None:
         figdir = outdir / "figures"
-        figures.run(figdir, quick=quick, formats=("pdf",), progress=say if progress else None)
+        figures.run(figdir, quick=quick, recompute=recompute, formats=("pdf",),
+                    progress=say if progress else None)
     figdir = Path(figdir)
     study_json = figdir / "f_remedies.json"
     if study_json.exists():
         d = {k: v for k, v in json.loads(study_json.read_text()).items() if k != "type"}
-        study = RemedyStudy(
-            **{
-                **d,
-                "remedies": tuple(d["remedies"]),
-                "lengths": np.array(d["lengths"]),
-                "success": np.array(d["success"]),
-            }
-        )
-    else:  # figures made with --no-data: recompute (f) with its sizes
-        spec = next(s for s in figures.FIGURES if s.name == "f_remedies")
-        study = spec.compute(**(spec.quick if quick else spec.full))
+        study = RemedyStudy(**{**d, "tasks": tuple(d["tasks"]), "remedies": tuple(d["remedies"]),
+                               "lengths": np.array(d["lengths"]), "success": np.array(d["success"], float)})
+    else:  # figures made with --no-data
+        study = figures.run(figdir, quick, only="f", recompute=recompute, formats=(), data=False,
+                            progress=None)["f_remedies"][0]
     mode = (
         (
             "\\noindent\\textbf{Quick build.} Small networks and short runs (for CI): numbers are "
@@ -481,11 +440,13 @@ def main(argv=None) -> int:
     ap.add_argument("--outdir", default=str(HERE))
     ap.add_argument("--figures", help="directory with figures already made (default: make them)")
     ap.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    ap.add_argument("--recompute", action="store_true",
+                    help="retrain the remedies study (default: read papers/remedies)")
     args = ap.parse_args(argv)
     import matplotlib
 
     matplotlib.use("Agg")
-    build(args.outdir, args.quick, args.figures, pdf=not args.no_pdf)
+    build(args.outdir, args.quick, args.figures, pdf=not args.no_pdf, recompute=args.recompute)
     return 0
 
 

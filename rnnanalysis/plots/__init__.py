@@ -4,7 +4,7 @@ matplotlib is imported only when a plot function runs, so ``import rnnanalysis``
 Colours: the Okabe-Ito colour-blind-safe palette (:data:`OKABE_ITO`); predictors also differ
 by line style. Save with ``fig.savefig("name.png", dpi=150)``.
 
-    >>> from rnnanalysis.figures.training import error_surface
+    >>> from rnnanalysis.experiments.training import error_surface
     >>> from rnnanalysis.plots import plot_error_surface
     >>> fig = plot_error_surface(error_surface(steps=5))
 """

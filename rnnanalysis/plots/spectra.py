@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..predict.random_matrix import quarter_circle_density
 from ._style import colour, legend, new_figure, styled
 
 __all__ = ["plot_random_matrix", "plot_lyapunov"]
@@ -15,10 +16,8 @@ def plot_random_matrix(result):
     """(c) eigenvalues in the complex plane vs the circle of radius g; singular values vs the
     quarter-circle density on [0, 2g] (Bai-Yin edge 2g marked).
 
-    result: a :class:`rnnanalysis.figures.spectra.RandomMatrixSpectrum`.
+    result: a :class:`rnnanalysis.experiments.spectra.RandomMatrixSpectrum`.
     """
-    from ..figures.spectra import quarter_circle_density
-
     g, n = result.gain, result.n
     fig, (ax, ax2) = new_figure(2, width=3.3, height=3.1)
     ax.scatter(
@@ -69,8 +68,8 @@ def plot_random_matrix(result):
 def plot_lyapunov(result, published=None):
     """(d) Lyapunov spectra at a few gains, and lambda_max(g) measured vs mean field (nats/step).
 
-    result: a :class:`rnnanalysis.figures.spectra.LyapunovByGain`; published: optional
-    ``{g: lambda_max}`` points to mark (e.g. the derived values in published.md).
+    result: a :class:`rnnanalysis.experiments.spectra.LyapunovByGain`; published: optional
+    ``{g: lambda_max}`` points to mark (e.g. the derived values of papers/published.md).
     """
     fig, (ax, ax2) = new_figure(2, width=3.4, height=3.0)
     spectra = np.asarray(result.spectra)

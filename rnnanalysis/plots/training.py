@@ -1,4 +1,4 @@
-"""Figures of training: remedies (curves and success over T), and Pascanu's error-surface wall."""
+"""Figures of training: remedies (success over T), and Pascanu's error-surface wall."""
 
 from __future__ import annotations
 
@@ -11,45 +11,29 @@ __all__ = ["plot_remedies", "plot_error_surface"]
 
 @styled
 def plot_remedies(result):
-    """(f) training-loss curves at one length, and success rate vs T, one colour per remedy.
+    """(f) success rate against the sequence length T, one panel per task, one line per remedy.
 
-    result: a :class:`rnnanalysis.figures.training.RemedyStudy`. Curves: running mean over
-    ``smooth`` logged values (the raw per-batch loss is noisy). Success points of different
+    result: a :class:`rnnanalysis.experiments.training.RemedyStudy`. Points of different
     remedies are shifted slightly along T so that equal rates stay visible.
     """
-    smooth = 5
-    fig, (ax, ax2) = new_figure(2, width=3.4, height=3.0)
-    R = len(result.remedies)
-    for i, r in enumerate(result.remedies):
-        loss = np.asarray(result.curve_loss[r], float)
-        k = min(smooth, loss.size)
-        ax.plot(
-            np.asarray(result.curve_step[r])[k - 1 :],
-            np.convolve(loss, np.ones(k) / k, mode="valid"),
-            color=colour(i),
-            ls=("-", "--", "-.", ":")[i % 4],
-            label=r,
-        )
-        ax2.plot(
-            np.asarray(result.lengths) * 2 ** (0.04 * (i - (R - 1) / 2)),
-            100 * np.asarray(result.success[i]),
-            color=colour(i),
-            marker="os^D"[i % 4],
-            ls=("-", "--", "-.", ":")[i % 4],
-            label=r,
-        )
-    ax.axhline(result.baseline, color="0.4", lw=0.8, ls=(0, (1, 3)), label=f"chance ({result.baseline:.3f})")
-    ax.set_xlabel(f"training step (Adam, lr = {result.lr:g})")
-    ax.set_ylabel(f"training loss (nats, mean of {smooth} logs)")
-    ax.set_title(f"{result.task}, T = {result.curve_length}, seed 0")
-    legend(ax, loc="lower left")
-    ax2.set_xscale("log", base=2)
-    ax2.set_xticks(result.lengths, [str(int(v)) for v in result.lengths])
-    ax2.set_ylim(-5, 105)
-    ax2.set_xlabel("sequence length T")
-    ax2.set_ylabel(f"success rate (% of {result.seeds} seeds)")
-    ax2.set_title(f"solved within {result.budget} steps, n = {result.hidden}")
-    legend(ax2, loc="lower left")
+    import textwrap
+
+    K, R = len(result.tasks), len(result.remedies)
+    fig, axes = new_figure(K, width=3.7, height=3.4, sharey=True)
+    lengths = np.asarray(result.lengths)
+    for ax, task, success in zip(axes, result.tasks, np.asarray(result.success), strict=True):
+        for i, r in enumerate(result.remedies):
+            ax.plot(lengths * 2 ** (0.05 * (i - (R - 1) / 2)), 100 * success[i], color=colour(i),
+                    marker="os^Dv<>"[i % 7], ls=("-", "--", "-.", ":")[i % 4], label=r)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(lengths, [str(int(v)) for v in lengths])
+        ax.minorticks_off()
+        ax.set_ylim(-5, 105)
+        ax.set_xlabel("sequence length T")
+        ax.set_title(task.replace("_", " "))
+    axes[0].set_ylabel(f"success rate (% of {result.seeds} seeds)")
+    legend(axes[-1], loc="center right", fontsize=7)
+    fig.supxlabel("\n".join(textwrap.wrap(f"Budget: {result.budget}", 110)), fontsize=7)
     return fig
 
 
@@ -58,7 +42,7 @@ def plot_error_surface(result):
     """(g) Pascanu's one-unit error surface over (w, b) with gradient-descent paths, with and
     without clipping; right: the loss along each path.
 
-    result: a :class:`rnnanalysis.figures.training.ErrorSurface`.
+    result: a :class:`rnnanalysis.experiments.training.ErrorSurface`.
     """
     fig, (ax, ax2) = new_figure(2, width=3.5, height=3.1)
     from matplotlib.colors import LogNorm
