@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiments import gradients, spectra, training
 from ._threads import single_blas_thread
+from .experiments import gradients, spectra, training
 
 __all__ = ["FIGURES", "FigureSpec", "PUBLISHED_LAMBDA_MAX", "run"]
 
