@@ -28,7 +28,8 @@ from .cells import ForwardCache, check_cell
 from .cells.layout import lead_shape, prepare_inputs, prepare_state, to_public
 
 __all__ = ["Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts", "simulate", "bptt",
-           "gradient_profile", "jacobian_products", "lstsq_log10_rate", "renormalised_sweep"]
+           "gradient_profile", "jacobian_products", "lstsq_log10_rate", "renormalised_sweep",
+           "finite_forward"]
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,13 @@ class GradientProfile(Result):
 
 def lstsq_log10_rate(log10_norms, skip: int = 0) -> np.ndarray:
     """Least-squares slope over lag of ``log10_norms`` (..., T+1, B), time on axis -2 with index k
-    (lag T-k), lags >= ``skip``: (..., B) in log10 per step."""
-    y = np.flip(np.asarray(log10_norms, dtype=float), axis=-2)[..., skip:, :]   # lag skip, skip+1, ...
+    (lag T-k), lags >= ``skip``: (..., B) in log10 per step. A slope needs two lags: skip <= T-1."""
+    y = np.asarray(log10_norms, dtype=float)
+    T = y.shape[-2] - 1
+    if isinstance(skip, bool) or not isinstance(skip, (int, np.integer)) or not 0 <= skip <= T - 1:
+        raise ValueError(f"skip: expected an integer lag 0 <= skip <= T-1 = {T - 1} (a slope needs two "
+                         f"lags), got {skip!r}")
+    y = np.flip(y, axis=-2)[..., skip:, :]                 # lag skip, skip+1, ...
     lag = np.arange(skip, skip + y.shape[-2], dtype=float)[:, None]
     lc = lag - lag.mean()
     return (lc * (y - y.mean(axis=-2, keepdims=True))).sum(axis=-2) / (lc * lc).sum()
@@ -123,16 +129,18 @@ def _segment_length(checkpoint, T):
     return positive_int("checkpoint", checkpoint)
 
 
-def _reverse_segments(cell, xsi, s0, checkpoint):
+def _reverse_segments(cell, xsi, s0, checkpoint, finite=False):
     """Yield (a, b, states, cache) for segments [a, b) of time, last segment first.
 
     With checkpointing only the segment-boundary states are kept after a first forward pass;
-    each segment's trajectory is recomputed when the backward sweep reaches it.
+    each segment's trajectory is recomputed when the backward sweep reaches it. ``finite``:
+    raise (see :func:`finite_forward`) instead of returning an overflowed trajectory.
     """
+    run = finite_forward if finite else (lambda cell, xs, s, start: cell.run(xs, s))
     T = xsi.shape[0]
     L = _segment_length(checkpoint, T)
     if L >= T:
-        fc = cell.run(xsi, s0)
+        fc = run(cell, xsi, s0, 0)
         yield 0, T, fc.states, fc.cache
         return
     if cell.time_varying:
@@ -141,10 +149,24 @@ def _reverse_segments(cell, xsi, s0, checkpoint):
     starts = list(range(0, T, L))
     boundary = [s0]
     for a in starts[:-1]:
-        boundary.append(cell.run(xsi[a:a + L], boundary[-1]).states[-1].copy())
+        boundary.append(run(cell, xsi[a:a + L], boundary[-1], a).states[-1].copy())
     for a, s_a in zip(reversed(starts), reversed(boundary), strict=True):
-        fc = cell.run(xsi[a:a + L], s_a)
+        fc = run(cell, xsi[a:a + L], s_a, a)
         yield a, a + fc.inputs.shape[0], fc.states, fc.cache
+
+
+def finite_forward(cell, xsi, s0, start=0) -> ForwardCache:
+    """``cell.run(xsi, s0)``, or a ValueError if the trajectory overflows: a forward pass that
+    left the float range has no gradient to measure (said instead of returning NaN).
+    ``start``: the index of xsi's first step in the whole sequence (for the message)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        fc = cell.run(xsi, s0)
+    ok = np.isfinite(fc.states.reshape(fc.states.shape[0], -1)).all(axis=1)
+    if not ok.all():
+        raise ValueError(f"the forward trajectory overflows: the state is not finite from step "
+                         f"{start + int(np.argmin(ok))} on (the activation is unbounded and the "
+                         "weights make it grow); lower the gain or the sequence length T")
+    return fc
 
 
 def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=None,
@@ -338,20 +360,10 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
         return g_next, int(min(MAX_BLOCK, max(1, (0.5 * lim) // max(growth, 1e-12))))
 
     length = 8
-    for a, b, states, cache in _reverse_segments(cell, xsi, s0, checkpoint):
-        _check_finite(states, a)
+    for a, b, _, cache in _reverse_segments(cell, xsi, s0, checkpoint, finite=True):
         offset = a
         g, length = renormalised_sweep(cell, cache, g, b - a, 0, accept, extra=extra, length=length)
     return out
-
-
-def _check_finite(states, a):
-    """A forward pass that overflowed has no gradient to measure: say so instead of NaN."""
-    if not np.all(np.isfinite(states)):
-        t = a + int(np.argmin(np.all(np.isfinite(states.reshape(states.shape[0], -1)), axis=1)))
-        raise ValueError(f"the forward trajectory overflows: the state is not finite from step {t} on "
-                         "(the activation is unbounded and the weights make it grow); lower the gain "
-                         "or the sequence length T")
 
 
 def _unit_direction(cell, direction, lead):

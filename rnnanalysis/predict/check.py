@@ -104,8 +104,8 @@ class PredictionCheck(Result):
         lines = [head, "-" * len(head)]
         for r in self.rows:
             held = "" if r.bound_held is None else ("yes" if r.bound_held else "NO")
-            lines.append(f"{r.predictor:<18}{r.regime:<11}{r.log10_rate:>+12.5f}"
-                         f"{r.error_log10:>+11.5f}  {held}")
+            lines.append(f"{r.predictor:<18}{r.regime:<11}{_fixed(r.log10_rate, 12)}"
+                         f"{_fixed(r.error_log10, 11)}  {held}")
         lines.append(f"{'measured':<18}{self.measured_regime:<11}{self.measured_log10_rate:>+12.5f}")
         lines.append(f"(T = {self.steps}, first {self.skip} lags skipped, {self.fit} fit, "
                      f"critical band +-{self.band:g})")
@@ -169,18 +169,30 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
     rows = []
     held = None if gated else bool(max_growth <= pred.log10_rate_bound + _BOUND_TOL)
     rows.append(PredictorRow("pascanu_bound", "vanishing" if pred.vanishing_guaranteed else "undecided",
-                             pred.log10_rate_bound, pred.log10_rate_bound - measured, held,
+                             pred.log10_rate_bound, _error(pred.log10_rate_bound, measured), held,
                              "log10(gamma sigma_max)" + (f" of the {pred.source} (local, not a bound)"
                                                          if gated else "")))
-    rows.append(PredictorRow("linear_rho", classify(pred.log10_rate_linear, band), pred.log10_rate_linear,
-                             pred.log10_rate_linear - measured, None, f"log10 rho of the {pred.source}"))
+    lin = pred.log10_rate_linear
+    rows.append(PredictorRow("linear_rho", classify(lin, band), lin, _error(lin, measured), None,
+                             f"log10 rho of the {pred.source}"))
     mf = math.nan if gated else pred.log10_rate_mean_field
     note = "mean field is for Elman cells" if gated else "log10(chi)/2, inputs included"
-    rows.append(PredictorRow("mean_field_chi", "n/a" if gated else classify(mf, band), mf, mf - measured,
-                             None, note))
+    rows.append(PredictorRow("mean_field_chi", "n/a" if gated else classify(mf, band), mf,
+                             _error(mf, measured), None, note))
     ly = lyapunov_spectrum(cell, xs, h0, k=1, warmup=skip, seed=seed)
     lam = float(np.median(ly.lambda_max)) / math.log(10.0)
-    rows.append(PredictorRow("lyapunov_lambda1", classify(lam, band), lam, lam - measured, None,
+    rows.append(PredictorRow("lyapunov_lambda1", classify(lam, band), lam, _error(lam, measured), None,
                              "median lambda_1 / ln 10 along this trajectory"))
     return PredictionCheck(tuple(rows), measured, rates, classify(measured, band), max_growth,
                            skip, T, fit, band)
+
+
+def _error(predicted, measured):
+    """predicted - measured in log10 per step; 0 when both are the same infinity (an exactly
+    zero gradient predicted and measured), not NaN."""
+    return 0.0 if predicted == measured else predicted - measured
+
+
+def _fixed(x, width):
+    """A signed fixed-point column; "n/a" for a predictor that does not apply (NaN)."""
+    return f"{'n/a':>{width}}" if math.isnan(x) else f"{x:>+{width}.5f}"

@@ -33,7 +33,7 @@ from .._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
 from .._validate import positive_int, rng_from
 from ..cells import check_cell
 from ..cells.layout import lead_shape, prepare_inputs, prepare_state
-from ..simulate import renormalised_sweep
+from ..simulate import finite_forward, renormalised_sweep
 from ._regime import CRITICAL_BAND_LOG10, classify
 
 __all__ = ["LyapunovSpectrum", "lyapunov_spectrum"]
@@ -47,8 +47,9 @@ class LyapunovSpectrum(Result):
     """exponents: (B, k) nats per step, descending per sample ((E, B, k) for an ensemble cell).
 
     standard_error: (B, k), batch-means estimate over the averaged steps (NaN with fewer than
-    three batches); steps: steps averaged (T - warmup); orthonormalisations: QR (or vector
-    renormalisation) count per sample, summed over samples.
+    three batches; 0 for an exponent of exactly -inf, when the Jacobian product reached 0);
+    steps: steps averaged (T - warmup); orthonormalisations: QR (or vector renormalisation)
+    count per sample, summed over samples.
     """
 
     exponents: np.ndarray
@@ -149,7 +150,8 @@ def _summarise(steps, logs):
         dev = rates - rates.mean(axis=0)
         c0 = np.mean(dev * dev, axis=0)
         c1 = np.mean(dev[1:] * dev[:-1], axis=0) * (nb - 1) / nb
-        return exps, np.sqrt(np.maximum(c0 + 2 * c1, c0 / nb) / nb)
+        se = np.sqrt(np.maximum(c0 + 2 * c1, c0 / nb) / nb)
+    return exps, np.where(exps == -np.inf, 0.0, se)   # a product that reached exactly 0: exact -inf
 
 
 def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=None,
@@ -190,7 +192,7 @@ def lyapunov_spectrum(cell, xs, h0=None, k=None, *, warmup=None, reorth_every=No
     errs = np.empty(lead + (k,))
     total = 0
     with single_blas_thread(S <= SINGLE_THREAD_MAX or k <= FEW_VECTORS):
-        cache = cell.run(xsi, s0).cache
+        cache = finite_forward(cell, xsi, s0).cache
         for idx in np.ndindex(*lead):
             member = cell if members is None else members[idx[0]]
             one = tuple(c[(slice(None),) + idx] for c in cache)
