@@ -23,7 +23,8 @@ _NAMES = {
                  "simulate", "bptt", "gradient_profile", "jacobian_products"),
     "predict": ("SpectralPrediction", "MeanField", "LyapunovSpectrum", "PredictionCheck",
                 "predict", "mean_field", "critical_sigma_w", "lyapunov_spectrum", "check_predictions"),
-    "train": ("compare_remedies", "get_task"),
+    "train": ("get_task",),
+    "experiments.remedies": ("compare_remedies",),
     "experiments": ("Grid", "Store", "SweepError", "SweepResult", "sweep"),
 }
 #: Subpackages reached as attributes (``ra.train.Adam``).

@@ -27,7 +27,8 @@ import numpy as np
 
 from .._results import Result
 from ..predict.one_unit import one_unit_loss
-from ..train import Adam, compare_remedies, parse_remedy
+from ..train import Adam, parse_remedy
+from .remedies import compare_remedies
 
 __all__ = ["ErrorSurface", "error_surface", "RemedyStudy", "remedy_study", "load_remedy_study",
            "STUDY_RESULTS", "FIGURE_REMEDIES"]

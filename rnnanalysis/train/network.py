@@ -6,6 +6,11 @@ with running statistics is used through ``for_inference()`` and ``updated()``. T
 the hidden state to outputs:
 
 .. math:: y_t = W_{out} h_t + b_{out}
+
+An ensemble network (:func:`stack_networks`) holds E networks of the same kind whose
+parameters carry a leading member axis: one forward and one backward pass train them all, each
+on its own inputs ``(E, T, B, m)``; losses and readout gradients are computed member by member,
+so a member's numbers are those of the network trained alone.
 """
 
 from __future__ import annotations
@@ -19,14 +24,15 @@ from ..cells import Cell
 from ..simulate import bptt, simulate
 from .losses import LOSSES
 
-__all__ = ["Network", "StepGrads", "make_network", "loss_and_grads", "predict"]
+__all__ = ["Network", "StepGrads", "make_network", "stack_networks", "loss_and_grads", "predict"]
 
 READOUT = ("readout_weight", "readout_bias")
 
 
 @dataclass(frozen=True)
 class Network:
-    """core: a Cell; readout_weight (k, n); readout_bias (k,)."""
+    """core: a Cell; readout_weight (k, n); readout_bias (k,) — with a leading E on every array
+    for an ensemble core."""
 
     core: object
     readout_weight: np.ndarray
@@ -43,16 +49,25 @@ class Network:
                        np.asarray(params["readout_bias"], dtype=core.dtype))
 
     @property
-    def recurrent_weight(self) -> np.ndarray:
-        return self.core.params["weight_hh"]
+    def ensemble(self) -> int | None:
+        """E for an ensemble network, else None."""
+        return getattr(self.core, "ensemble", None)
+
+    def member(self, e: int) -> Network:
+        """Member ``e`` of an ensemble network, as a network of its own."""
+        if self.ensemble is None:
+            raise ValueError("member: this network is not an ensemble")
+        core = self.core.with_params({k: v[e] for k, v in self.core.params.items()})
+        return Network(core, self.readout_weight[e].copy(), self.readout_bias[e].copy())
 
 
 @dataclass(frozen=True)
 class StepGrads:
-    """loss; grads (names of :attr:`Network.params`); states (T+1, B, n); adjoints (T+1, B, S)
-    dL/ds_k; outputs; core: the core after the step (BatchNormRNN running statistics updated)."""
+    """loss (float, or (E,) for an ensemble); grads (names of :attr:`Network.params`); states
+    (T+1, B, n); adjoints (T+1, B, S) dL/ds_k (a leading E for an ensemble); outputs; core: the
+    core after the step (BatchNormRNN running statistics updated)."""
 
-    loss: float
+    loss: float | np.ndarray
     grads: dict
     states: np.ndarray
     adjoints: np.ndarray
@@ -71,12 +86,44 @@ def make_network(core, outputs: int, seed=None) -> Network:
     return Network(core, w.astype(core.dtype), np.zeros(k, dtype=core.dtype))
 
 
+def stack_networks(nets) -> Network:
+    """One ensemble network from networks of the same kind, activation, shape and dtype."""
+    nets = list(nets)
+    if not nets or not all(isinstance(n, Network) for n in nets):
+        raise TypeError("nets: expected a non-empty sequence of Networks")
+    first = nets[0].core
+    if not isinstance(first, Cell) or first.ensemble is not None:
+        raise TypeError(f"nets: ensembles need plain (non-ensemble) cells, got {type(first).__name__}")
+    for n in nets[1:]:
+        c = n.core
+        if type(c) is not type(first) or c.activation.name != first.activation.name \
+                or c.dtype != first.dtype \
+                or any(c.params[k].shape != v.shape for k, v in first.params.items()) \
+                or n.readout_weight.shape != nets[0].readout_weight.shape:
+            raise ValueError("nets: every network must have the same cell kind, activation, shapes and dtype")
+    params = {k: np.stack([n.core.params[k] for n in nets]) for k in first.params}
+    return Network(first.with_params(params), np.stack([n.readout_weight for n in nets]),
+                   np.stack([n.readout_bias for n in nets]))
+
+
+def _readout(net, H):
+    """W_out h + b_out, member by member for an ensemble (H: (..., n) with E first)."""
+    if net.ensemble is None:
+        return H @ net.readout_weight.T + net.readout_bias
+    return np.stack([H[e] @ net.readout_weight[e].T + net.readout_bias[e] for e in range(net.ensemble)])
+
+
 def predict(net: Network, xs, at: str = "last") -> np.ndarray:
-    """Readout outputs (B, k) at the last step or (T, B, k) at every step (eval mode)."""
+    """Readout outputs (B, k) at the last step or (T, B, k) at every step (eval mode); an
+    ensemble takes xs (E, T, B, m) and gives a leading E."""
     with np.errstate(over="ignore", invalid="ignore"):
         states = simulate(net.core.for_inference(), np.asarray(xs, dtype=net.core.dtype)).states
-    H = states[-1] if at == "last" else states[1:]
-    return H @ net.readout_weight.T + net.readout_bias
+    return _readout(net, _scored(states, at))
+
+
+def _scored(states, at):
+    """The states the readout sees: h_T, or h_1..h_T (time axis -3, after any member axis)."""
+    return states[..., -1, :, :] if at == "last" else states[..., 1:, :, :]
 
 
 def loss_and_grads(net: Network, xs, targets, *, loss: str, at: str) -> StepGrads:
@@ -85,22 +132,37 @@ def loss_and_grads(net: Network, xs, targets, *, loss: str, at: str) -> StepGrad
     xs: (T, B, m); targets as :class:`~rnnanalysis.train.tasks.Batch`; ``loss`` "mse"/"ce";
     ``at`` "last" (readout of h_T) or "every" (readout of h_1..h_T). If the forward pass
     overflows (a diverging model) the loss is NaN/Inf and ``grads`` and ``adjoints`` are None.
+    For an ensemble, xs and targets carry a leading E and ``loss`` is an (E,) array; a member
+    that overflowed has a NaN/Inf loss and NaN/Inf gradients (the members do not mix).
     """
-    core = net.core
+    core, E = net.core, net.ensemble
     xs = np.asarray(xs, dtype=core.dtype)
+    members = [None] if E is None else range(E)
     with np.errstate(over="ignore", invalid="ignore"):
         trace = simulate(core, xs)
         states = trace.states
-        H = states[-1] if at == "last" else states[1:]
-        out = H @ net.readout_weight.T + net.readout_bias
-        value, d_out = LOSSES[loss](out, targets)
-    if not (np.isfinite(value) and np.all(np.isfinite(d_out))):
-        return StepGrads(float("nan") if np.isfinite(value) else value, None, states, None, out, core)
-    d_out = d_out.astype(core.dtype, copy=False)
-    dH = d_out @ net.readout_weight
-    flat_out, flat_H = d_out.reshape(-1, d_out.shape[-1]), H.reshape(-1, H.shape[-1])
-    res = bptt(core, xs, dH, at=at, trajectory=trace, input_grads=False)
+        H = _scored(states, at)
+        out = _readout(net, H)
+        scored = [LOSSES[loss](out if e is None else out[e], targets if e is None else targets[e])
+                  for e in members]
+    values = np.array([v for v, _ in scored])
+    ok = [bool(np.isfinite(v) and np.all(np.isfinite(d))) for v, d in scored]
+    if E is None and not ok[0]:
+        return StepGrads(float("nan") if np.isfinite(values[0]) else float(values[0]), None, states, None,
+                         out, core)
+    values = np.where(np.array(ok) | ~np.isfinite(values), values, np.nan)
+    d_out = [d.astype(core.dtype, copy=False) if good else np.zeros_like(d, dtype=core.dtype)
+             for (_, d), good in zip(scored, ok, strict=True)]       # a bad member sends nothing back
+    W = net.readout_weight
+    dH = d_out[0] @ W if E is None else np.stack([d_out[e] @ W[e] for e in members])
+    with np.errstate(over="ignore", invalid="ignore"):     # only an ensemble gets here with a bad member
+        res = bptt(core, xs, dH, at=at, trajectory=trace, input_grads=False)
     grads, adjoints, new_core = dict(res.grads), res.adjoints, core.updated(trace.forward)
-    grads["readout_weight"] = flat_out.T @ flat_H
-    grads["readout_bias"] = flat_out.sum(axis=0)
-    return StepGrads(value, grads, states, adjoints, out, new_core)
+    readout = []
+    for e in members:
+        d, h = (d_out[0], H) if e is None else (d_out[e], H[e])
+        flat_out, flat_H = d.reshape(-1, d.shape[-1]), h.reshape(-1, h.shape[-1])
+        readout.append((flat_out.T @ flat_H, flat_out.sum(axis=0)))
+    grads["readout_weight"] = readout[0][0] if E is None else np.stack([r[0] for r in readout])
+    grads["readout_bias"] = readout[0][1] if E is None else np.stack([r[1] for r in readout])
+    return StepGrads(float(values[0]) if E is None else values, grads, states, adjoints, out, new_core)

@@ -1,8 +1,11 @@
-"""Optimisers over dicts of arrays, with PyTorch's update rules (so runs can be compared step by step).
+"""Optimisers as pure gradient transformations, with PyTorch's update rules.
 
-An optimiser is built with its hyper-parameters; ``opt.init(params)`` returns its state and
-``opt.update(params, grads, state)`` returns ``(new_params, new_state)``. For speed the state's
-buffers are updated in place; ``params`` are not modified (new arrays are returned).
+Each is a frozen dataclass of hyper-parameters with ``init(params) -> state`` and
+``update(grads, state, params=None, *, context=None) -> (updates, new_state)`` (see
+:mod:`~rnnanalysis.train.transform`); the updates are added with ``apply_updates``. Nothing is
+modified in place. The arithmetic follows ``torch.optim`` operation for operation, so runs can
+be compared step by step (the tests feed both the same gradients). Every rule is elementwise, so
+it applies unchanged to an ensemble (arrays with a leading member axis).
 
 References:
     Sutskever, Martens, Dahl & Hinton (2013) (momentum, Nesterov); Tieleman & Hinton (2012)
@@ -13,10 +16,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["SGD", "RMSprop", "Adam", "make_optimizer", "OPTIMIZERS"]
+__all__ = ["SGD", "RMSprop", "Adam", "SGDState", "RMSpropState", "AdamState", "make_optimizer", "OPTIMIZERS"]
 
 
 def _positive(name, value, *, allow_zero=False, below_one=False):
@@ -28,9 +32,27 @@ def _positive(name, value, *, allow_zero=False, below_one=False):
     return v
 
 
+class SGDState(NamedTuple):
+    """count: updates made; buf: momentum buffers (empty without momentum)."""
+
+    count: int
+    buf: dict
+
+
+class RMSpropState(NamedTuple):
+    count: int
+    v: dict
+
+
+class AdamState(NamedTuple):
+    count: int
+    m: dict
+    v: dict
+
+
 @dataclass(frozen=True)
 class SGD:
-    """``buf = mu buf + g`` (buf = g at step 1); ``p -= lr (g + mu buf)`` (Nesterov) or ``lr buf``."""
+    """``buf = mu buf + g`` (buf = g at step 1); update ``-lr (g + mu buf)`` (Nesterov) or ``-lr buf``."""
 
     lr: float = 0.01
     momentum: float = 0.0
@@ -42,29 +64,23 @@ class SGD:
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov: Nesterov momentum needs momentum > 0")
 
-    def init(self, params):
-        return {"step": 0, "buf": {k: np.zeros_like(v) for k, v in params.items()}}
+    def init(self, params) -> SGDState:
+        return SGDState(0, {k: np.zeros_like(v) for k, v in params.items()} if self.momentum else {})
 
-    def update(self, params, grads, state):
-        first, out = state["step"] == 0, {}
-        for k, p in params.items():
-            g = grads[k]
+    def update(self, grads, state, params=None, *, context=None):
+        bufs, out = {}, {}
+        for k, g in grads.items():
             if self.momentum:
-                buf = state["buf"][k]
-                if first:
-                    buf[...] = g
-                else:
-                    buf *= self.momentum
-                    buf += g
+                buf = g.copy() if state.count == 0 else self.momentum * state.buf[k] + g
+                bufs[k] = buf
                 g = g + self.momentum * buf if self.nesterov else buf
-            out[k] = p - self.lr * g
-        state["step"] += 1
-        return out, state
+            out[k] = -(self.lr * g)
+        return out, SGDState(state.count + 1, bufs)
 
 
 @dataclass(frozen=True)
 class RMSprop:
-    """``v = alpha v + (1 - alpha) g^2``; ``p -= lr g / (sqrt(v) + eps)`` (PyTorch defaults)."""
+    """``v = alpha v + (1 - alpha) g^2``; update ``-lr g / (sqrt(v) + eps)`` (PyTorch defaults)."""
 
     lr: float = 0.01
     alpha: float = 0.99
@@ -75,18 +91,16 @@ class RMSprop:
         _positive("alpha", self.alpha, allow_zero=True, below_one=True)
         _positive("eps", self.eps)
 
-    def init(self, params):
-        return {"step": 0, "v": {k: np.zeros_like(v) for k, v in params.items()}}
+    def init(self, params) -> RMSpropState:
+        return RMSpropState(0, {k: np.zeros_like(v) for k, v in params.items()})
 
-    def update(self, params, grads, state):
-        out = {}
-        for k, p in params.items():
-            g, v = grads[k], state["v"][k]
-            v *= self.alpha
-            v += (1 - self.alpha) * g * g
-            out[k] = p - self.lr * g / (np.sqrt(v) + self.eps)
-        state["step"] += 1
-        return out, state
+    def update(self, grads, state, params=None, *, context=None):
+        vs, out = {}, {}
+        for k, g in grads.items():
+            v = self.alpha * state.v[k] + (1 - self.alpha) * g * g
+            vs[k] = v
+            out[k] = -(self.lr * g / (np.sqrt(v) + self.eps))
+        return out, RMSpropState(state.count + 1, vs)
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,7 @@ class Adam:
 
     .. math::
         m \\leftarrow \\beta_1 m + (1-\\beta_1) g,\\; v \\leftarrow \\beta_2 v + (1-\\beta_2) g^2,\\\\
-        p \\leftarrow p - \\frac{\\eta}{1-\\beta_1^t} \\frac{m}{\\sqrt{v}/\\sqrt{1-\\beta_2^t} + \\epsilon}
+        \\Delta p = - \\frac{\\eta}{1-\\beta_1^t} \\frac{m}{\\sqrt{v}/\\sqrt{1-\\beta_2^t} + \\epsilon}
     """
 
     lr: float = 1e-3
@@ -109,27 +123,24 @@ class Adam:
         _positive("beta2", self.beta2, allow_zero=True, below_one=True)
         _positive("eps", self.eps)
 
-    def init(self, params):
-        return {"step": 0, "m": {k: np.zeros_like(v) for k, v in params.items()},
-                "v": {k: np.zeros_like(v) for k, v in params.items()}}
+    def init(self, params) -> AdamState:
+        return AdamState(0, {k: np.zeros_like(v) for k, v in params.items()},
+                         {k: np.zeros_like(v) for k, v in params.items()})
 
-    def update(self, params, grads, state):
-        state["step"] += 1
-        t = state["step"]
+    def update(self, grads, state, params=None, *, context=None):
+        t = state.count + 1
         step_size = self.lr / (1 - self.beta1 ** t)
         root_bc2 = math.sqrt(1 - self.beta2 ** t)
-        out = {}
-        for k, p in params.items():
-            g, m, v = grads[k], state["m"][k], state["v"][k]
-            m *= self.beta1
-            m += (1 - self.beta1) * g
-            v *= self.beta2
-            v += (1 - self.beta2) * (g * g)
+        ms, vs, out = {}, {}, {}
+        for k, g in grads.items():
+            m = self.beta1 * state.m[k] + (1 - self.beta1) * g
+            v = self.beta2 * state.v[k] + (1 - self.beta2) * (g * g)
             denom = np.sqrt(v)
             denom /= root_bc2
             denom += self.eps
-            out[k] = p - (step_size * m) / denom
-        return out, state
+            ms[k], vs[k] = m, v
+            out[k] = -((step_size * m) / denom)
+        return out, AdamState(t, ms, vs)
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}

@@ -22,14 +22,16 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .._results import Result
 from ..cells import Elman
 
-__all__ = ["Omega", "omega"]
+__all__ = ["Omega", "omega", "OmegaPenalty", "OmegaState"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,45 @@ def omega(cell, xs, states, adjoints) -> Omega:
     coef = np.where(live & (ratio > 0), 2.0 * (ratio - 1.0) / np.where(ratio > 0, ratio, 1.0), 0.0) / B
     grad = (coef[..., None] * v).reshape(-1, v.shape[-1]).T @ u.reshape(-1, u.shape[-1])
     return Omega(value, grad)
+
+
+class OmegaState(NamedTuple):
+    """value: Omega at the last update (per member for an ensemble); NaN before the first."""
+
+    value: float | np.ndarray
+
+
+@dataclass(frozen=True)
+class OmegaPenalty:
+    """Add ``weight * dOmega/dW_hh`` to the ``weight_hh`` gradient (a gradient transformation).
+
+    Needs the step's forward and backward pass in ``context``
+    (:class:`~rnnanalysis.train.transform.StepContext`: core, xs, states, adjoints). Pascanu et
+    al. use it together with clipping: ``chain(OmegaPenalty(2.0), ClipByGlobalNorm(1.0), SGD(0.01))``.
+    """
+
+    weight: float
+
+    def __post_init__(self):
+        w = float(self.weight)
+        if not math.isfinite(w) or w < 0:
+            raise ValueError(f"omega_weight: expected a number >= 0, got {self.weight!r}")
+
+    def init(self, params) -> OmegaState:
+        return OmegaState(math.nan)
+
+    def update(self, grads, state, params=None, *, context=None):
+        if context is None or context.adjoints is None:
+            raise ValueError("context: Omega needs the step's core, xs, states and adjoints (a StepContext)")
+        E, core = context.ensemble, context.core
+        if E is None:
+            terms = [omega(core, context.xs, context.states, context.adjoints)]
+        else:
+            p = core.params
+            terms = [omega(type(core).from_params({k: v[e] for k, v in p.items()}, core.activation),
+                           context.xs[e], context.states[e], context.adjoints[e]) for e in range(E)]
+        extra = terms[0].grad_weight_hh if E is None else np.stack([t.grad_weight_hh for t in terms])
+        out = dict(grads)
+        out["weight_hh"] = grads["weight_hh"] + float(self.weight) * extra
+        values = [t.value for t in terms]
+        return out, OmegaState(values[0] if E is None else np.array(values))

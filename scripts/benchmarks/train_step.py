@@ -1,7 +1,7 @@
 """One training step (forward, BPTT, global-norm clipping, Adam) against PyTorch on the CPU.
 
 Ours: ``loss_and_grads`` (cell + linear readout, MSE at the last step; exact BPTT through
-``ra.bptt`` reusing the forward pass) + ``clip_by_global_norm`` + ``Adam.update``.
+``ra.bptt`` reusing the forward pass) + ``clip_by_global_norm`` + ``Adam.update`` + ``apply_updates``.
 Peer: ``nn.RNN``/``nn.LSTM`` + ``nn.Linear`` + ``MSELoss`` + ``backward`` +
 ``clip_grad_norm_`` + ``torch.optim.Adam``. Same shapes: n = 128, batch 32, T = 100, 8 inputs.
 Both are timed in interleaved rounds (A B A B ...) in this one process; the script prints
@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from rnnanalysis.cells import LSTM, Elman
-from rnnanalysis.train import Adam, clip_by_global_norm, loss_and_grads, make_network
+from rnnanalysis.train import Adam, apply_updates, clip_by_global_norm, loss_and_grads, make_network
 
 
 def ours_step(kind, dtype, n, B, T, m):
@@ -34,7 +34,8 @@ def ours_step(kind, dtype, n, B, T, m):
     def step():
         sg = loss_and_grads(state["net"], xs, y, loss="mse", at="last")
         clipped = clip_by_global_norm(sg.grads, 1.0)
-        state["params"], state["opt"] = opt.update(state["params"], clipped.grads, state["opt"])
+        updates, state["opt"] = opt.update(clipped.grads, state["opt"], state["params"])
+        state["params"] = apply_updates(state["params"], updates)
         state["net"] = state["net"].with_params(state["params"])
         return sg.loss
 

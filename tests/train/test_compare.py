@@ -5,7 +5,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from rnnanalysis.train import compare_remedies, parse_remedy
+from rnnanalysis import compare_remedies
+from rnnanalysis.train import parse_remedy
 
 KW = dict(hidden=6, batch=8, eval_every=10, eval_size=50, log_every=5)
 

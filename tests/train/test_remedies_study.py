@@ -2,7 +2,8 @@
 
 import pytest
 
-from rnnanalysis.train import Adam, compare_remedies
+from rnnanalysis import compare_remedies
+from rnnanalysis.train import Adam
 
 
 @pytest.mark.slow
