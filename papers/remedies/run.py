@@ -33,7 +33,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from rnnanalysis.train import Adam, compare_remedies, get_task  # noqa: E402
+from rnnanalysis import compare_remedies  # noqa: E402
+from rnnanalysis.train import Adam, get_task  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REMEDIES = [
