@@ -146,7 +146,7 @@ def _profile_lines(info):
             mean, lo, hi = (_fmt(data[f"log10_norm_{s}"][lag]) for s in ("mean", "min", "max"))
             yield f"{lag:>6}  {mean:>15}  {lo:>9}  {hi:>9}"
         rate = data["rate_log10_per_step"]
-        yield (f"fitted rate: {_fmt(rate)} log10 per step "
+        yield (f"fitted rate: {_fmt(rate)} log10 per step, < 0 vanishing "
                f"(least squares over lags 0..{T}, mean over the batch)")
         if isinstance(rate, float) and rate != 0:
             yield (f"  the gradient norm {'shrinks' if rate < 0 else 'grows'} tenfold every "

@@ -109,6 +109,9 @@ class PredictionCheck(Result):
         lines.append(f"{'measured':<18}{self.measured_regime:<11}{self.measured_log10_rate:>+12.5f}")
         lines.append(f"(T = {self.steps}, first {self.skip} lags skipped, {self.fit} fit, "
                      f"critical band +-{self.band:g})")
+        lines.append("(log10/step: slope of the log10 gradient norm over lag, < 0 vanishing; "
+                     "error: predicted - measured;\n |rate| <= band: critical; terms defined in "
+                     "docs/conventions.md)")
         return "\n".join(lines)
 
     def __str__(self):

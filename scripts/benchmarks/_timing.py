@@ -10,7 +10,7 @@ def interleaved(fns: dict, rounds: int = 5, pause: float = 0.15) -> dict:
     """Run each zero-argument callable once per round, in turn; return name -> list of seconds.
 
     A short pause between calls lets OpenBLAS threads stop spinning before another library's
-    BLAS runs (shared/reference/performance-notes.md).
+    BLAS runs (docs/benchmarking.md).
     """
     times = {k: [] for k in fns}
     for fn in fns.values():              # warm-up (JIT compilation, caches, first-touch memory)

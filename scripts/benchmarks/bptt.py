@@ -1,7 +1,7 @@
 """Per-lag gradient norms and BPTT: rnnanalysis (NumPy) against PyTorch and JAX, same run.
 
 Usage (unset the OpenBLAS overrides of this machine for this command only; see
-shared/reference/performance-notes.md):
+docs/benchmarking.md):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/benchmarks/bptt.py [--rounds 5]
 

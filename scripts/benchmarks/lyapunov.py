@@ -1,7 +1,7 @@
 """Lyapunov spectra: rnnanalysis (NumPy/SciPy) against the same QR method in PyTorch and JAX, one run.
 
 Usage (unset the OpenBLAS overrides of this machine for this command only; see
-shared/reference/performance-notes.md):
+docs/benchmarking.md):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/benchmarks/lyapunov.py [--rounds 3] [--quick]
 
