@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import numbers
+import operator
 
 import numpy as np
-
-FLOAT_DTYPES = (np.float32, np.float64)
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -37,6 +37,36 @@ def float_array(name: str, value, *, dtype=None, ndim=None, finite=True) -> np.n
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
     return arr
+
+
+_BOUNDS = ((">=", operator.ge), (">", operator.gt), ("<", operator.lt))
+
+
+def finite_float(name: str, value, *, at_least=None, above=None, below=None, unit: str = "") -> float:
+    """``value`` as a finite float, optionally ``>= at_least``, ``> above`` and ``< below``.
+
+    Bools, strings and other non-numbers are a TypeError, NaN/inf and values out of range a
+    ValueError; both name the argument, the range and the value (``unit`` is appended to the range):
+
+        >>> finite_float("lr", 0.1, above=0)
+        0.1
+        >>> finite_float("momentum", 1.0, at_least=0, below=1)
+        Traceback (most recent call last):
+        ...
+        ValueError: momentum: expected a finite number >= 0 and < 1, got 1.0
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    bounds = [(sym, test, b) for (sym, test), b in zip(_BOUNDS, (at_least, above, below), strict=True)
+              if b is not None]
+    if not math.isfinite(v) or not all(test(v, b) for _, test, b in bounds):
+        rng = "".join(f" {'and ' if i else ''}{sym} {b:g}" for i, (sym, _, b) in enumerate(bounds))
+        rng += f" ({unit})" if unit else ""
+        raise ValueError(f"{name}: expected a finite number{rng}, got {value!r}")
+    return v
 
 
 def positive_int(name: str, value, *, minimum: int = 1) -> int:

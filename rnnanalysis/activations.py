@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from ._validate import finite_float
+
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "custom_activation", "leaky_relu", "derivative",
            "sigmoid"]
 
@@ -152,9 +154,7 @@ def _sym_dlinear(e):
 
 def leaky_relu(slope: float = 0.01) -> Activation:
     """Leaky ReLU ``phi(a) = a`` for a > 0 and ``slope * a`` otherwise; gamma = max(1, |slope|)."""
-    slope = float(slope)
-    if not np.isfinite(slope):
-        raise ValueError(f"leaky_relu: slope must be finite, got {slope!r}")
+    slope = finite_float("slope", slope)
 
     def f(a, out=None):
         out = _out(out, a)
@@ -204,9 +204,7 @@ def custom_activation(
     """
     if not callable(f) or not callable(df):
         raise TypeError("custom_activation: f and df must be callables on NumPy arrays")
-    gamma = float(gamma)
-    if not np.isfinite(gamma) or gamma < 0:
-        raise ValueError(f"custom_activation: gamma must be finite and >= 0, got {gamma!r}")
+    gamma = finite_float("gamma", gamma, at_least=0)
 
     def checked(fn, what):
         def apply(a, out=None):

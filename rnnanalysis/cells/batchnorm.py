@@ -31,7 +31,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .._validate import as_dtype, float_array
+from .._validate import as_dtype, finite_float, float_array
 from ..activations import get_activation, sigmoid
 from ._base import Cell, _outer_sum
 from .elman import Elman
@@ -67,9 +67,7 @@ class BatchNormRNN(Cell):
                  init="pytorch", gain=1.0, spectral_radius=None, seed=None, dtype=np.float64):
         if kind not in ("elman", "lstm"):
             raise ValueError(f"kind: recurrent batch norm exists for 'elman' and 'lstm', got {kind!r}")
-        gamma = float(gamma)
-        if not np.isfinite(gamma):
-            raise ValueError(f"gamma: expected a finite gain, got {gamma!r}")
+        gamma = finite_float("gamma", gamma)
         cls = Elman if kind == "elman" else LSTM
         extra = {"forget_bias": forget_bias} if kind == "lstm" else {}
         plain = cls(hidden, inputs, activation, init=init, gain=gain, spectral_radius=spectral_radius,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import finite_float
 from ..activations import derivative, sigmoid
 from ._base import Cell
 
@@ -32,9 +33,7 @@ class LSTM(Cell):
 
     def __init__(self, hidden, inputs, activation="tanh", *, forget_bias=0.0, **kwargs):
         super().__init__(hidden, inputs, activation, **kwargs)
-        fb = float(forget_bias)
-        if not np.isfinite(fb):
-            raise ValueError(f"forget_bias: expected a finite number, got {forget_bias!r}")
+        fb = finite_float("forget_bias", forget_bias)
         self._params[self._forget_bias_param][..., hidden:2 * hidden] += fb
 
     @property

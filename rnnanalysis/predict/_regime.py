@@ -11,17 +11,6 @@ CRITICAL_BAND_LOG10 = 0.002
 REGIMES = ("vanishing", "critical", "exploding")
 
 
-def check_band(band) -> float:
-    """``band`` as a finite non-negative float (log10 per step)."""
-    try:
-        value = float(band)
-    except (TypeError, ValueError):
-        raise TypeError(f"band: expected a number (log10 per step), got {type(band).__name__}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"band: expected a finite number >= 0 (log10 per step), got {band!r}")
-    return value
-
-
 def classify(rate_log10: float, band: float = CRITICAL_BAND_LOG10) -> str:
     """"vanishing" below -band, "exploding" above +band, else "critical"; NaN gives "undecided"."""
     if math.isnan(rate_log10):

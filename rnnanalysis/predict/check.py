@@ -20,11 +20,11 @@ from scipy import stats
 
 from .._results import Result
 from .._threads import FEW_VECTORS, SINGLE_THREAD_MAX, single_blas_thread
-from .._validate import positive_int
+from .._validate import finite_float, positive_int
 from ..cells import check_cell
 from ..cells.layout import prepare_inputs
 from ..simulate import gradient_profile, lstsq_log10_rate
-from ._regime import CRITICAL_BAND_LOG10, check_band, classify
+from ._regime import CRITICAL_BAND_LOG10, classify
 from .lyapunov import lyapunov_spectrum
 from .spectral import input_variance, predict
 
@@ -154,7 +154,7 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
     check_cell(cell)
     if cell.ensemble is not None:
         raise ValueError(f"cell: expected a single network, got an ensemble cell with E={cell.ensemble}")
-    band = check_band(band)
+    band = finite_float("band", band, at_least=0, unit="log10 per step")
     xsi = prepare_inputs(cell, xs)
     T = xsi.shape[0]
     skip = T // 10 if skip is None else positive_int("skip", skip, minimum=0)

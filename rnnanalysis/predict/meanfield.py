@@ -26,6 +26,7 @@ import numpy as np
 from scipy import integrate, optimize
 
 from .._results import Result
+from .._validate import finite_float
 from ..activations import get_activation
 from ._regime import CRITICAL_BAND_LOG10, classify
 
@@ -87,15 +88,6 @@ class MeanField(Result):
         return classify(self.log10_rate_per_step, CRITICAL_BAND_LOG10)
 
 
-def _check_scalar(name, value, *, minimum=0.0):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{name}: expected a finite number >= {minimum:g}, got {value!r}")
-    return value
-
-
 def _fixed_point(act, sigma_w, offset, q0):
     """Stable fixed point of q -> sigma_w^2 E[phi^2] + offset reached from q0 (F is increasing)."""
     def F(q):
@@ -142,10 +134,10 @@ def mean_field(activation, sigma_w, sigma_b=0.0, *, input_variance=0.0, q0=1.0) 
         0.155
     """
     act = get_activation(activation)
-    sigma_w = _check_scalar("sigma_w", sigma_w)
-    sigma_b = _check_scalar("sigma_b", sigma_b)
-    input_variance = _check_scalar("input_variance", input_variance)
-    q0 = _check_scalar("q0", q0)
+    sigma_w = finite_float("sigma_w", sigma_w, at_least=0)
+    sigma_b = finite_float("sigma_b", sigma_b, at_least=0)
+    input_variance = finite_float("input_variance", input_variance, at_least=0)
+    q0 = finite_float("q0", q0, at_least=0)
     offset = sigma_b ** 2 + input_variance
     q_star = _fixed_point(act, sigma_w, offset, q0)
     chi = _chi(act, sigma_w, q_star)
@@ -172,8 +164,8 @@ def critical_sigma_w(activation, sigma_b=0.0, *, input_variance=0.0):
             raise TypeError(f"sigma_b: expected real numbers, got dtype {grid.dtype}")
         line = [critical_sigma_w(act, float(b), input_variance=input_variance) for b in grid.ravel()]
         return np.array(line).reshape(grid.shape)
-    sigma_b = _check_scalar("sigma_b", sigma_b)
-    input_variance = _check_scalar("input_variance", input_variance)
+    sigma_b = finite_float("sigma_b", sigma_b, at_least=0)
+    input_variance = finite_float("input_variance", input_variance, at_least=0)
     offset = sigma_b ** 2 + input_variance
 
     def log_chi(log_sw):

@@ -30,11 +30,11 @@ import scipy.sparse.linalg as spla
 
 from .._results import Result
 from .._threads import SINGLE_THREAD_MAX, single_blas_thread
-from .._validate import float_array, positive_int, rng_from
+from .._validate import finite_float, float_array, positive_int, rng_from
 from ..activations import get_activation
 from ..cells import Cell, check_cell
 from ..cells.layout import prepare_inputs
-from ._regime import CRITICAL_BAND_LOG10, check_band, classify
+from ._regime import CRITICAL_BAND_LOG10, classify
 from .meanfield import mean_field
 
 __all__ = ["SpectralPrediction", "predict", "input_variance", "DENSE_LIMIT"]
@@ -234,7 +234,7 @@ def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", r
         >>> p.regime, p.predictor, round(p.log10_rate_bound, 4)
         ('vanishing', 'pascanu_bound', -0.301)
     """
-    band = check_band(band)
+    band = finite_float("band", band, at_least=0, unit="log10 per step")
     if method not in ("auto", "dense", "sparse"):
         raise ValueError(f"method: expected 'auto', 'dense' or 'sparse', got {method!r}")
     top = positive_int("top", top)
