@@ -9,7 +9,6 @@ shows the traceback). Weight files are read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -56,19 +55,6 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
-
-
-def _optional(module, attr, what):
-    """``module.attr``, imported now; a clear UsageError when that part is not installed yet."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
-            raise UsageError(f"{what} is not available in this installation ({module} is missing)") from None
-        raise
-    if attr is not None and not hasattr(mod, attr):
-        raise UsageError(f"{what} is not available in this installation ({module}.{attr} is missing)")
-    return getattr(mod, attr) if attr else mod
 
 
 # ---- weights ----------------------------------------------------------------------------------
@@ -129,7 +115,8 @@ def _fmt(v, digits=6):
 # ---- subcommands -----------------------------------------------------------------------------
 
 def cmd_predict(args):
-    predict = _optional("rnnanalysis.predict", "predict", "predict (ra.predict)")
+    from .predict import predict
+
     obj, source = _load(args)
     result = predict(obj, activation=args.activation) if isinstance(obj, np.ndarray) else predict(obj)
     _emit(result, args.json, lambda data: [source, *_summary_lines(data)])
@@ -167,7 +154,8 @@ def cmd_profile(args):
 
 
 def cmd_check(args):
-    check = _optional("rnnanalysis.predict", "check_predictions", "check (ra.check_predictions)")
+    from .predict import check_predictions as check
+
     cell, source = _cell_from(args)
     xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
     table = check(cell, xs, seed=args.seed)
@@ -176,7 +164,8 @@ def cmd_check(args):
 
 
 def cmd_derive(args):
-    derive = _optional("rnnanalysis.symbolic", "derive", "derive (ra.derive)")
+    from .symbolic import derive
+
     derivation = derive(args.cell, args.activation)
     tex = derivation.latex()
     if args.tex:
@@ -193,7 +182,11 @@ def cmd_sweep(args):
     cfg = load_config(args.config, store=args.store)
     executor, client = None, None
     if args.scheduler:
-        distributed = _optional("distributed", None, "--scheduler (install rnnanalysis[distributed])")
+        try:
+            import distributed
+        except ModuleNotFoundError:
+            raise UsageError("--scheduler needs dask.distributed (pip install 'rnnanalysis[distributed]')") \
+                from None
         client = distributed.Client(args.scheduler, timeout=args.timeout)
         executor = client.get_executor()
 
