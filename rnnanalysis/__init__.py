@@ -17,7 +17,7 @@ import types
 #: ``rnnanalysis.cells``), so ``import rnnanalysis`` loads no SciPy, SymPy or matplotlib.
 _NAMES = {
     "activations": ("Activation", "custom_activation", "get_activation", "leaky_relu"),
-    "cells": ("Cell", "Elman", "LSTM", "GRU", "LayerNormElman", "LayerNormLSTM", "BatchNormRNN"),
+    "cells": ("Cell", "Elman", "LSTM", "GRU", "LayerNormElman", "LayerNormLSTM", "BatchNormRNN", "Stack"),
     "io": ("from_state_dict", "from_torch", "load_arrays"),
     "simulate": ("Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
                  "simulate", "bptt", "gradient_profile", "jacobian_products"),
@@ -74,7 +74,7 @@ def derive(kind_or_cell, activation=None):
 __all__ = [
     # numeric core
     "Activation", "custom_activation", "get_activation", "leaky_relu", "init",
-    "Cell", "Elman", "LSTM", "GRU", "LayerNormElman", "LayerNormLSTM", "from_state_dict",
+    "Cell", "Elman", "LSTM", "GRU", "LayerNormElman", "LayerNormLSTM", "Stack", "from_state_dict",
     "from_torch", "load_arrays",
     "Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
     "simulate", "bptt", "gradient_profile", "jacobian_products",

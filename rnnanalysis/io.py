@@ -189,10 +189,11 @@ def from_state_dict(kind, state_dict, activation=None, *, prefix=None, dtype=Non
         except (ValueError, TypeError) as exc:
             where = f"layer {len(cells)} ({layout.prefix}…_l{len(cells)}): " if layout.layers > 1 else ""
             raise type(exc)(f"{where}{exc}") from None
-    if len(cells) > 1:
-        raise ValueError(f"state_dict: {len(cells)} stacked layers under {layout.prefix!r}; multi-layer "
-                         f"models are not supported yet")
-    return cells[0]
+    if len(cells) == 1:
+        return cells[0]
+    from .cells import Stack
+
+    return Stack(cells)
 
 
 def from_torch(module, *, prefix=None, dtype=None):

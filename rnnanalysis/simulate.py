@@ -65,10 +65,13 @@ class GradientProfile(Result):
     """log10_norms: (T+1, B), ``log10 ||∂(v·h_T)/∂s_k||_2`` for k = 0..T (log10, base 10).
 
     ``log10_norms[T]`` is 0 (v is a unit vector); -inf where the gradient is exactly zero.
+    layer_log10_norms: (T+1, B, L), the same for each of the L blocks of ``cell.state_blocks``
+    (a Stack's layers, bottom to top), or None for a single cell.
     """
 
     log10_norms: np.ndarray
     direction: np.ndarray
+    layer_log10_norms: np.ndarray | None = None
 
     def rate_log10_per_step(self, skip: int = 0) -> np.ndarray:
         """Least-squares slope of log10 norm against lag T-k (per sample), lags >= ``skip``."""
@@ -115,10 +118,10 @@ def simulate(cell, xs, h0=None) -> Trajectory:
     """
     xsi = prepare_inputs(check_cell(cell), xs)
     fc = cell.run(xsi, prepare_state(cell, h0, xsi.shape[-2]))
-    public, n = to_public(fc.states, cell), cell.hidden
-    if cell.state_size == n:
-        return Trajectory(public, None, fc)
-    return Trajectory(public[..., :n], public[..., n:], fc)
+    public, out = to_public(fc.states, cell), cell.output_slice
+    if cell.state_size == out.stop:
+        return Trajectory(public[..., out], None, fc)
+    return Trajectory(public[..., out], public[..., out.stop:], fc)
 
 
 def _segment_length(checkpoint, T):
@@ -202,7 +205,8 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     adjoints = np.empty((T + 1,) + lead + (S,), dtype=cell.dtype)
     g = adjoints[T]
     g[...] = 0.0
-    g[..., :n] = dh if at == "last" else dh[T - 1]
+    out = cell.output_slice
+    g[..., out] = dh if at == "last" else dh[T - 1]
     grads, grad_xs = None, np.empty((T,) + lead + (cell.inputs,), dtype=cell.dtype) if input_grads else None
     if trajectory is not None:
         fc = trajectory.forward if isinstance(trajectory, Trajectory) else trajectory
@@ -222,7 +226,7 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
             if g_hh is not g_ih:
                 g_hh[t - 1 - a] = gh
             if at == "every" and t > 1:
-                g[..., :n] += dh[t - 2]
+                g[..., out] += dh[t - 2]
         seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
         if input_grads:
             grad_xs[a:b] = seg_xs
@@ -384,7 +388,7 @@ def _unit_direction(cell, direction, lead):
     except ValueError:
         raise ValueError(f"direction: expected shape (n,) = ({n},) or {lead + (n,)}, got {v.shape}") from None
     g = np.zeros(lead + (cell.state_size,), dtype=cell.dtype)
-    g[..., :n] = v
+    g[..., cell.output_slice] = v
     return g
 
 
@@ -392,10 +396,12 @@ def gradient_profile(cell, xs, h0=None, direction=None, *, checkpoint=None) -> G
     """Per-lag gradient norms ``log10 ||∂(v·h_T)/∂s_k||_2`` for k = 0..T, in log space.
 
     xs: (T, B, m); direction v: (n,) or (B, n), normalised to a unit vector (default
-    ones/sqrt(n)); s_k = h_k, or (h_k, c_k) for LSTM. Exact: the adjoint is renormalised every
-    few steps (adaptively, never letting it leave float range) and the log-scale accumulated,
-    so norms like 10^-5000 are finite numbers. ``checkpoint``: segment length (or True for
-    sqrt(T)) to keep memory O(sqrt(T)) for very long sequences.
+    ones/sqrt(n)); s_k = h_k, or (h_k, c_k) for LSTM, or all layers' states for a Stack (whose
+    h_T is the top layer's; each layer's block is also reported, ``layer_log10_norms``).
+    Exact: the adjoint is renormalised every few steps (adaptively, never letting it leave
+    float range) and the log-scale accumulated, so norms like 10^-5000 are finite numbers.
+    ``checkpoint``: segment length (or True for sqrt(T)) to keep memory O(sqrt(T)) for very
+    long sequences.
 
     .. math:: \\lVert v^\\top J_T J_{T-1} \\cdots J_{k+1} \\rVert_2
 
@@ -409,8 +415,18 @@ def gradient_profile(cell, xs, h0=None, direction=None, *, checkpoint=None) -> G
     B = xsi.shape[-2]
     s0 = prepare_state(cell, h0, B)
     g = _unit_direction(cell, direction, lead_shape(cell, B))
-    logs = _sweep(cell, xsi, s0, g, checkpoint)
-    return GradientProfile(to_public(logs.astype(np.float64), cell), g[..., : cell.hidden].copy())
+    blocks = cell.state_blocks
+    if len(blocks) == 1:
+        logs = _sweep(cell, xsi, s0, g, checkpoint)
+        return GradientProfile(to_public(logs.astype(np.float64), cell), g[..., cell.output_slice].copy())
+
+    def summarise(blk):                           # (k, *lead, S) -> (k, *lead, 1 + L): all, then each block
+        sq = np.stack([np.einsum("...i,...i->...", blk[..., b], blk[..., b]) for b in blocks], axis=-1)
+        with np.errstate(divide="ignore"):
+            return 0.5 * np.log10(np.concatenate([sq.sum(axis=-1, keepdims=True), sq], axis=-1))
+
+    logs = to_public(_sweep(cell, xsi, s0, g, checkpoint, summarise).astype(np.float64), cell)
+    return GradientProfile(logs[..., 0], g[..., cell.output_slice].copy(), logs[..., 1:])
 
 
 def jacobian_products(cell, xs, h0=None, *, top=None, checkpoint=None) -> JacobianProducts:

@@ -10,6 +10,7 @@ from .gru import GRU as GRU
 from .lstm import LSTM as LSTM
 from .normalized import LayerNormElman as LayerNormElman
 from .normalized import LayerNormLSTM as LayerNormLSTM
+from .stack import Stack as Stack
 
 CELLS = {"elman": Elman, "rnn": Elman, "lstm": LSTM, "gru": GRU,
          "ln_elman": LayerNormElman, "ln_lstm": LayerNormLSTM}

@@ -10,8 +10,9 @@ after the time axis internally (``(T, E, B, ...)``); public results put ``E`` fi
 The protocol (documented in ``docs/cell-protocol.md``), over *prepared* arrays
 ``xs (T, *lead, m)`` and ``s0 (*lead, S)``, ``lead = (B,)`` or ``(E, B)``:
 
-``state_size``, ``hidden``
-    the state is ``s = (h, extra)`` of size S; ``h = s[..., :hidden]`` is what a readout sees.
+``state_size``, ``hidden``, ``output_slice``, ``state_blocks``
+    the state has S entries; ``h = s[..., output_slice]`` (n entries; the first n except in a
+    Stack) is what a readout sees; ``state_blocks`` are the parts profiled separately.
 ``project(xs)``
     the input-side work of all steps at once (one GEMM), ``u (T, *lead, P)``.
 ``forward(u, s0)``
@@ -201,6 +202,17 @@ class Cell:
     def grad_widths(self) -> tuple:
         """Widths (P_ih, P_hh) of the pre-activation gradients of ``backward_step``."""
         return (self.gates * self.hidden,) * 2
+
+    @property
+    def output_slice(self) -> slice:
+        """Where h_t, what a readout or loss sees, sits in the state s_t (the first n entries;
+        a Stack's top layer)."""
+        return slice(0, self.hidden)
+
+    @property
+    def state_blocks(self) -> tuple:
+        """The parts of the state profiled separately: one block; a Stack's layers."""
+        return (slice(0, self.state_size),)
 
     @property
     def params(self):

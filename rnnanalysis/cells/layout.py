@@ -37,7 +37,8 @@ def lead_shape(cell, batch):
 
 
 def prepare_state(cell, h0, batch, name="h0"):
-    """The initial state (*lead, S); h0 may give h only (LSTM: c0 = 0) or the full state."""
+    """The initial state (*lead, S); h0 may give h only (LSTM: c0 = 0; a Stack: the top layer's
+    h, the other layers 0) or the full state."""
     lead = lead_shape(cell, batch)
     S, n = cell.state_size, cell.hidden
     s0 = np.zeros(lead + (S,), dtype=cell.dtype)
@@ -48,7 +49,8 @@ def prepare_state(cell, h0, batch, name="h0"):
     ok = h0.ndim >= 1 and h0.shape[-1] in sizes and h0.ndim <= len(lead) + 1
     if ok:
         try:
-            s0[..., : h0.shape[-1]] = np.broadcast_to(h0, lead + (h0.shape[-1],))
+            part = slice(None) if h0.shape[-1] == S else cell.output_slice   # h only: the rest 0
+            s0[..., part] = np.broadcast_to(h0, lead + (h0.shape[-1],))
         except ValueError:
             ok = False
     if not ok:

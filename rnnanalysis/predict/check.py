@@ -167,8 +167,9 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
     with np.errstate(invalid="ignore"):
         steps = profile.log10_norms[:-1] - profile.log10_norms[1:]        # growth lag -> lag + 1
     max_growth = float(np.max(steps[np.isfinite(steps)], initial=-np.inf))
-    pred = predict(cell, band=band, seed=seed, horizon=0, input_variance=input_variance(cell, xs))
-    gated = cell.kind != "elman"
+    gated = cell.kind != "elman"                  # LSTM, GRU, a Stack: no mean field (no input variance)
+    pred = predict(cell, band=band, seed=seed, horizon=0,
+                   input_variance=0.0 if gated else input_variance(cell, xs))
     rows = []
     held = None if gated else bool(max_growth <= pred.log10_rate_bound + _BOUND_TOL)
     rows.append(PredictorRow("pascanu_bound", "vanishing" if pred.vanishing_guaranteed else "undecided",

@@ -51,3 +51,25 @@ def test_pt_checkpoints_load_through_weights_only(tmp_path):
     torch.save(model.state_dict(), tmp_path / "sd.npz")              # a torch zip under another name
     with pytest.raises(ValueError, match="pickled data, which rnnanalysis never loads"):
         load_arrays(tmp_path / "sd.npz")
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "relu"])
+def test_multi_layer_modules_equal_pytorch_autograd(kind, rng):
+    n, m, T, B = 5, 3, 30, 4
+    torch.manual_seed(3)
+    mod = {"lstm": lambda: torch.nn.LSTM(m, n, num_layers=3),
+           "gru": lambda: torch.nn.GRU(m, n, num_layers=2),
+           "relu": lambda: torch.nn.RNN(m, n, num_layers=2, nonlinearity="relu")}[kind]().double()
+    stack = ra.from_torch(mod)
+    assert isinstance(stack, ra.Stack) and len(stack.layers) == mod.num_layers
+    xs, w = rng.normal(size=(T, B, m)), rng.normal(size=(T, B, n))
+    x_t = torch.tensor(xs, requires_grad=True)
+    out, _ = mod(x_t)
+    (out * torch.tensor(w)).sum().backward()
+    ours = ra.bptt(stack, xs, w, at="every")
+    np.testing.assert_allclose(ra.simulate(stack, xs).states[1:], out.detach().numpy(),
+                               rtol=1e-12, atol=1e-13)
+    for name, p in mod.named_parameters():
+        want = p.grad.numpy()
+        assert np.linalg.norm(ours.grads[name] - want) <= 1e-12 * np.linalg.norm(want), name
+    np.testing.assert_allclose(ours.grad_xs, x_t.grad.numpy(), rtol=1e-10, atol=1e-13)

@@ -1,0 +1,112 @@
+"""ra.Stack: stacked layers as one cell, against finite differences and the layers run one by one."""
+
+import numpy as np
+import pytest
+
+import rnnanalysis as ra
+from rnnanalysis.testing import check_jacobian
+
+STACKS = {
+    "lstm+gru": lambda: ra.Stack([ra.LSTM(3, 2, seed=0), ra.GRU(4, 3, seed=1)]),
+    "relu+lstm+elman": lambda: ra.Stack([ra.Elman(3, 2, "relu", seed=2), ra.LSTM(2, 3, seed=3),
+                                         ra.Elman(3, 2, seed=4)]),
+}
+
+
+@pytest.fixture(params=sorted(STACKS))
+def stack(request):
+    return STACKS[request.param]()
+
+
+def test_forward_is_the_layers_run_one_after_another(stack, rng):
+    xs = rng.normal(size=(9, 4, stack.inputs))
+    h0 = rng.normal(size=(4, stack.state_size))
+    states = ra.simulate(stack, xs, h0)
+    inputs = xs
+    for cell, blk in zip(stack.layers, stack.state_blocks, strict=True):
+        tr = ra.simulate(cell, inputs, h0[:, blk])
+        inputs = tr.states[1:]
+    np.testing.assert_array_equal(states.states, tr.states)        # the output is the top layer's h
+    assert stack.state_size == sum(c.state_size for c in stack.layers)
+
+
+def _fd(f, x, eps=1e-6):
+    """Central differences of the scalar f at every entry of x."""
+    out = np.empty_like(x)
+    for i in np.ndindex(x.shape):
+        d = np.zeros_like(x)
+        d[i] = eps
+        out[i] = (f(x + d) - f(x - d)) / (2 * eps)
+    return out
+
+
+def test_one_step_vjp_against_finite_differences(stack, rng):
+    s = 0.5 * rng.normal(size=(2, stack.state_size))
+    x = rng.normal(size=(2, stack.inputs))
+    g = rng.normal(size=(2, stack.state_size))
+    check_jacobian(stack, s, x, rtol=1e-7)                          # g_state row by row
+    g_s, g_x, grads = stack.vjp(s, x, g)
+
+    def loss(cell=stack, s=s, x=x):
+        return float(np.sum(g * cell.step(s, x)))
+
+    np.testing.assert_allclose(g_s, _fd(lambda v: loss(s=v), s), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(g_x, _fd(lambda v: loss(x=v), x), rtol=1e-7, atol=1e-9)
+    params = dict(stack.params)
+    assert set(grads) == set(params)
+    for name, value in params.items():
+        fd = _fd(lambda v, name=name: loss(cell=stack.with_params({**params, name: v})), value)
+        np.testing.assert_allclose(grads[name], fd, rtol=1e-6, atol=1e-9, err_msg=name)
+
+
+def test_profile_and_its_layer_blocks_match_plain_bptt(stack, rng):
+    T, B = 30, 3
+    xs = rng.normal(size=(T, B, stack.inputs))
+    prof = ra.gradient_profile(stack, xs)
+    v = np.ones((B, stack.hidden)) / np.sqrt(stack.hidden)
+    adj = ra.bptt(stack, xs, v).adjoints                           # (T+1, B, S), no renormalisation
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(prof.log10_norms, np.log10(np.linalg.norm(adj, axis=-1)), atol=1e-12)
+        blocks = np.stack([np.log10(np.linalg.norm(adj[..., b], axis=-1)) for b in stack.state_blocks], -1)
+    np.testing.assert_allclose(prof.layer_log10_norms[:-1], blocks[:-1], atol=1e-12)
+    assert abs(prof.layer_log10_norms[-1, 0, -1]) < 1e-15          # v on the top layer's h only
+    assert np.all(prof.layer_log10_norms[-1, :, :-1] == -np.inf)
+
+
+def test_predictions_accept_a_stack(rng):
+    stack = STACKS["lstm+gru"]()
+    xs = rng.normal(size=(60, 2, stack.inputs))
+    # the stacked step Jacobian is block lower-triangular: its spectrum is the layers' spectra
+    radii = [ra.predict(c).spectral_radius for c in stack.layers]
+    assert ra.predict(stack).spectral_radius == pytest.approx(max(radii), rel=1e-10)
+    table = ra.check_predictions(stack, xs)
+    assert table.measured_regime == "vanishing"
+    ly = ra.lyapunov_spectrum(stack, xs, k=stack.state_size)
+    assert ly.exponents.shape == (2, stack.state_size)
+    assert ra.jacobian_products(stack, xs[:5]).log10_singular_values.shape == (6, 2, stack.state_size)
+
+
+def test_round_trip_through_a_state_dict():
+    stack = STACKS["lstm+gru"]()
+    with pytest.raises(ValueError, match="layers: expected a list of two or more cells"):
+        ra.Stack([stack.layers[0]])
+    sd = stack.state_dict()
+    assert sorted(sd) == sorted(f"{k}_l{i}" for i in range(2) for k in ra.cells.PARAM_NAMES)
+    same = ra.Stack([ra.LSTM(3, 2, seed=0), ra.LSTM(3, 3, seed=1)])
+    back = ra.from_state_dict("lstm", {f"rnn.{k}": v for k, v in same.state_dict().items()})
+    assert isinstance(back, ra.Stack) and [type(c) for c in back.layers] == [ra.LSTM, ra.LSTM]
+    for k, v in same.params.items():
+        np.testing.assert_array_equal(back.params[k], v)
+    assert back.astype(np.float32).dtype == np.float32
+
+
+def test_bad_stacks_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"layers\[1\]: expected inputs = layer 0's hidden size 3, got 2"):
+        ra.Stack([ra.GRU(3, 2), ra.GRU(3, 2)])
+    with pytest.raises(TypeError, match=r"layers\[0\]: expected an Elman, LSTM or GRU cell, got LayerNorm"):
+        ra.Stack([ra.LayerNormLSTM(3, 2), ra.GRU(3, 3)])
+    with pytest.raises(ValueError, match="ensemble"):
+        ra.Stack([ra.GRU(3, 2, ensemble=2), ra.GRU(3, 3, ensemble=2)])
+    with pytest.raises(ValueError, match="layer numbers .* should run 0, 1, ..., got \\[0, 2\\]"):
+        sd = ra.GRU(3, 2).state_dict()
+        ra.from_state_dict("gru", {**sd, **{k.replace("_l0", "_l2"): v for k, v in sd.items()}})
