@@ -1,18 +1,28 @@
-"""What each remedy buys on the classic long-range tasks: success over seeds, and why.
+"""What each remedy buys on the classic long-range tasks, under a budget that tells them apart.
 
-Trains tanh RNN (Xavier), orthogonal, IRNN, LSTM and GRU cores, each plain, with clipping,
-with layer norm and with recurrent batch norm (GRU: plain and clipped only), plus Pascanu's
-recipe (sparse "smart tanh" at spectral radius 0.95 + clipping + Omega), on the adding problem
-(Le 2015 / Arjovsky 2016 variant) and the temporal-order problem (Pascanu 2013) at
-T in {50, 100, 200}, over several seeds, under a fixed step budget, and writes
-``results.json`` and ``table.md`` beside this script.
+Runs the study through :func:`rnnanalysis.compare_remedies` (so on ``ra.sweep``) with one
+resumable store, ``store.jsonl`` beside this script: every finished (task, remedy, T, optimiser,
+learning rate) point, five seeds trained together, is appended at once, and running the script
+again computes only the missing points (extend a block below and run it again to add points).
+Then it writes ``table.md``, ``results.json`` (the runs, for ``rnnanalysis figures``) and the two
+figures from whatever the store holds, listing the points still missing.
 
-    PYTHONPATH=. python3 papers/remedies/run.py                 # the committed table
-    PYTHONPATH=. python3 papers/remedies/run.py --budget 100 --seeds 2 --lengths 20   # a smoke run
-    PYTHONPATH=. python3 papers/remedies/run.py --table-only     # table.md again from results.json
+Blocks, in the order they run (the most informative first):
 
-Runs are spread over a process pool; OpenBLAS is limited to one thread per process (on a
-loaded 2-core machine two BLAS threads per small GEMM made a step ~20x slower).
+1. clipping as Pascanu et al. (2013) used it: plain SGD, tanh RNN with and without global-norm
+   clipping (threshold 1), a learning-rate sweep, at T = 50;
+2. T = 50 and 100 on both tasks: initialisations (Xavier, He, orthogonal, identity/IRNN, sparse
+   at spectral radius 0.95), gated cells (LSTM, GRU), layer norm, recurrent batch norm (Adam),
+   and Pascanu's recipe (sparse init + clipping + Omega) under SGD;
+3. the same at T = 25 and 200.
+
+    PYTHONPATH=. python3 papers/remedies/run.py                  # run / resume, then the table
+    PYTHONPATH=. python3 papers/remedies/run.py --table-only     # table and figures from the store
+    PYTHONPATH=. python3 papers/remedies/run.py --store /tmp/s.jsonl --steps 50   # a smoke run
+
+On a loaded 2-core machine, glibc handing freed memory back to the system and faulting it in
+again costs a factor 2-3 per training step; ``MALLOC_TRIM_THRESHOLD_=2000000000
+MALLOC_MMAP_THRESHOLD_=1000000000`` in the environment keeps it (same numbers, faster).
 """
 
 from __future__ import annotations
@@ -23,149 +33,49 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-
 from rnnanalysis import compare_remedies  # noqa: E402
-from rnnanalysis.train import Adam, get_task  # noqa: E402
+from rnnanalysis.train import SGD, Adam  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-REMEDIES = [
-    "tanh", "tanh+clip", "tanh+ln", "tanh+bn",
-    "orthogonal", "orthogonal+clip", "orthogonal+ln", "orthogonal+bn",
-    "irnn", "irnn+clip", "irnn+ln", "irnn+bn",
-    "lstm", "lstm+clip", "lstm+ln", "lstm+bn",
-    "gru", "gru+clip",
-    "smart_tanh+clip+omega",
-]
-TASKS = ["adding", "temporal_order"]
-
-PUBLISHED = {
-    "temporal_order": [
-        "Pascanu, Mikolov & Bengio (2013), Fig. 7 / sec. 4.1: 50 tanh units, SGD (lr 0.01, batch 20), "
-        "clipping at 1 + Omega: 100% success up to T = 200; plain SGD fails as T grows. Their budget "
-        "was millions of sequences (success = < 1% errors on 10 000 fresh sequences); ours is below. "
-        "Our row smart_tanh+clip+omega is this recipe under Adam and our budget: not reproduced.",
-    ],
-    "adding": [
-        "Hochreiter & Schmidhuber (1997), Table 7 (their adding variant: U[-1,1], target "
-        "0.5 + (X1+X2)/4, correct if |error| < 0.04): LSTM at T = 100 needed 74 000 training "
-        "sequences, 1 wrong of 2560; T = 500: 209 000; T = 1000: 853 000. Not the same variant or "
-        "criterion as ours (Le 2015 / Arjovsky 2016: U[0,1], target the sum, chance MSE 1/6); our "
-        "LSTM rows saw at most 8000 sequences.",
-    ],
-}
+TASKS = ("temporal_order", "adding")
+ADAM_REMEDIES = ("tanh", "he", "orthogonal", "irnn", "smart_tanh", "lstm", "gru", "tanh+ln", "tanh+bn")
+SGD_REMEDIES = ("tanh", "tanh+clip", "smart_tanh+clip+omega")
+CLIP_LRS = (0.01, 0.03, 0.1, 0.3, 1.0)
+#: fixed settings of every run (a store keeps one value set per axis name; extend, don't change)
+SETTINGS = dict(hidden=32, batch=20, eval_every=250, eval_size=500, log_every=50, max_loss_ratio=10.0)
 
 
-def _cell(rows, remedy, T):
-    sel = [r for r in rows if r["remedy"] == remedy and r["length"] == T]
-    ok = [r["steps_to_solve"] for r in sel if r["solved"]]
-    div = sum(r["diverged"] for r in sel)
-    text = f"{len(ok)}/{len(sel)}"
-    if ok:
-        text += f" ({int(np.median(ok))})"
-    if div:
-        text += f" d{div}"
-    return text
-
-
-def _median(rows, remedy, T, key):
-    vals = [r[key] for r in rows if r["remedy"] == remedy and r["length"] == T
-            and r[key] is not None and math.isfinite(r[key])]
-    return f"{np.median(vals):.3g}" if vals else "-"
-
-
-def write_table(results, meta, path):
-    lines = ["# Remedies on the classic long-range tasks: what each buys, measured", "",
-             f"Generated by `{meta['command']}` ({meta['wall_seconds'] / 60:.0f} min wall on "
-             f"{meta['workers']} worker processes, {meta['machine']}).", "",
-             "**Budget (CPU, stated):** " + meta["budget_text"], "",
-             "Cells: `solved/seeds (median steps to solve)`; `dK` = K runs diverged (NaN/Inf, "
-             "recorded and stopped). Success = solved on fresh sequences within the budget: "
-             "adding MSE < 0.01 (chance 1/6 = 0.167); temporal order < 1% wrong (chance ln 4 nats). "
-             "Runs are paired: for a seed, every remedy sees the same training sequences.", ""]
-    for task, res in results.items():
-        rows, lengths = res["runs"], sorted({r["length"] for r in res["runs"]})
-        mid = lengths[len(lengths) // 2]
-        lines += [f"## {task} ({get_task(task).reference})", "",
-                  f"Chance loss {get_task(task).baseline(mid):.4g}. Columns after the success counts: "
-                  f"median over seeds at T = {mid}.", "",
-                  "| remedy | " + " | ".join(f"T = {T}" for T in lengths)
-                  + " | final eval loss | rho(W_hh) start -> end | log10 grad rate/step start -> end |",
-                  "|---|" + "---|" * len(lengths) + "---|---|---|"]
-        for rem in dict.fromkeys(r["remedy"] for r in rows):
-            rho = f"{_median(rows, rem, mid, 'rho_start')} -> {_median(rows, rem, mid, 'rho_end')}"
-            rate = (f"{_median(rows, rem, mid, 'log10_grad_rate_start')} -> "
-                    f"{_median(rows, rem, mid, 'log10_grad_rate_end')}")
-            lines.append(f"| {rem} | " + " | ".join(_cell(rows, rem, T) for T in lengths)
-                         + f" | {_median(rows, rem, mid, 'final_loss')} | {rho} | {rate} |")
-        lines += ["", "Published results this echoes (cited; not reproduced here unless our column "
-                  "says so):", ""]
-        lines += [f"- {p}" for p in PUBLISHED.get(task, [])]
-        lines.append("")
-    lines += ["Notes. Clipping: Adam divides each update by a running RMS of the gradient, so rescaling "
-              "one step's gradient changes the update far less than under the plain SGD of Pascanu et al. "
-              "(2013); compare each '+clip' row with its plain row. Batch norm: the final evaluation runs "
-              "in eval mode with per-step running statistics (Cooijmans et al. 2016), so a large 'final "
-              "eval loss' with a small training loss means the running averages did not match the "
-              "trained weights.", ""]
-    lines += ["Columns 'why': median over seeds of the largest spectral radius of a W_hh gate block "
-              "at step 1 and at the last step, and of the least-squares slope of "
-              "log10 ||dL/ds_k|| against k (k = 0..T; positive = the gradient reaching early steps is "
-              "smaller, i.e. vanishing, by that many decades per step) at step 1 and at the last step.", ""]
-    path.write_text("\n".join(lines))
+def blocks(steps):
+    """(label, task, lengths, remedies, optimizer) in the order they run."""
+    out = [("clipping under SGD", task, [50], ["tanh", "tanh+clip"], SGD(lr=lr))
+           for lr in CLIP_LRS for task in TASKS]
+    for lengths in ([50, 100], [25, 200]):
+        for task in TASKS:
+            out.append(("remedies under Adam", task, lengths, list(ADAM_REMEDIES), Adam(1e-3)))
+            out.append(("Omega under SGD", task, lengths, list(SGD_REMEDIES), SGD(lr=0.01)))
+    return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budget", type=int, default=400, help="max training steps per run")
+    ap.add_argument("--steps", type=int, default=5000, help="step budget per run (batch 20)")
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--lengths", type=int, nargs="+", default=[50, 100, 200])
-    ap.add_argument("--hidden", type=int, default=32)
-    ap.add_argument("--batch", type=int, default=20)
-    ap.add_argument("--lr", type=float, default=0.01)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--tasks", nargs="+", default=TASKS)
-    ap.add_argument("--remedies", nargs="+", default=REMEDIES)
-    ap.add_argument("--out", default=str(HERE))
-    ap.add_argument("--table-only", action="store_true",
-                    help="rewrite table.md from an existing results.json (no training)")
+    ap.add_argument("--store", default=str(HERE / "store.jsonl"))
+    ap.add_argument("--out", default=str(HERE), help="where table.md, results.json and figures go")
+    ap.add_argument("--table-only", action="store_true", help="no training: the table from the store")
     args = ap.parse_args(argv)
-    out = Path(args.out)
-    if args.table_only:
-        saved = json.loads((out / "results.json").read_text())
-        meta = saved.pop("meta")
-        write_table(saved, meta, out / "table.md")
-        print((out / "table.md").read_text())
-        return
-    t0 = time.time()
-    results = {}
-    with ProcessPoolExecutor(args.workers) as ex:
-        for task in args.tasks:
-            res = compare_remedies(task, args.lengths, args.remedies, args.seeds, args.budget, executor=ex,
-                                   hidden=args.hidden, batch=args.batch, optimizer=Adam(args.lr),
-                                   eval_every=100, eval_size=500, log_every=10, progress=True)
-            results[task] = {"runs": res.runs, "summary": res.summary}
-            (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    meta = {"command": "PYTHONPATH=. python3 papers/remedies/run.py " + " ".join(sys.argv[1:] if argv is None
-                                                                                 else argv),
-            "wall_seconds": time.time() - t0, "workers": args.workers,
-            "machine": f"{platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}",
-            "budget_text": (f"at most {args.budget} Adam steps (lr {args.lr}, batch {args.batch}, so at most "
-                            f"{args.budget * args.batch} training sequences) per run; {args.hidden} hidden "
-                            f"units; float64; evaluation every 100 steps on 500 fresh sequences; "
-                            f"{args.seeds} seeds; clipping = global norm 1; Omega weight 2; "
-                            f"one BLAS thread per worker.")}
-    (out / "results.json").write_text(json.dumps({**results, "meta": meta}, indent=1, default=str))
-    write_table(results, meta, out / "table.md")
-    print((out / "table.md").read_text())
+    if not args.table_only:
+        for label, task, lengths, remedies, opt in blocks(args.steps):
+            sys.stderr.write(f"== {label}: {task}, T = {lengths}, {type(opt).__name__}(lr={opt.lr:g})\n")
+            compare_remedies(task, lengths, remedies, args.seeds, args.steps, optimizer=opt, store=args.store,
+                             **SETTINGS)
+    sys.path.insert(0, str(HERE))
+    from report import write_all  # (beside this script)
+
+    write_all(Path(args.store), Path(args.out), blocks(args.steps), args.seeds, args.steps, SETTINGS)
 
 
 if __name__ == "__main__":

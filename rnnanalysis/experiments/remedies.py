@@ -14,6 +14,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -23,9 +24,10 @@ from ..train.optim import OPTIMIZERS
 from ..train.remedies import parse_remedy, remedy_runs
 from ..train.tasks import get_task
 from .grid import Grid
-from .sweep import sweep
+from .store import Store
+from .sweep import function_name, sweep
 
-__all__ = ["Comparison", "compare_remedies"]
+__all__ = ["Comparison", "ClippingStudy", "compare_remedies"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ class Comparison(Result):
     length): success_rate, median_steps_to_solve (over solved runs; None if none),
     mean_final_loss, divergences, seeds. grad_norm_traces: ``"remedy|T"`` -> (seeds, K) global
     gradient norms at the logged steps (NaN after a run stopped). budget: the step budget of
-    each run; wall_seconds: the time the comparison took (resumed points cost nothing).
+    each run; wall_seconds: the time the comparison took; resumed: grid points read from the
+    store instead of computed.
     """
 
     task: str
@@ -50,6 +53,7 @@ class Comparison(Result):
     grad_norm_traces: dict
     log_step: np.ndarray
     wall_seconds: float = math.nan
+    resumed: int = 0
 
     def to_markdown(self) -> str:
         """Success per remedy and length: ``solved/seeds`` (``dK``: K runs diverged)."""
@@ -88,18 +92,18 @@ def _optimizer_args(optimizer):
     return name, float(optimizer.lr)
 
 
-def _estimate_seconds(task, remedies, lengths, n_seeds, budget, kw):
-    """Upper bound of the run time: a few timed steps per remedy at the longest length, scaled
-    linearly in T to the others and to the full budget (runs that solve early stop sooner)."""
-    T, probe = max(lengths), 3
-    total = 0.0
-    for rem in remedies:
+def _estimate_seconds(task, points, n_seeds, budget, kw):
+    """Upper bound of the run time of ``points`` [(remedy, length)]: a few timed steps per remedy at
+    its longest length, scaled linearly in T and to the full budget (runs that solve stop sooner)."""
+    total, probe = 0.0, 3
+    for rem in dict.fromkeys(r for r, _ in points):
+        T = max(L for r, L in points if r == rem)
         t0 = time.perf_counter()
         remedy_runs(task=task.name, remedy=rem, length=T, seeds=n_seeds, **{**kw, "steps": probe,
                     "eval_every": 10 ** 9, "eval_size": 1})
         per_step = (time.perf_counter() - t0) / probe
         evals = budget / kw["eval_every"] * kw["eval_size"] / (kw["batch"] * 3)   # an eval ~ forward only
-        total += per_step * (budget + evals) * sum(L / T for L in lengths)
+        total += per_step * (budget + evals) * sum(L / T for r, L in points if r == rem)
     return total
 
 
@@ -137,10 +141,16 @@ def compare_remedies(task, lengths, remedies, seeds, budget, executor=None, *, h
                  **kw})
     t0 = time.perf_counter()
     if estimate:
-        est = _estimate_seconds(task, remedies, lengths, n_seeds, budget, kw)
-        sys.stderr.write(f"compare_remedies: {len(grid)} points x {n_seeds} seeds, at most {budget} steps "
-                         f"each; "
-                         f"estimated at most {est / 60:.1f} min (less when runs solve early)\n")
+        have = set()
+        if store is not None and Path(store).is_file():
+            have = {r["key"] for r in Store(store).read(warn=False).records
+                    if r["fn"] == function_name(remedy_runs)}
+        todo = [(p.params["remedy"], p.params["length"]) for p in grid if p.key not in have]
+        est = _estimate_seconds(task, todo, n_seeds, budget, kw) if todo else 0.0
+        sys.stderr.write(f"compare_remedies: {len(todo)} of {len(grid)} points to run ({n_seeds} seeds each, "
+                         f"at most {budget} steps); estimated at most "
+                         f"{f'{est:.0f} s' if est < 120 else f'{est / 60:.1f} min'} "
+                         f"(less when runs solve early)\n")
 
     def report(done, total, record):
         if progress and record is not None:
@@ -156,10 +166,10 @@ def compare_remedies(task, lengths, remedies, seeds, budget, executor=None, *, h
     finally:
         if own:
             ex.shutdown()
-    return _comparison(task.name, budget, res.records, time.perf_counter() - t0)
+    return _comparison(task.name, budget, res.records, time.perf_counter() - t0, res.resumed)
 
 
-def _comparison(task, budget, records, wall) -> Comparison:
+def _comparison(task, budget, records, wall, resumed) -> Comparison:
     """Comparison from sweep records (results as JSON values: 'nan' strings for NaN)."""
     def num(v):
         return float(v) if v is not None else None
@@ -187,4 +197,42 @@ def _comparison(task, budget, records, wall) -> Comparison:
                         "mean_final_loss": float(np.mean(losses)) if losses else math.nan,
                         "divergences": sum(x["diverged"] for x in sel)})
     return Comparison(task=task, budget=budget, runs=rows, summary=summary, grad_norm_traces=traces,
-                      log_step=log_step, wall_seconds=wall)
+                      log_step=log_step, wall_seconds=wall, resumed=resumed)
+
+
+@dataclass(frozen=True)
+class ClippingStudy(Result):
+    """Divergence and success against the SGD learning rate, without and with clipping.
+
+    divergence, success: (K, 2, L) over ``tasks`` (K,) x (no clipping, clipping) x ``lrs`` (L,):
+    the fraction of the seeds of a point that diverged / solved (NaN: not run). The runs are
+    those of ``remedy`` and ``remedy+clip`` under SGD at sequence length ``length``.
+    """
+
+    tasks: tuple
+    lrs: np.ndarray
+    divergence: np.ndarray
+    success: np.ndarray
+    seeds: int
+    length: int
+    remedy: str
+    budget: str
+
+    @classmethod
+    def from_records(cls, records, *, length=50, remedy="tanh", budget="") -> ClippingStudy:
+        """From sweep records of :func:`~rnnanalysis.train.remedies.remedy_runs` (e.g. a store's)."""
+        pick = [r for r in records if r["params"]["optimizer"] == "sgd" and r["params"]["length"] == length
+                and r["params"]["remedy"] in (remedy, remedy + "+clip")]
+        tasks = tuple(sorted({r["params"]["task"] for r in pick}))
+        lrs = np.array(sorted({float(r["params"]["lr"]) for r in pick}))
+        div = np.full((len(tasks), 2, len(lrs)), np.nan)
+        ok = np.full_like(div, np.nan)
+        seeds = 0
+        for r in pick:
+            p, res = r["params"], r["result"]
+            at = (tasks.index(p["task"]), int(p["remedy"].endswith("+clip")),
+                  int(np.searchsorted(lrs, p["lr"])))
+            div[at], ok[at] = np.mean(res["diverged"]), np.mean(res["solved"])
+            seeds = max(seeds, len(res["solved"]))
+        return cls(tasks=tasks, lrs=lrs, divergence=div, success=ok, seeds=seeds, length=int(length),
+                   remedy=remedy, budget=budget)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._style import colour, legend, new_figure, styled
 
-__all__ = ["plot_remedies", "plot_error_surface"]
+__all__ = ["plot_remedies", "plot_error_surface", "plot_divergence"]
 
 
 @styled
@@ -86,4 +86,31 @@ def plot_error_surface(result):
     ax2.set_ylabel("loss")
     ax2.set_title(f"lr = {result.lr:g}, clipping threshold {result.threshold:g}")
     legend(ax2, loc="lower left")
+    return fig
+
+
+@styled
+def plot_divergence(result):
+    """Fraction of runs that diverge against the SGD learning rate, without and with clipping
+    (one panel per task); the fraction that solved the task as thin lines.
+
+    result: a :class:`rnnanalysis.experiments.remedies.ClippingStudy`.
+    """
+    K = len(result.tasks)
+    fig, axes = new_figure(K, width=3.4, height=3.0, sharey=True)
+    div_ok = zip(np.asarray(result.divergence), np.asarray(result.success), strict=True)
+    for ax, task, (div, ok) in zip(axes, result.tasks, div_ok, strict=True):
+        for i, name in enumerate(("no clipping", "clipping")):
+            ax.plot(result.lrs, 100 * div[i], color=colour(3 if i == 0 else 5), marker="os"[i], lw=1.8,
+                    label=f"diverged, {name}")
+            ax.plot(result.lrs, 100 * ok[i], color=colour(3 if i == 0 else 5), marker="os"[i], ms=3, lw=0.8,
+                    ls=":", label=f"solved, {name}")
+        ax.set_xscale("log")
+        ax.set_ylim(-5, 105)
+        ax.set_xlabel("SGD learning rate")
+        ax.set_title(f"{task.replace('_', ' ')}, T = {result.length}")
+    axes[0].set_ylabel(f"% of {result.seeds} seeds")
+    legend(axes[-1], loc="center left", fontsize=7)
+    if result.budget:
+        fig.supxlabel(f"{result.remedy} RNN; {result.budget}", fontsize=7)
     return fig

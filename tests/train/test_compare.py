@@ -44,3 +44,35 @@ def test_divergence_is_a_row_not_a_crash():
     res = compare_remedies("adding", [100], ["irnn"], 1, 20, optimizer=SGD(lr=10.0), **KW)
     row = res.runs[0]
     assert row["diverged"] and not row["solved"] and res.summary[0]["divergences"] == 1
+
+
+def test_store_resumes_and_extends(tmp_path, capsys):
+    store = tmp_path / "study.jsonl"
+    a = compare_remedies("adding", [6], ["tanh", "gru"], 2, 6, store=store, **KW)
+    b = compare_remedies("adding", [6], ["tanh", "gru"], 2, 6, store=store, **KW)
+    assert (a.resumed, b.resumed) == (0, 2) and b.runs == a.runs
+    c = compare_remedies("adding", [6, 8], ["tanh", "gru"], 2, 6, store=store, **KW)
+    assert c.resumed == 2 and len(c.runs) == 8 and c.runs[:2] == a.runs[:2]
+    err = capsys.readouterr().err
+    assert "2 of 2 points to run" in err and "0 of 2 points to run" in err and "2 of 4 points to run" in err
+    assert "estimated at most" in err and "[4/4] gru T=8" in err
+    table = str(c)
+    assert table == c.to_markdown() and "| GRU | 0/2 | 0/2 |" in table and len(repr(c)) < 200
+
+
+def test_the_study_writes_its_table_from_a_partial_store(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parents[2] / "papers" / "remedies" / "run.py"
+    spec = importlib.util.spec_from_file_location("remedies_run", here)
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    store = tmp_path / "store.jsonl"
+    _, task, _, remedies, opt = run.blocks(4)[0]
+    compare_remedies(task, [50], remedies, 2, 4, optimizer=opt, store=store, progress=False, estimate=False,
+                     **run.SETTINGS)
+    run.main(["--table-only", "--steps", "4", "--seeds", "2", "--store", str(store), "--out", str(tmp_path)])
+    table = (tmp_path / "table.md").read_text()
+    assert "Points still missing" in table and f"{task}, tanh+clip, T = 50, sgd lr 0.03" in table
+    assert (tmp_path / "clipping.png").is_file() and (tmp_path / "success.pdf").is_file()
