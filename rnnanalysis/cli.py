@@ -14,7 +14,6 @@ import math
 import os
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -166,13 +165,15 @@ def cmd_check(args):
 def cmd_derive(args):
     from .symbolic import derive
 
+    if args.fragment and not args.tex:
+        raise UsageError("--fragment: give the file to write with --tex OUT.tex")
     derivation = derive(args.cell, args.activation)
-    tex = derivation.latex()
+    settings = {} if args.width is None else {"width": args.width}
     if args.tex:
-        Path(args.tex).write_text(tex + "\n")
+        derivation.to_tex(args.tex, fragment=args.fragment, **settings)
         print(f"wrote {args.tex}")
     else:
-        print(tex)
+        print(derivation.latex(**settings))
 
 
 def cmd_sweep(args):
@@ -291,7 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("derive", help="the symbolic Jacobian of a cell, as LaTeX")
     p.add_argument("cell", metavar="CELL", help="elman, lstm or gru")
     p.add_argument("--activation", default="tanh", help="nonlinearity (default tanh)")
-    p.add_argument("--tex", metavar="OUT.tex", help="write the LaTeX here (default: print it)")
+    p.add_argument("--tex", metavar="OUT.tex", help="write a standalone LaTeX document (default: print "
+                   "the align* environment)")
+    p.add_argument("--fragment", action="store_true", help="with --tex: write the derivation alone, for "
+                   "\\input in a document that loads amsmath")
+    p.add_argument("--width", type=_finite_float, help="line width in pt that long equations are broken "
+                   "to fit (default 345, the article class)")
     p.set_defaults(func=cmd_derive)
     p = sub.add_parser("sweep", help="run a JSON-configured sweep, resumably (see rnnanalysis.experiments)")
     p.add_argument("config", metavar="CONFIG", help='JSON: {"function": "gradient_decay", "grid": {...}, '

@@ -76,7 +76,7 @@ def run(outdir="tour", quick=False, *, seed=0, progress=print) -> dict:
 
     chk = check_predictions(cell, xs, skip=T // 10, seed=seed)
     (out / "check.txt").write_text(chk.to_text() + "\n")
-    (out / "check.tex").write_text(chk.to_latex() + "\n")
+    (out / "check.tex").write_text(chk.to_latex(document=True) + "\n")
     _say(progress, "compare", "predictions against the measurement (log10 per step):\n" + chk.to_text())
 
     rows = {r.predictor: np.array([r.log10_rate]) for r in chk.rows}

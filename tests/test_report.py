@@ -30,7 +30,7 @@ def test_copy_baseline_measured_equals_published_formula(build_module):
         assert abs(measured - formula) < 1e-12
 
 
-def test_quick_report_builds_and_compiles(build_module, tmp_path):
+def test_quick_report_builds_and_compiles(build_module, tmp_path, request):
     pdf = shutil.which("pdflatex") is not None
     tex_path = build_module.build(tmp_path, quick=True, pdf=pdf, progress=False)
     text = tex_path.read_text()
@@ -52,8 +52,11 @@ def test_quick_report_builds_and_compiles(build_module, tmp_path):
         assert (tmp_path / "figures" / f"{spec.name}.pdf").stat().st_size > 0
         assert (tmp_path / "figures" / f"{spec.name}.json").stat().st_size > 0
     assert "\\usepackage{booktabs}" not in text  # not in texlive-latex-base
+    assert "($\\sigma_{w}$, $\\sigma_{b}$)" in text and "$\\lambda_{\\max}(g)$ vs" in text  # captions as math
     if pdf:
         assert tex_path.with_suffix(".pdf").stat().st_size > 10_000
+        log = tex_path.with_suffix(".log").read_text(errors="replace")  # build's own pdflatex run
+        assert request.getfixturevalue("pdflatex").widest_overfull(log) <= 1.0
     else:
         pytest.skip("pdflatex not installed: the .tex was checked, not compiled")
 

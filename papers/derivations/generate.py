@@ -1,6 +1,6 @@
 """Write the derivation of every built-in cell as a standalone LaTeX document.
 
-    python3 papers/derivations/generate.py        # -> papers/derivations/{elman,lstm,gru}.tex
+    python3 papers/derivations/generate.py        # -> papers/derivations/<cell>.tex
 
 Each file is ``rnnanalysis.derive(kind).to_tex(...)`` (tanh; article + amsmath only);
 tests/symbolic/test_symbolic_tex.py checks they are current and compile with pdflatex.

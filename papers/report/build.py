@@ -66,6 +66,34 @@ def tex(s) -> str:
     return re.sub(r"([_%&#])", r"\\\1", str(s))
 
 
+_SYMBOL = re.compile(r"\blog10\b|\b(alpha|beta|gamma|lambda|rho|sigma|chi|phi)_([A-Za-z0-9]+)(\([a-z]\))?")
+
+
+def caption(s) -> str:
+    """Caption text for LaTeX: escaped, with log10 and symbols such as sigma_w, lambda_max(g) as math."""
+    out, last = [], 0
+    for m in _SYMBOL.finditer(s):
+        sub = f"\\{m[2]}" if m[2] in ("max", "min") else m[2]
+        math_ = "\\log_{10}" if m[0] == "log10" else f"\\{m[1]}_{{{sub}}}{m[3] or ''}"
+        out += [tex(s[last:m.start()]), f"${math_}$"]
+        last = m.end()
+    return "".join(out + [tex(s[last:])])
+
+
+def natural_width(path: Path) -> float:
+    """The width in pt at which pdflatex places a PDF (MediaBox) or PNG (pixels and pHYs dpi)."""
+    data = Path(path).read_bytes()
+    if data.startswith(b"\x89PNG"):
+        px = int.from_bytes(data[16:20], "big")
+        at = data.find(b"pHYs")
+        per_metre = int.from_bytes(data[at + 4:at + 8], "big") if at > 0 and data[at + 12] == 1 else 0
+        return px * 72.27 / (per_metre * 0.0254) if per_metre else float(px)
+    box = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+[-\d.]+\s+([-\d.]+)", data)
+    if box is None:
+        raise ValueError(f"figures: no page size in {path}")
+    return (float(box[2]) - float(box[1])) * 72.27 / 72
+
+
 def num(x, fmt="+.4f") -> str:
     return "--" if x is None or (isinstance(x, float) and math.isnan(x)) else f"${x:{fmt}}$"
 
@@ -333,7 +361,7 @@ def reproductions(cfg, study) -> str:
 
 
 def figure_section(figdir: Path, outdir: Path, quick: bool) -> str:
-    out = []
+    out, sources = [], []
     for spec in figures.FIGURES:
         src = next(
             (
@@ -350,12 +378,15 @@ def figure_section(figdir: Path, outdir: Path, quick: bool) -> str:
             if Path(src).resolve().is_relative_to(outdir.resolve())
             else Path(src).resolve()
         )
+        sources.append((spec, src, rel))
+    widest = max(natural_width(src) for _, src, _ in sources)
+    for spec, src, rel in sources:          # one scale for all: the widest figure fills the line
         size = "quick-mode sizes" if quick else "full sizes"
         out += [
             "\\begin{figure}[p]",
             "\\centering",
-            f"\\includegraphics[width=\\linewidth]{{{rel.as_posix()}}}",
-            f"\\caption{{({spec.name[0]}) {tex(spec.what)}. Made by \\texttt{{rnnanalysis.figures}} "
+            f"\\includegraphics[width={natural_width(src) / widest:.3f}\\linewidth]{{{rel.as_posix()}}}",
+            f"\\caption{{({spec.name[0]}) {caption(spec.what)}. Made by \\texttt{{rnnanalysis.figures}} "
             f"({size}; \\texttt{{{tex(spec.compute.__name__)}}} then \\texttt{{{tex(spec.plot)}}}).}}",
             f"\\label{{fig:{spec.name}}}",
             "\\end{figure}",

@@ -117,21 +117,24 @@ class PredictionCheck(Result):
     def __str__(self):
         return self.to_text()
 
-    def to_latex(self) -> str:
-        """A booktabs LaTeX tabular of the same table."""
+    def to_latex(self, document: bool = False) -> str:
+        """The same table as a LaTeX tabular ruled with ``\\hline`` (texlive-latex-base has no
+        booktabs); ``document=True``: a standalone article that compiles with pdflatex."""
         def num(x):
             return "--" if math.isnan(x) else ("$-\\infty$" if x == -math.inf else f"${x:+.4f}$")
 
-        lines = ["\\begin{tabular}{llrrl}", "\\toprule",
-                 "predictor & regime & rate ($\\log_{10}$/step) & error & bound held \\\\", "\\midrule"]
+        lines = ["\\begin{tabular}{llrrl}", "\\hline\\hline",
+                 "predictor & regime & $\\log_{10}$/step & error & bound held \\\\", "\\hline"]
         for r in self.rows:
             held = "" if r.bound_held is None else ("yes" if r.bound_held else "no")
             lines.append(f"{r.predictor.replace('_', chr(92) + '_')} & {r.regime} & {num(r.log10_rate)} & "
                          f"{num(r.error_log10)} & {held} \\\\")
         measured = f"measured & {self.measured_regime} & {num(self.measured_log10_rate)} & & \\\\"
-        lines += ["\\midrule", measured,
-                  "\\bottomrule", "\\end{tabular}"]
-        return "\n".join(lines)
+        lines += ["\\hline", measured,
+                  "\\hline\\hline", "\\end{tabular}"]
+        table = "\n".join(lines)
+        return ("\\documentclass{article}\n\\begin{document}\n\\begin{center}\n"
+                f"{table}\n\\end{{center}}\n\\end{{document}}" if document else table)
 
 
 def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", direction=None,

@@ -4,7 +4,8 @@ time subscripts ``t`` and ``t-1``, and symbol names under the user's control.
 Settings (validated; unknown keys or wrong types raise): ``names`` maps a symbol key of the
 cell (``"W_hh"``, ``"h"``, ``"phi"``, …) to its LaTeX base (``"W"``); ``time`` is the time
 index (default ``"t"``); ``hadamard``, ``diag`` and ``transpose`` are the LaTeX for the
-elementwise product, the diagonal matrix and the transpose.
+elementwise product, the diagonal matrix and the transpose; ``width`` is the line width in pt
+that long equations are broken to fit (default 345, the 10 pt article's ``\\textwidth``).
 
     >>> from rnnanalysis.symbolic import derive
     >>> print(derive("elman").latex_of("jacobian", names={"W_hh": "W"}))
@@ -16,12 +17,14 @@ References:
 
 from __future__ import annotations
 
+import math
 import re
 
-from sympy import MatAdd, MatMul
+from sympy import HadamardProduct, MatAdd, MatMul
 from sympy.printing.latex import LatexPrinter
 
 from .expr import coeff_and_factors
+from .layout import ARTICLE_WIDTH
 
 __all__ = ["RNNLatexPrinter", "validate_settings", "DEFAULT_SETTINGS", "default_latex", "timed"]
 
@@ -54,7 +57,7 @@ def timed(base: str, sub: str) -> str:
 
 
 DEFAULT_SETTINGS = {"names": None, "time": "t", "hadamard": r"\odot", "diag": r"\operatorname{diag}",
-                    "transpose": r"^\top"}
+                    "transpose": r"^\top", "width": ARTICLE_WIDTH}
 
 
 def validate_settings(spec, settings: dict) -> dict:
@@ -66,6 +69,10 @@ def validate_settings(spec, settings: dict) -> dict:
     for key in ("time", "hadamard", "diag", "transpose"):
         if not isinstance(out[key], str) or not out[key].strip():
             raise TypeError(f"printer setting {key!r}: expected a non-empty string, got {out[key]!r}")
+    width = out["width"]
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 50 <= width < math.inf:
+        raise ValueError(f"printer setting 'width': expected a line width in pt >= 50 (article: "
+                         f"{ARTICLE_WIDTH:g}), got {width!r}")
     names = out["names"] or {}
     if not isinstance(names, dict):
         raise TypeError(f"printer setting 'names': expected a dict key -> LaTeX, got {type(names).__name__}")
@@ -118,9 +125,19 @@ class RNNLatexPrinter(LatexPrinter):
         s = self._print(f)
         return rf"\left({s}\right)" if isinstance(f, MatAdd) else s
 
-    def _print_MatMul(self, expr):
+    def product_parts(self, expr):
+        """``(coefficient, factors, separator, LaTeX of each factor)`` of a matrix product or a
+        Hadamard product (sums in parentheses; scaled products too inside a Hadamard product)."""
+        if isinstance(expr, HadamardProduct):
+            texts = [self._factor(f) if not isinstance(f, MatMul) or coeff_and_factors(f)[0] == 1
+                     else rf"\left({self._print(f)}\right)" for f in expr.args]
+            return 1, list(expr.args), f" {self.rnn['hadamard']} ", texts
         coeff, factors = coeff_and_factors(expr)
-        body = " ".join(self._factor(f) for f in factors)
+        return coeff, factors, " ", [self._factor(f) for f in factors]
+
+    def _print_MatMul(self, expr):
+        coeff, _, join, texts = self.product_parts(expr)
+        body = join.join(texts)
         if coeff == 1:
             return body
         if coeff == -1:
@@ -128,9 +145,8 @@ class RNNLatexPrinter(LatexPrinter):
         return f"{self._print(coeff)} {body}"
 
     def _print_HadamardProduct(self, expr):
-        return f" {self.rnn['hadamard']} ".join(
-            self._factor(f) if not isinstance(f, MatMul) or coeff_and_factors(f)[0] == 1
-            else rf"\left({self._print(f)}\right)" for f in expr.args)
+        _, _, join, texts = self.product_parts(expr)
+        return join.join(texts)
 
     def _print_DiagMatrix(self, expr):
         return rf"{self.rnn['diag']}\left({self._print(expr.args[0])}\right)"

@@ -208,7 +208,13 @@ def test_derive_writes_the_library_latex(run, tmp_path):
     pytest.importorskip("sympy")
     code, out, _ = run("derive", "elman", "--activation", "relu", "--tex", tmp_path / "elman.tex")
     assert code == 0 and out.strip() == f"wrote {tmp_path / 'elman.tex'}"
-    assert (tmp_path / "elman.tex").read_text() == ra.derive("elman", "relu").latex() + "\n"
+    assert (tmp_path / "elman.tex").read_text() == \
+        ra.derive("elman", "relu").to_tex(tmp_path / "api.tex").read_text()
+    code, _, _ = run("derive", "lstm", "--tex", tmp_path / "lstm.tex", "--fragment", "--width", "240")
+    assert code == 0 and (tmp_path / "lstm.tex").read_text() == \
+        ra.derive("lstm").to_tex(tmp_path / "api.tex", fragment=True, width=240).read_text()
+    assert "--tex" in _one_error_line(*run("derive", "lstm", "--fragment")[::2])
+    assert "width" in _one_error_line(*run("derive", "lstm", "--width", "10")[::2])
     code, out, _ = run("derive", "gru")
     assert code == 0 and out == ra.derive("gru").latex() + "\n"
     line = _one_error_line(*run("derive", "transformer")[::2])

@@ -1,8 +1,7 @@
-"""papers/derivations: current with the code, and every document compiles with pdflatex."""
+"""papers/derivations: current with the code; every derivation compiles with pdflatex with no
+box overfull by more than 1 pt at article width (and at a narrow column width when asked)."""
 
 import importlib.util
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,6 @@ def _generator():
     return module
 
 
-def pdflatex(path: Path, outdir: Path):
-    """Compile ``path``; fail with the LaTeX error lines on any error."""
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
-                          f"-output-directory={outdir}", str(path)], capture_output=True, text=True,
-                         timeout=120)
-    log = (outdir / (path.stem + ".log")).read_text(errors="replace")
-    errors = [line for line in log.splitlines() if line.startswith("!")]
-    assert run.returncode == 0 and not errors, f"{path.name}: LaTeX errors {errors}\n{run.stdout[-2000:]}"
-    assert (outdir / (path.stem + ".pdf")).stat().st_size > 1000
-
-
-needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
-                                    reason="pdflatex not installed (CI: apt-get install texlive-latex-base)")
-
-
 @pytest.mark.parametrize("kind", _generator().CELLS)
 def test_committed_derivation_is_current(kind, tmp_path):
     fresh = ra.derive(kind).to_tex(tmp_path / f"{kind}.tex").read_text()
@@ -41,17 +25,25 @@ def test_committed_derivation_is_current(kind, tmp_path):
         "stale: run python3 papers/derivations/generate.py"
 
 
-@needs_pdflatex
 @pytest.mark.parametrize("kind", _generator().CELLS)
-def test_derivation_compiles_with_pdflatex(kind, tmp_path):
-    pdflatex(PAPERS / f"{kind}.tex", tmp_path)
+def test_derivation_compiles_with_no_overfull_box(kind, tmp_path, pdflatex):
+    assert pdflatex(PAPERS / f"{kind}.tex", tmp_path) <= 1.0
 
 
-@needs_pdflatex
-def test_user_cell_with_custom_names_compiles(tmp_path, minimal_rnn):
-    spec = minimal_rnn
-    path = ra.derive(spec).to_tex(tmp_path / "minimal.tex", names={"h": r"\mathbf{h}", "U_h": "U"})
-    pdflatex(path, tmp_path)
+def test_user_cell_with_custom_names_compiles(tmp_path, minimal_rnn, pdflatex):
+    path = ra.derive(minimal_rnn).to_tex(tmp_path / "minimal.tex", names={"h": r"\mathbf{h}", "U_h": "U"})
+    assert pdflatex(path) <= 1.0
+
+
+def test_fragments_fit_a_two_column_paper(tmp_path, pdflatex):
+    """``width=`` the column width of a two-column article: Elman, LSTM and GRU fit (the
+    layer-norm Jacobian alone is wider than such a column, so those cells are not asked)."""
+    for kind in ("elman", "lstm", "gru"):
+        ra.derive(kind).to_tex(tmp_path / f"{kind}.tex", fragment=True, width=229.5)
+    wrapper = tmp_path / "paper.tex"
+    wrapper.write_text("\\documentclass[twocolumn]{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+                       "\\input{elman.tex}\n\\input{lstm.tex}\n\\input{gru.tex}\n\\end{document}\n")
+    assert pdflatex(wrapper) <= 1.0
 
 
 def test_to_tex_rejects_other_suffixes(tmp_path):
