@@ -22,7 +22,8 @@ _NAMES = {
     "simulate": ("Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
                  "simulate", "bptt", "gradient_profile", "jacobian_products"),
     "predict": ("SpectralPrediction", "MeanField", "LyapunovSpectrum", "PredictionCheck",
-                "predict", "mean_field", "critical_sigma_w", "lyapunov_spectrum", "check_predictions"),
+                "StationaryStatistics", "predict", "stationary_statistics", "mean_field", "critical_sigma_w",
+                "lyapunov_spectrum", "check_predictions"),
     "train": ("get_task",),
     "experiments.remedies": ("compare_remedies",),
     "experiments": ("Grid", "Store", "SweepError", "SweepResult", "sweep"),
@@ -79,8 +80,9 @@ __all__ = [
     "Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
     "simulate", "bptt", "gradient_profile", "jacobian_products",
     # predict
-    "SpectralPrediction", "MeanField", "LyapunovSpectrum", "PredictionCheck",
-    "predict", "mean_field", "critical_sigma_w", "lyapunov_spectrum", "check_predictions",
+    "SpectralPrediction", "MeanField", "LyapunovSpectrum", "PredictionCheck", "StationaryStatistics",
+    "predict", "stationary_statistics", "mean_field", "critical_sigma_w", "lyapunov_spectrum",
+    "check_predictions",
     # symbolic
     "derive",
     # train

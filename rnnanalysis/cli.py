@@ -113,12 +113,45 @@ def _fmt(v, digits=6):
 
 # ---- subcommands -----------------------------------------------------------------------------
 
+def _input_std(text):
+    """--input-std: one number, or one per input separated by commas; each finite and >= 0."""
+    values = [_finite_float(t) for t in text.split(",")]
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected standard deviations >= 0, got {text!r}")
+    return values[0] if len(values) == 1 else np.array(values)
+
+
+def _load_inputs(path):
+    """--inputs X.npy: one array (T, B, m) from a .npy/.npz file (never unpickled)."""
+    from .io import load_arrays
+
+    arrays = load_arrays(path)
+    if len(arrays) != 1:
+        raise ValueError(f"--inputs {path}: expected one array (T, B, m), got arrays {sorted(arrays)}")
+    return next(iter(arrays.values()))
+
+
 def cmd_predict(args):
     from .predict import predict
 
     obj, source = _load(args)
-    result = predict(obj, activation=args.activation) if isinstance(obj, np.ndarray) else predict(obj)
-    _emit(result, args.json, lambda data: [source, *_summary_lines(data)])
+    described = {"input_std": args.input_std}
+    if args.inputs is not None:
+        described = {"inputs": _load_inputs(args.inputs)}
+    result = predict(obj, activation=args.activation if isinstance(obj, np.ndarray) else None, **described)
+    if args.json:
+        _emit(result, True, _summary_lines)
+    else:
+        print(f"{source}\n{result.to_text()}")
+
+
+def _prediction_line(cell):
+    """What ra.predict says for the N(0, 1) inputs that profile and check draw."""
+    from .predict import predict
+
+    p = predict(cell, input_std=1.0, horizon=0)
+    return p, (f"predicted from the weights (ra.predict(cell, input_std=1)): {p.regime}, "
+               f"{p.log10_rate_estimate:+.5f} log10 per step ({p.predictor})")
 
 
 def _profile_lines(info):
@@ -149,7 +182,12 @@ def cmd_profile(args):
     summary = profile_summary(gradient_profile(cell, xs))
     info = (f"{cell!r} from {source}; inputs N(0, 1), T={args.T}, batch {args.batch}, "
             f"seed {args.seed}")
-    _emit(summary, args.json, _profile_lines(info))
+    prediction, line = _prediction_line(cell)
+    lines = _profile_lines(info)
+    text = [*lines(jsonable(summary)), line]
+    summary.update(predicted_regime=prediction.regime,
+                   predicted_rate_log10_per_step=prediction.log10_rate_estimate)
+    _emit(summary, args.json, lambda data: text)
 
 
 def cmd_check(args):
@@ -159,7 +197,7 @@ def cmd_check(args):
     xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
     table = check(cell, xs, seed=args.seed)
     print(json.dumps(jsonable(table.to_dict()), indent=1) if args.json
-          else f"{cell!r} from {source}\n{table.to_text()}")
+          else f"{cell!r} from {source}\n{table.to_text()}\n{_prediction_line(cell)[1]}")
 
 
 def cmd_derive(args):
@@ -280,8 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    p = sub.add_parser("predict", help="spectral predictions from a weight matrix or state dict")
+    p = sub.add_parser("predict", help="predictions from a weight matrix or state dict and the inputs' "
+                       "statistics")
     _add_cell_options(p, True)
+    inputs = p.add_mutually_exclusive_group()
+    inputs.add_argument("--input-std", type=_input_std, metavar="S",
+                        help="the inputs are i.i.d. N(0, S^2): one S, or one per input separated by commas "
+                             "(a bare W: the drive on each unit)")
+    inputs.add_argument("--inputs", metavar="X.npy",
+                        help="an input array (T, B, m) whose mean and covariance the prediction uses")
     p.set_defaults(func=cmd_predict)
     for name, func, text in (("profile", cmd_profile, "measured per-lag gradient norms and their rate"),
                              ("check", cmd_check, "predictions against measurement, with errors")):

@@ -47,7 +47,7 @@ def run(outdir="tour", quick=False, *, seed=0, progress=print) -> dict:
     from . import derive, gradient_profile, plots, predict
     from .experiments.gradients import GainProfiles
     from .experiments.spectra import RandomMatrixSpectrum
-    from .predict import check_predictions, input_variance
+    from .predict import check_predictions
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,12 +62,12 @@ def run(outdir="tour", quick=False, *, seed=0, progress=print) -> dict:
     d.to_tex(out / "derivation.tex")
     _say(progress, "derive", f"J_t = {d.latex_of('jacobian')}   (LaTeX; full derivation in derivation.tex)")
 
-    p = predict(cell, input_variance=input_variance(cell, xs))
+    p = predict(cell, inputs=xs)
     _say(progress, "predict", f"rho = {p.spectral_radius:.3f}, sigma_max = {p.sigma_max:.3f}, "
          f"gamma = {p.gamma:g}; "
          f"Pascanu bound log10(gamma sigma_max) = {p.log10_rate_bound:+.3f}/step (inconclusive above 0), "
-         f"linear log10(rho) = {p.log10_rate_linear:+.3f}/step, mean field with the inputs' variance "
-         f"{p.log10_rate_mean_field:+.3f}/step -> {p.regime} (decided by {p.predictor})")
+         f"linear log10(rho) = {p.log10_rate_linear:+.3f}/step; from the weights and the inputs' "
+         f"moments {p.log10_rate_estimate:+.3f}/step -> {p.regime} (decided by {p.predictor})")
 
     prof = gradient_profile(cell, xs)
     final = prof.log10_norms[0]
@@ -114,12 +114,12 @@ $$J_t = {d.latex_of('jacobian')}$$
 and over k steps $\\partial h_t/\\partial h_k = J_t J_{{t-1}} \\cdots J_{{k+1}}$
 (full derivation: `derivation.tex`).
 
-## Predict (`ra.predict`)
+## Predict (`ra.predict(cell, inputs=xs)`)
 spectral radius {p.spectral_radius:.4f}; largest singular value {p.sigma_max:.4f}; gamma = {p.gamma:g};
 Pascanu et al. (2013) bound {p.log10_rate_bound:+.4f} log10/step
 (vanishing guaranteed: {p.vanishing_guaranteed});
-linear rate log10(rho) = {p.log10_rate_linear:+.4f}/step; mean field (with the inputs' variance)
-{p.log10_rate_mean_field:+.4f}/step; regime **{p.regime}** (by {p.predictor}).
+linear rate log10(rho) = {p.log10_rate_linear:+.4f}/step; from the weights and the inputs' mean and
+covariance {p.log10_rate_estimate:+.4f}/step; regime **{p.regime}** (by {p.predictor}).
 
 ## Measure and compare (`ra.check_predictions`)
 ```

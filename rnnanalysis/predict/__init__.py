@@ -1,6 +1,7 @@
 """Predict vanishing or explosion from the weights, and hold every prediction against the simulator.
 
-``predict`` (spectral, Pascanu bound, transient), ``mean_field`` (q*, chi, critical line),
+``predict`` (spectral, Pascanu bound, transient, and the input-aware stochastic linearisation
+built on ``stationary_statistics``), ``mean_field`` (q*, chi, critical line),
 ``lyapunov_spectrum`` (QR method, nats per step) and ``check_predictions`` (the table).
 """
 
@@ -18,7 +19,10 @@ from .meanfield import mean_field as mean_field
 from .spectral import SpectralPrediction as SpectralPrediction
 from .spectral import input_variance as input_variance
 from .spectral import predict as predict
+from .stationary import StationaryStatistics as StationaryStatistics
+from .stationary import stationary_statistics as stationary_statistics
 
 __all__ = ["CRITICAL_BAND_LOG10", "PredictionCheck", "PredictorRow", "check_predictions", "fit_log10_rate",
            "LyapunovSpectrum", "lyapunov_spectrum", "MeanField", "critical_sigma_w",
-           "gaussian_expectation", "mean_field", "SpectralPrediction", "predict", "input_variance"]
+           "gaussian_expectation", "mean_field", "SpectralPrediction", "predict", "input_variance",
+           "StationaryStatistics", "stationary_statistics"]

@@ -26,7 +26,7 @@ from ..cells.layout import prepare_inputs
 from ..simulate import gradient_profile, lstsq_log10_rate
 from ._regime import CRITICAL_BAND_LOG10, classify
 from .lyapunov import lyapunov_spectrum
-from .spectral import input_variance, predict
+from .spectral import predict
 
 __all__ = ["PredictorRow", "PredictionCheck", "check_predictions", "fit_log10_rate", "FITS"]
 
@@ -78,7 +78,8 @@ class PredictionCheck(Result):
     """Predictions against the measured gradient rate of one cell on one input sequence.
 
     rows: one :class:`PredictorRow` per predictor (pascanu_bound, linear_rho, mean_field_chi,
-    lyapunov_lambda1); measured_log10_rate: median over samples of ``measured_log10_rates``
+    stochastic_linearisation — what ``ra.predict(cell, inputs=xs)`` says —, lyapunov_lambda1);
+    measured_log10_rate: median over samples of ``measured_log10_rates``
     (B,); max_step_growth_log10: the largest one-step growth of the gradient norm observed.
     """
 
@@ -100,13 +101,13 @@ class PredictionCheck(Result):
 
     def to_text(self) -> str:
         """A fixed-width table, rates in log10 per step."""
-        head = f"{'predictor':<18}{'regime':<11}{'log10/step':>12}{'error':>11}  bound held"
+        head = f"{'predictor':<26}{'regime':<11}{'log10/step':>12}{'error':>11}  bound held"
         lines = [head, "-" * len(head)]
         for r in self.rows:
             held = "" if r.bound_held is None else ("yes" if r.bound_held else "NO")
-            lines.append(f"{r.predictor:<18}{r.regime:<11}{_fixed(r.log10_rate, 12)}"
+            lines.append(f"{r.predictor:<26}{r.regime:<11}{_fixed(r.log10_rate, 12)}"
                          f"{_fixed(r.error_log10, 11)}  {held}")
-        lines.append(f"{'measured':<18}{self.measured_regime:<11}{self.measured_log10_rate:>+12.5f}")
+        lines.append(f"{'measured':<26}{self.measured_regime:<11}{self.measured_log10_rate:>+12.5f}")
         lines.append(f"(T = {self.steps}, first {self.skip} lags skipped, {self.fit} fit, "
                      f"critical band +-{self.band:g})")
         lines.append("(log10/step: slope of the log10 gradient norm over lag, < 0 vanishing; "
@@ -170,9 +171,8 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
     with np.errstate(invalid="ignore"):
         steps = profile.log10_norms[:-1] - profile.log10_norms[1:]        # growth lag -> lag + 1
     max_growth = float(np.max(steps[np.isfinite(steps)], initial=-np.inf))
-    gated = cell.kind != "elman"                  # LSTM, GRU, a Stack: no mean field (no input variance)
-    pred = predict(cell, band=band, seed=seed, horizon=0,
-                   input_variance=0.0 if gated else input_variance(cell, xs))
+    gated = cell.kind != "elman"                  # LSTM, GRU, a Stack: no scalar mean field
+    pred = predict(cell, band=band, seed=seed, horizon=0, inputs=xs)
     rows = []
     held = None if gated else bool(max_growth <= pred.log10_rate_bound + _BOUND_TOL)
     rows.append(PredictorRow("pascanu_bound", "vanishing" if pred.vanishing_guaranteed else "undecided",
@@ -186,6 +186,10 @@ def check_predictions(cell, xs, h0=None, *, skip=None, fit="theil-sen", directio
     note = "mean field is for Elman cells" if gated else "log10(chi)/2, inputs included"
     rows.append(PredictorRow("mean_field_chi", "n/a" if gated else classify(mf, band), mf,
                              _error(mf, measured), None, note))
+    st = pred.log10_rate_estimate
+    rows.append(PredictorRow("stochastic_linearisation", classify(st, band), st, _error(st, measured), None,
+                             f"ra.predict(cell, inputs=xs): {pred.predictor}, from the weights and the "
+                             f"inputs' mean and covariance"))
     ly = lyapunov_spectrum(cell, xs, h0, k=1, warmup=skip, seed=seed)
     lam = float(np.median(ly.lambda_max)) / math.log(10.0)
     rows.append(PredictorRow("lyapunov_lambda1", classify(lam, band), lam, _error(lam, measured), None,

@@ -35,12 +35,17 @@ from ..activations import get_activation
 from ..cells import Cell, check_cell
 from ..cells.layout import prepare_inputs
 from ._regime import CRITICAL_BAND_LOG10, classify
+from .linearise import constant_jacobian, mean_jacobian, random_product_rate
 from .meanfield import mean_field
+from .stationary import ZERO_INPUT, matrix_statistics, stationary_statistics
 
 __all__ = ["SpectralPrediction", "predict", "input_variance", "DENSE_LIMIT"]
 
 #: Largest n analysed with dense LAPACK under ``method="auto"``; larger or sparse W use ARPACK.
 DENSE_LIMIT = 3000
+#: Cells whose stationary statistics and stochastic linearisation are implemented.
+MEAN_FIELD_KINDS = ("elman", "lstm", "gru")
+_ARPACK_RESTARTS = 100   # bound on ARPACK's implicit restarts (each O(ncv n) work + ncv products)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,12 @@ class SpectralPrediction(Result):
     (sparse/large: ``complete`` is False and condition_number NaN); log10_rate_mean_field:
     ``log10(chi)/2`` at ``sigma_w = ||W||_F / sqrt(n)`` (NaN for gated cells); log10_power_norms:
     ``log10 ||W^k||_2`` for k = 0..horizon; regime and the predictor that decided it
-    ("pascanu_bound", "linear_rho" or "mean_field_chi") with that predictor's rate estimate.
+    ("pascanu_bound", "fixed_point_rho", "stochastic_linearisation", or "linear_rho" when the
+    stationary statistics overflow) with the rate estimate (log10_rate_estimate). inputs: the
+    input statistics assumed (zero_input: none were given); log10_rate_stochastic and its
+    Monte-Carlo standard error: the rate of :mod:`~rnnanalysis.predict.linearise` (NaN if the
+    statistics overflow); time_scale_steps: steps per tenfold change of the gradient, 1/|rate|;
+    stationary_converged: whether the mean-field fixed point reached its tolerance.
     """
 
     source: str
@@ -74,10 +84,35 @@ class SpectralPrediction(Result):
     log10_power_norms: np.ndarray
     transient_log10_peak: float
     transient_peak_lag: int
+    inputs: str
+    zero_input: bool
+    log10_rate_stochastic: float
+    log10_rate_stochastic_se: float
+    time_scale_steps: float
+    stationary_converged: bool
 
     @property
     def sigma_max(self) -> float:
         return float(self.singular_values[0])
+
+    def to_text(self) -> str:
+        """A few lines: the regime, the rate and its time scale, the inputs assumed."""
+        rate = self.log10_rate_estimate
+        scale = (f"tenfold every {self.time_scale_steps:.3g} steps" if math.isfinite(self.time_scale_steps)
+                 else "no change" if rate == 0 else "zero after one step" if rate == -math.inf else "")
+        lines = [f"regime: {self.regime} (decided by {self.predictor})",
+                 f"gradient rate: {rate:+.5f} log10 per step ({scale})",
+                 f"inputs assumed: {self.inputs}",
+                 f"source: {self.source}; spectral radius {self.spectral_radius:.6g}, sigma_max "
+                 f"{self.sigma_max:.6g}, gamma {self.gamma:g}; Pascanu bound {self.log10_rate_bound:+.5f} "
+                 f"log10/step" + (" (vanishing guaranteed)" if self.vanishing_guaranteed else "")]
+        if self.zero_input:
+            lines.append("this is the zero-input prediction: pass inputs= (or --inputs X.npy) or "
+                         "input_std= (--input-std S) for the network as it is driven")
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.to_text()
 
 
 def _log10(x):
@@ -149,24 +184,60 @@ def _transient(W, horizon, sigma_max, rng):
     return out
 
 
+def _max_abs(W):
+    """max |W_ij| (0 for an all-zero matrix), without forming W^2."""
+    data = W.data if sp.issparse(W) else W
+    return float(np.max(np.abs(data))) if data.size else 0.0
+
+
 def _spectrum(W, method, top, rng):
-    """(rho, singular values descending, complete) by LAPACK (dense) or ARPACK (sparse/large)."""
+    """(rho, singular values descending, complete) by LAPACK (dense) or ARPACK (sparse/large).
+
+    W is divided by max |W_ij| first and the results multiplied back: LAPACK's eigenvalue
+    solver loses tiny and huge matrices (|W| ~ 1e-200 gave rho > sigma_max), and the scale
+    is exact in floating point up to rounding of one product.
+    """
     n = W.shape[0]
-    if method == "dense" or (method == "auto" and n <= DENSE_LIMIT) or n < 16:   # ARPACK: k + 1 < ncv <= n
-        A = W.toarray() if sp.issparse(W) else W
+    scale = _max_abs(W)
+    # ARPACK needs k + 1 < ncv <= n
+    dense = method == "dense" or (method == "auto" and n <= DENSE_LIMIT) or n < 16
+    if scale == 0.0:
+        return 0.0, np.zeros(n if dense else min(top, n - 1)), dense
+    A = W / scale
+    if dense:
+        A = A.toarray() if sp.issparse(A) else A
         rho = float(np.max(np.abs(sla.eigvals(A, check_finite=False))))
-        return rho, sla.svdvals(A, check_finite=False), True
-    k_eig = min(6, n - 2)                          # several: the edge of a random spectrum is crowded
+        return rho * scale, sla.svdvals(A, check_finite=False) * scale, True
+    rho, sv = _arpack(A, top, rng)
+    return rho * scale, sv * scale, False
+
+
+def _arpack(A, top, rng):
+    """(rho, top singular values) of a large or sparse A by ARPACK, in bounded time.
+
+    ARPACK's Arnoldi iteration for eigenvalues may not converge on defective or strongly
+    non-normal matrices (a 3001 x 3001 Jordan block ran 5 minutes): its restarts are capped
+    and a failure is a ValueError that says what to do instead.
+    """
+    n = A.shape[0]
     v0 = rng.standard_normal(n)
-    eig = spla.eigs(W, k=k_eig, which="LM", return_eigenvectors=False, v0=v0, tol=1e-8,
-                    ncv=min(n - 1, max(2 * k_eig + 1, 40)))
-    k_sv = min(top, n - 1)
-    sv = spla.svds(W, k=k_sv, return_singular_vectors=False, v0=v0, tol=1e-8)
-    return float(np.max(np.abs(eig))), np.sort(sv)[::-1], False
+    k_eig = min(6, n - 2)                          # several: the edge of a random spectrum is crowded
+    try:
+        eig = spla.eigs(A, k=k_eig, which="LM", return_eigenvectors=False, v0=v0, tol=1e-8,
+                        ncv=min(n - 1, max(2 * k_eig + 1, 40)), maxiter=_ARPACK_RESTARTS)
+        sv = spla.svds(A, k=min(top, n - 1), return_singular_vectors=False, v0=v0, tol=1e-8,
+                       maxiter=_ARPACK_RESTARTS)
+    except (spla.ArpackNoConvergence, spla.ArpackError) as exc:
+        raise ValueError(f"W: ARPACK found no spectral radius for this {n} x {n} matrix in "
+                         f"{_ARPACK_RESTARTS} restarts ({type(exc).__name__}); it is probably defective or "
+                         f"strongly non-normal (e.g. a Jordan block), where Arnoldi iteration stalls. "
+                         f"Use method='dense' (LAPACK, exact but O(n^3)) or a smaller matrix") from None
+    return float(np.max(np.abs(eig))), np.sort(sv)[::-1]
 
 
 def _from_cell(cell, activation, reference):
-    """(matrix, activation, source, sigma_b) for a cell: Elman's W_hh, else the state Jacobian."""
+    """(matrix or None, activation, source, sigma_b) for a cell: Elman's W_hh; for gated cells the
+    state Jacobian at ``reference`` (None: at the stationary means, formed later)."""
     if cell.ensemble is not None:
         raise ValueError(f"W_or_cell: expected a single network, got an ensemble cell with "
                          f"E={cell.ensemble}; pass cell.with_params({{k: v[e] ...}}) for member e")
@@ -181,20 +252,44 @@ def _from_cell(cell, activation, reference):
         bias = np.asarray(p["bias_ih"], dtype=np.float64) + p["bias_hh"]
         return (np.asarray(p["weight_hh"], dtype=np.float64), cell.activation, "elman weight_hh",
                 float(np.sqrt(np.mean(bias ** 2))))
+    if reference is None and cell.kind in MEAN_FIELD_KINDS:
+        return None, get_activation("linear"), f"{cell.kind} state Jacobian at the stationary means", 0.0
     if reference is None:
-        state, x, where = np.zeros(cell.state_size), np.zeros(cell.inputs), "s=0, x=0"
-    else:
-        if not isinstance(reference, tuple) or len(reference) != 2:
-            raise TypeError("reference: expected a tuple (state, x) with state (S,) or (n,) and x (m,)")
-        state, x = reference
-        where = "given reference"
-        state = float_array("reference state", state, ndim=1)
-        x = float_array("reference x", x, ndim=1)
-        if x.shape != (cell.inputs,):
-            raise ValueError(f"reference x: expected shape ({cell.inputs},), got {x.shape}")
+        J = _gated_fallback(cell)
+        return J, get_activation("linear"), f"{cell.kind} state Jacobian at s=0, x=0", 0.0
+    if not isinstance(reference, tuple) or len(reference) != 2:
+        raise TypeError("reference: expected a tuple (state, x) with state (S,) or (n,) and x (m,)")
+    state, x = reference
+    state = float_array("reference state", state, ndim=1)
+    x = float_array("reference x", x, ndim=1)
+    if x.shape != (cell.inputs,):
+        raise ValueError(f"reference x: expected shape ({cell.inputs},), got {x.shape}")
     J = cell.astype(np.float64).jacobian(np.asarray(state, dtype=np.float64)[None],
                                          np.asarray(x, dtype=np.float64)[None])[0]
-    return J, get_activation("linear"), f"{cell.kind} state Jacobian at {where}", 0.0
+    return J, get_activation("linear"), f"{cell.kind} state Jacobian at the given reference", 0.0
+
+
+def _gated_fallback(cell):
+    """The state Jacobian at s = 0, x = 0 (when the stationary statistics overflow)."""
+    c = cell.astype(np.float64)
+    return c.jacobian(np.zeros((1, c.state_size)), np.zeros((1, c.inputs)))[0]
+
+
+def _stochastic(model, stats, steps, seed, spectrum):
+    """(rate, standard error, predictor) of the stochastic linearisation; NaN if it overflowed.
+
+    ``spectrum(J)`` gives (rho, ...) of a matrix: used when the Jacobian is constant.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = all(np.all(np.isfinite(v)) for d in (stats.means, stats.variances) for v in d.values())
+        if not finite:
+            return math.nan, math.nan, None
+        if constant_jacobian(model, stats):
+            return _log10(spectrum(mean_jacobian(model, stats))[0]), 0.0, "fixed_point_rho"
+        rate, se = random_product_rate(model, stats, steps=steps, seed=seed)
+    if not math.isfinite(se):
+        return math.nan, math.nan, None
+    return rate, se, "stochastic_linearisation"
 
 
 def input_variance(cell, xs) -> float:
@@ -207,67 +302,129 @@ def input_variance(cell, xs) -> float:
     return float(np.mean(drive ** 2))
 
 
-def predict(W_or_cell, activation=None, *, horizon=None, top=6, method="auto", reference=None,
-            input_variance=0.0, band=CRITICAL_BAND_LOG10, seed=0) -> SpectralPrediction:
-    """Predict vanishing or explosion of gradients from the recurrent weights alone.
+def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_variance=None, horizon=None,
+            top=6, method="auto", reference=None, band=CRITICAL_BAND_LOG10, steps=300,
+            seed=0) -> SpectralPrediction:
+    """Predict vanishing or explosion of gradients from the weights and the inputs' first two moments.
 
-    W_or_cell: a square (n, n) array or scipy.sparse matrix, or a cell. Elman cells are
-    predicted from ``weight_hh`` with their own activation; LSTM/GRU from their state Jacobian
-    at ``reference=(state, x)`` (default zeros), treated as a linear map (gamma = 1).
+    W_or_cell: a square (n, n) array or scipy.sparse matrix (an Elman cell without biases whose
+    inputs enter each unit directly), or an Elman, LSTM or GRU cell.
+    inputs: an array (T, B, m) of which only the mean and covariance are used; or input_std: the
+    inputs are i.i.d. N(0, s^2), s a scalar or one per input; or input_variance: the variance
+    the inputs add to every pre-activation, ``mean((W_ih x)^2)``. None of them: the zero-input
+    prediction (the result says so: ``zero_input``, ``inputs``).
     activation: for a bare W (default "tanh"). horizon: largest k for ``||W^k||`` (default 100
     dense, 10 sparse/large). top: singular values computed for sparse/large W. method: "auto",
-    "dense" or "sparse". input_variance: what the inputs add to each pre-activation's variance,
-    ``mean((W_ih x)^2)`` (see :func:`input_variance`; mean-field estimate only). band: rates
-    within +-band (log10 per step) are "critical".
+    "dense" or "sparse". reference: (state, x) at which a gated cell's Jacobian is analysed
+    spectrally (default: the stationary means). band: rates within +-band (log10 per step) are
+    "critical". steps, seed: length and seed of the Monte-Carlo random-Jacobian product.
+
+    The rate (``log10_rate_estimate``) is the stochastic linearisation: per-unit stationary
+    statistics of every gate's pre-activation from the real matrices
+    (:func:`~rnnanalysis.predict.stationary_statistics`), then the top Lyapunov exponent of the
+    product of Jacobians drawn from them (:mod:`~rnnanalysis.predict.linearise`); ``log10 rho``
+    exactly when the Jacobian is constant (linear cell, or an attracting fixed point without
+    input noise). Regime: "vanishing" whenever ``gamma * sigma_max(W_hh) < 1`` (Pascanu's
+    sufficient condition; Elman and bare W), else from that rate.
 
     Caution: the eigenvalues of a strongly non-normal W are ill-conditioned (a 40 x 40 Jordan
     block with eigenvalue 0.9 perturbed by rounding shows |lambda| ~ 1.4 to ARPACK); the dense
     path reads a triangular W exactly, and ``log10_power_norms`` is reliable either way.
 
-    Regime: "vanishing" whenever ``gamma * sigma_max < 1`` (Pascanu's sufficient condition);
-    for a linear map the spectral radius decides; otherwise the mean-field estimate
-    ``log10(chi)/2`` with ``sigma_w = ||W||_F / sqrt(n)`` (and the cell's bias scale) decides.
-
     Example:
         >>> import numpy as np, rnnanalysis as ra
         >>> p = ra.predict(0.5 * np.eye(4), activation="tanh")
-        >>> p.regime, p.predictor, round(p.log10_rate_bound, 4)
-        ('vanishing', 'pascanu_bound', -0.301)
+        >>> p.regime, p.predictor, round(p.log10_rate_bound, 4), p.zero_input
+        ('vanishing', 'pascanu_bound', -0.301, True)
     """
     band = finite_float("band", band, at_least=0, unit="log10 per step")
     if method not in ("auto", "dense", "sparse"):
         raise ValueError(f"method: expected 'auto', 'dense' or 'sparse', got {method!r}")
     top = positive_int("top", top)
+    steps = positive_int("steps", steps)
     rng = rng_from(seed)
+    seed_mc = int(rng.integers(2 ** 63))
+    described = dict(inputs=inputs, input_std=input_std, input_variance=input_variance)
     if isinstance(W_or_cell, Cell):
-        W, act, source, sigma_b = _from_cell(W_or_cell, activation, reference)
+        cell = W_or_cell
+        W, act, source, sigma_b = _from_cell(cell, activation, reference)
+        stats = stationary_statistics(cell, **described) if cell.kind in MEAN_FIELD_KINDS else None
+        model = cell
     else:
         if reference is not None:
             raise ValueError("reference: only for gated cells (LSTM, GRU), not for a bare W")
         W, act, source, sigma_b = _check_matrix(W_or_cell), get_activation(activation or "tanh"), "W", 0.0
+        stats = matrix_statistics(W, act, **described)
+        model = (W, act)
+    gated = isinstance(model, Cell) and model.kind != "elman"
+    memo = []
+
+    def spectrum(A):
+        """_spectrum of A, once per matrix (the fixed-point Jacobian is often W itself)."""
+        for B, result in memo:
+            dense = not (sp.issparse(A) or sp.issparse(B))
+            if B is A or dense and A.shape == B.shape and np.array_equal(A, B):
+                return result
+        with single_blas_thread(A.shape[0] <= SINGLE_THREAD_MAX or sp.issparse(A) or method == "sparse"
+                                or A.shape[0] > DENSE_LIMIT):
+            memo.append((A, _spectrum(A, method, top, rng)))
+        return memo[-1][1]
+
+    if W is not None:
+        spectrum(W)
+    if stats is None:
+        given = [k for k, v in described.items() if v is not None]
+        inputs_text = (f"{', '.join(given)} given but not used: no mean-field theory for "
+                       f"{model.kind} cells yet" if given else ZERO_INPUT)
+        stochastic, stochastic_se, decided_by, converged = math.nan, math.nan, None, False
+    else:
+        inputs_text, converged = stats.inputs, stats.converged
+        stochastic, stochastic_se, decided_by = _stochastic(model, stats, steps, seed_mc, spectrum)
+    if W is None:
+        W = mean_jacobian(model, stats) if decided_by else _gated_fallback(model)
+        if not decided_by:
+            source = f"{model.kind} state Jacobian at s=0, x=0 (the stationary statistics overflowed)"
     n = W.shape[0]
     large = sp.issparse(W) and method != "dense" or method == "sparse" or n > DENSE_LIMIT
     horizon = (10 if large else 100) if horizon is None else positive_int("horizon", horizon, minimum=0)
+    rho, sv, complete = spectrum(W)
     with single_blas_thread(n <= SINGLE_THREAD_MAX or large):   # ARPACK: vector operations
-        rho, sv, complete = _spectrum(W, method, top, rng)
         norms = _transient(W, horizon, sigma_max=float(sv[0]), rng=rng)
     sigma_max, gamma = float(sv[0]), float(act.gamma)
     cond = (math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])) if complete else math.nan
     bound, linear = _log10(gamma * sigma_max), _log10(rho)
-    frob = math.sqrt(float(W.multiply(W).sum()) if sp.issparse(W) else float(np.sum(W * W)))
-    gated = isinstance(W_or_cell, Cell) and W_or_cell.kind != "elman"
-    mf = math.nan if gated else \
-        mean_field(act, frob / math.sqrt(n), sigma_b, input_variance=input_variance).log10_rate_per_step
-    estimate, predictor = (linear, "linear_rho") if act.name == "linear" or gated else (mf, "mean_field_chi")
-    if gamma * sigma_max < 1:
+    mf = math.nan if gated else _scalar_mean_field(W, act, sigma_b, stats)
+    if decided_by is None:
+        estimate, decided_by = linear, "linear_rho"
+    else:
+        estimate = stochastic
+    if gamma * sigma_max < 1 and not gated:
         regime, predictor = "vanishing", "pascanu_bound"
     else:
-        regime = classify(estimate, band)
+        regime, predictor = classify(estimate, band), decided_by
     peak = int(np.argmax(norms))
     return SpectralPrediction(
         source=source, activation=act.name, n=n, gamma=gamma, spectral_radius=rho,
         singular_values=np.asarray(sv, dtype=np.float64), complete=complete, condition_number=cond,
-        vanishing_guaranteed=bool(gamma * sigma_max < 1), explosion_possible=bool(gamma * sigma_max > 1),
+        vanishing_guaranteed=bool(gamma * sigma_max < 1 and not gated),
+        explosion_possible=bool(gamma * sigma_max > 1 or gated),
         log10_rate_bound=bound, log10_rate_linear=linear, log10_rate_mean_field=mf,
         log10_rate_estimate=estimate, regime=regime, predictor=predictor,
-        log10_power_norms=norms, transient_log10_peak=float(norms[peak]), transient_peak_lag=peak)
+        log10_power_norms=norms, transient_log10_peak=float(norms[peak]), transient_peak_lag=peak,
+        inputs=inputs_text, zero_input=inputs_text == ZERO_INPUT,
+        log10_rate_stochastic=stochastic, log10_rate_stochastic_se=stochastic_se,
+        time_scale_steps=(1.0 / abs(estimate) if estimate != 0 and math.isfinite(estimate) else math.inf),
+        stationary_converged=converged)
+
+
+def _scalar_mean_field(W, act, sigma_b, stats):
+    """log10(chi)/2 of the i.i.d. theory at sigma_w = ||W||_F / sqrt(n) (NaN beyond 1e+-150)."""
+    scale = _max_abs(W)
+    if scale == 0:
+        return -math.inf
+    frob = scale * math.sqrt(float((W / scale).multiply(W / scale).sum()) if sp.issparse(W)
+                             else float(np.sum((W / scale) ** 2)))
+    sigma_w = frob / math.sqrt(W.shape[0])
+    if not 1e-150 < sigma_w < 1e150:
+        return math.nan
+    return mean_field(act, sigma_w, sigma_b, input_variance=stats.drive_variance).log10_rate_per_step

@@ -229,12 +229,34 @@ def test_predict_matches_the_library(run, tmp_path, rng):
     assert code == 0
     assert json.loads(out) == json.loads(json.dumps(ra.predict(W, activation="relu").to_dict()))
     code, out, _ = run("predict", tmp_path / "w.npy")
-    assert code == 0 and "regime: " in out and "spectral_radius: " in out
+    assert code == 0 and "regime: " in out and "spectral radius " in out and "zero-input prediction" in out
     cell = ra.LSTM(4, 2, seed=3)
     np.savez(tmp_path / "sd.npz", **cell.state_dict())
     code, out, _ = run("predict", tmp_path / "sd.npz", "--json")
     assert code == 0
     assert json.loads(out) == json.loads(json.dumps(ra.predict(cell).to_dict()))
+
+
+def test_predict_with_the_inputs_statistics(run, tmp_path, rng):
+    cell = ra.GRU(6, 3, init="gaussian", gain=2.0, seed=1)
+    np.savez(tmp_path / "sd.npz", **cell.state_dict())
+    xs = rng.standard_normal((50, 4, 3))
+    np.save(tmp_path / "x.npy", xs)
+    for args, kwargs in ((["--input-std", "0.5"], {"input_std": 0.5}),
+                         (["--input-std", "0.5,1,2"], {"input_std": np.array([0.5, 1.0, 2.0])}),
+                         (["--inputs", tmp_path / "x.npy"], {"inputs": xs})):
+        code, out, _ = run("predict", tmp_path / "sd.npz", *args, "--json")
+        assert code == 0
+        assert json.loads(out) == json.loads(json.dumps(ra.predict(cell, **kwargs).to_dict()))
+    code, out, _ = run("predict", tmp_path / "sd.npz", "--input-std", "1")
+    assert code == 0 and "s = 1" in out and "zero-input" not in out
+    for bad, name in ((["--input-std", "-1"], "--input-std"), (["--input-std", "nan"], "--input-std"),
+                      (["--input-std", "1,2"], "input_std"), (["--inputs", tmp_path / "sd.npz"], "--inputs")):
+        code, out, err = run("predict", tmp_path / "sd.npz", *bad)
+        assert code == 2 and name in err and err.count("\n") == 1, (bad, err)
+    np.save(tmp_path / "x2.npy", xs[..., :2])
+    code, _, err = run("predict", tmp_path / "sd.npz", "--inputs", tmp_path / "x2.npy")
+    assert code == 2 and "inputs: expected shape (T, B, m)" in err
 
 
 def test_check_matches_the_library(run):

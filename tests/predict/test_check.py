@@ -68,7 +68,7 @@ def test_tables_print_and_serialise(rng):
     assert "pascanu\\_bound" in latex
     d = json.loads(json.dumps(table.to_dict()))
     assert [r["predictor"] for r in d["rows"]] == ["pascanu_bound", "linear_rho", "mean_field_chi",
-                                                    "lyapunov_lambda1"]
+                                                    "stochastic_linearisation", "lyapunov_lambda1"]
     with pytest.raises(KeyError, match="predictor"):
         table.row("oracle")
 

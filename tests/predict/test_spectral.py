@@ -23,9 +23,11 @@ def test_circular_law_and_bai_yin(rng):
     assert np.all(np.diff(p.singular_values) <= 0)
     assert p.condition_number == pytest.approx(p.singular_values[0] / p.singular_values[-1])
     assert p.log10_rate_bound == pytest.approx(np.log10(p.sigma_max))
-    # g < 1 but sigma_max ~ 2g > 1: the sufficient test fails, the estimate still says vanishing
+    # g < 1 but sigma_max ~ 2g > 1: the sufficient test fails; with zero input the state stays
+    # at 0, every step's Jacobian is W and the rate is log10 rho exactly
     assert not p.vanishing_guaranteed and p.explosion_possible
-    assert p.regime == "vanishing" and p.predictor == "mean_field_chi"
+    assert p.regime == "vanishing" and p.predictor == "fixed_point_rho" and p.zero_input
+    assert p.log10_rate_estimate == np.log10(p.spectral_radius)
 
 
 def test_scaled_orthogonal_is_exact(rng):
@@ -36,8 +38,10 @@ def test_scaled_orthogonal_is_exact(rng):
     assert p.spectral_radius == pytest.approx(g, rel=1e-12)
     assert p.condition_number == pytest.approx(1.0, rel=1e-12)
     np.testing.assert_allclose(p.log10_power_norms, np.arange(31) * np.log10(g), atol=1e-10)
-    assert p.regime == "exploding" and p.predictor == "linear_rho"
+    assert p.regime == "exploding" and p.predictor == "fixed_point_rho"
     assert p.log10_rate_estimate == pytest.approx(np.log10(g))
+    noisy = ra.predict(W, activation="linear", horizon=0, input_std=0.7)     # linear: inputs change nothing
+    assert noisy.predictor == "fixed_point_rho" and noisy.log10_rate_estimate == p.log10_rate_estimate
 
 
 def test_jordan_block_transient_growth():
@@ -96,10 +100,15 @@ def test_cells(rng):
     assert p.source == "elman weight_hh" and p.activation == "relu"
     assert p.sigma_max == pytest.approx(np.linalg.norm(elman.params["weight_hh"], 2))
     lstm = ra.LSTM(6, 2, seed=2)
-    q = ra.predict(lstm)
-    J = lstm.jacobian(np.zeros((1, 12)), np.zeros((1, 2)))[0]
+    q = ra.predict(lstm)          # zero input: the network's fixed point, whose Jacobian the cell gives
+    st = ra.stationary_statistics(lstm)
+    assert st.deterministic and q.predictor == "fixed_point_rho"
+    fixed = np.concatenate([st.means["h"], st.means["c"]])
+    np.testing.assert_allclose(lstm.step(fixed[None], np.zeros((1, 2)))[0], fixed, atol=1e-9)
+    J = lstm.jacobian(fixed[None], np.zeros((1, 2)))[0]
     assert "state Jacobian" in q.source and q.n == 12 and q.gamma == 1.0
-    assert q.spectral_radius == pytest.approx(np.max(np.abs(np.linalg.eigvals(J))))
+    assert q.spectral_radius == pytest.approx(np.max(np.abs(np.linalg.eigvals(J))), rel=1e-8)
+    assert q.log10_rate_estimate == pytest.approx(np.log10(q.spectral_radius), rel=1e-12)
     state, x = rng.normal(size=12), rng.normal(size=2)
     r = ra.predict(lstm, reference=(state, x))
     J = lstm.jacobian(state[None], x[None])[0]
@@ -158,5 +167,5 @@ def test_mean_field_estimate_uses_weights_biases_and_inputs(rng):
     W, b = cell.params["weight_hh"], cell.params["bias_ih"] + cell.params["bias_hh"]
     mf = ra.mean_field("tanh", np.linalg.norm(W) / np.sqrt(20), np.sqrt(np.mean(b ** 2)), input_variance=v)
     assert p.log10_rate_mean_field == pytest.approx(mf.log10_rate_per_step, rel=1e-12)
-    assert p.predictor == "mean_field_chi" and p.regime == mf.regime
+    assert p.predictor == "stochastic_linearisation" and not p.zero_input
     assert np.isnan(ra.predict(ra.LSTM(4, 3, seed=0)).log10_rate_mean_field)

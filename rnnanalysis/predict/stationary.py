@@ -1,0 +1,305 @@
+"""Stationary statistics of every gate's pre-activation, from the actual weights and the inputs' moments.
+
+Mean-field closure (Poole et al. 2016; Chen, Pennington & Schoenholz 2018; Gilboa et al. 2019),
+but per unit and from the real matrices instead of a scalar sigma_w: each pre-activation
+``a = W s + u`` (``u = W_ih x + b``) is taken Gaussian with
+
+.. math::
+    \\mathbb{E}[a_i] = \\sum_j W_{ij}\\,\\mathbb{E}[h_j] + \\mathbb{E}[u_i], \\qquad
+    \\operatorname{Var}[a_i] = \\sum_j W_{ij}^2 \\operatorname{Var}[h_j] + \\operatorname{Var}[u_i]
+
+(units and steps independent), and the state's moments follow from the cell's update:
+Elman ``h = phi(a)``; LSTM ``c = f c + i g`` at its stationary first two moments, then
+``h = o phi(c)``; GRU ``h = (1 - z) n + z h`` with ``n = phi(u_n + r (W_hn h + b_hn))``. Gaussian
+expectations by 32-point Gauss-Hermite quadrature (closed forms for ReLU and linear).
+The map is iterated to its fixed point from the network's initial state ``h0 = 0``; without input
+noise the fixed point is the network's own (deterministic) fixed point when one attracts,
+otherwise the iteration restarts from unit variance (the chaotic attractor's statistics). For
+positively homogeneous activations (ReLU, linear) whose activity grows without bound the
+statistics are kept normalised: the drive then no longer matters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import special
+
+from .._results import Result
+from .._validate import float_array
+from ..activations import get_activation
+from ..cells import check_cell
+
+__all__ = ["StationaryStatistics", "stationary_statistics", "matrix_statistics", "input_moments",
+           "gaussian_moments", "ZERO_INPUT"]
+
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(32)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+_MAX_ITER, _TOL = 1000, 1e-10
+_LEAK_MIN = 1e-12            # smallest 1 - E[f] of an LSTM forget gate (saturated gates)
+_SCALE_LIMIT = 1e8           # homogeneous activations: renormalise the statistics beyond this scale
+_SIGMOID = get_activation("sigmoid")
+#: What a prediction made without input statistics says about its inputs.
+ZERO_INPUT = "zero input (no input statistics given: pass inputs= or input_std=)"
+
+
+def gaussian_moments(act, mean, var):
+    """(E[phi(a)], E[phi(a)^2]) for a ~ N(mean, var), elementwise (var = 0 gives phi(mean))."""
+    mean, sd = np.asarray(mean, dtype=float), np.sqrt(np.maximum(var, 0.0))
+    if act.name == "linear":
+        return mean, mean ** 2 + sd ** 2
+    if act.name == "relu":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(sd > 0, mean / sd, np.copysign(np.inf, mean))
+        cdf, pdf = special.ndtr(t), np.exp(-0.5 * np.minimum(t * t, 1e300)) / math.sqrt(2 * math.pi)
+        return mean * cdf + sd * pdf, (mean ** 2 + sd ** 2) * cdf + mean * sd * pdf
+    a = mean[..., None] + sd[..., None] * _NODES
+    y = act.f(a)
+    return y @ _WEIGHTS, (y * y) @ _WEIGHTS
+
+
+def _is_homogeneous(act):
+    """phi(c a) = c phi(a) for c > 0 (ReLU, linear, leaky ReLU): checked numerically."""
+    a = np.array([-2.5, -0.5, 0.0, 0.7, 3.0])
+    return bool(np.allclose(act.f(3.0 * a), 3.0 * act.f(a), rtol=1e-12, atol=0.0))
+
+
+@dataclass(frozen=True)
+class StationaryStatistics(Result):
+    """Per-unit stationary means and variances of each gate's pre-activation and of the state.
+
+    means, variances: name -> (n,) arrays. Elman: "a" (pre-activation), "h". LSTM: "i", "f",
+    "g", "o" (pre-activations), "h", "c". GRU: "r", "z" (pre-activations), "hn" (W_hn h + b_hn),
+    "u_n" (W_in x + b_in), "n" (the candidate's pre-activation u_n + r hn), "h".
+    deterministic: no variance anywhere (the state sits at a fixed point); converged: the
+    iteration reached its tolerance; log_scale: ln of the factor by which the activity of a
+    homogeneous cell grows without bound (0 when bounded); inputs: what was assumed of them;
+    drive_variance: the variance they add to a pre-activation, averaged over the units.
+    """
+
+    kind: str
+    means: dict
+    variances: dict
+    deterministic: bool
+    converged: bool
+    iterations: int
+    log_scale: float
+    inputs: str
+    drive_variance: float
+
+
+def _check_std(cell_inputs, input_std):
+    std = np.asarray(input_std)
+    if std.dtype.kind not in "iuf" or std.ndim > 1:
+        raise TypeError(f"input_std: expected a number or a vector of {cell_inputs} numbers, "
+                        f"got {input_std!r}")
+    std = std.astype(np.float64)
+    if std.ndim == 1 and std.shape != (cell_inputs,):
+        raise ValueError(f"input_std: expected a scalar or shape ({cell_inputs},) (one per input), "
+                         f"got shape {std.shape}")
+    if not np.all(np.isfinite(std)) or np.any(std < 0):
+        raise ValueError(f"input_std: expected finite numbers >= 0, got {input_std!r}")
+    return np.broadcast_to(std, (cell_inputs,))
+
+
+def input_moments(w_ih, *, inputs=None, input_std=None, input_variance=None, width=None):
+    """(mean, variance, description) of the input drive ``W_ih x`` on each pre-activation.
+
+    w_ih: (rows, m), or None for identity input weights on ``width`` units (a bare W).
+    inputs: (T, B, m) array, of which only the mean and covariance over time and batch are used;
+    input_std: inputs i.i.d. N(0, s^2) with s a scalar or one per input; input_variance: the
+    drive's variance itself (the same on every pre-activation). At most one may be given; none
+    means zero input.
+    """
+    rows, m = (width, width) if w_ih is None else w_ih.shape
+    given = [k for k, v in (("inputs", inputs), ("input_std", input_std), ("input_variance", input_variance))
+             if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"{', '.join(given)}: give at most one description of the inputs")
+    if inputs is not None:
+        xs = float_array("inputs", inputs, ndim=3).astype(np.float64)
+        if xs.shape[-1] != m or xs.shape[0] == 0 or xs.shape[1] == 0:
+            raise ValueError(f"inputs: expected shape (T, B, m) with T, B >= 1 and m={m} inputs, "
+                             f"got shape {xs.shape}")
+        flat = xs.reshape(-1, m)
+        mu = flat.mean(axis=0)
+        centred = flat - mu
+        text = f"the first two moments of inputs {xs.shape}"
+        if w_ih is None:
+            return mu, np.mean(centred ** 2, axis=0), text
+        cov = centred.T @ centred / flat.shape[0]
+        return w_ih @ mu, np.maximum(np.einsum("ij,jk,ik->i", w_ih, cov, w_ih), 0.0), text
+    if input_std is not None:
+        std = _check_std(m, input_std)
+        text = f"i.i.d. N(0, s^2) inputs, s = {float(std[0]):g}" if np.all(std == std[0]) else \
+            "i.i.d. N(0, s_j^2) inputs, one s_j per input"
+        return np.zeros(rows), (std ** 2 if w_ih is None else (w_ih ** 2) @ std ** 2), text
+    if input_variance is not None:
+        if isinstance(input_variance, bool) or not isinstance(input_variance, (int, float, np.number)):
+            raise TypeError(f"input_variance: expected a number, got {type(input_variance).__name__}")
+        v = float(input_variance)
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"input_variance: expected a finite number >= 0, got {input_variance!r}")
+        return np.zeros(rows), np.full(rows, v), f"input drive of variance {v:g} on every pre-activation"
+    return np.zeros(rows), np.zeros(rows), ZERO_INPUT
+
+
+# ---- one step of the mean-field map per cell kind --------------------------------------------------
+
+def _elman_map(act, W, W2, b, u_mean, u_var):
+    def step(m, v, shrink):
+        mu = W @ m + b * shrink + u_mean * shrink
+        q = W2 @ v + u_var * shrink ** 2
+        e1, e2 = gaussian_moments(act, mu, q)
+        var = np.maximum(e2 - e1 ** 2, 0.0)
+        return e1, var, {"a": (mu, q), "h": (e1, var)}
+    return step
+
+
+def _lstm_map(act, W, W2, b, u_mean, u_var, n):
+    def step(m, v, shrink):
+        mh, vh = m[:n], v[:n]
+        mu = W @ mh + (b + u_mean) * shrink
+        q = W2 @ vh + u_var * shrink ** 2
+        blocks = {k: (mu[j * n:(j + 1) * n], q[j * n:(j + 1) * n]) for j, k in enumerate("ifgo")}
+        (ei, ei2), (ef, ef2), (eo, eo2) = (gaussian_moments(_SIGMOID, *blocks[k]) for k in "ifo")
+        eg, eg2 = gaussian_moments(act, *blocks["g"])
+        # a forget gate saturated at 1 (1 - f below rounding) makes c a random walk: its
+        # variance is then taken as huge (1e12 steps' worth), not infinite
+        mc = ei * eg / np.maximum(1.0 - ef, _LEAK_MIN)
+        sc = (ei2 * eg2 + 2.0 * ef * mc * ei * eg) / np.maximum(1.0 - ef2, _LEAK_MIN)
+        vc = np.maximum(sc - mc ** 2, 0.0)
+        ep, ep2 = gaussian_moments(act, mc, vc)
+        mh_new = eo * ep
+        vh_new = np.maximum(eo2 * ep2 - mh_new ** 2, 0.0)
+        blocks["h"], blocks["c"] = (mh_new, vh_new), (mc, vc)
+        return np.concatenate([mh_new, mc]), np.concatenate([vh_new, vc]), blocks
+    return step
+
+
+def _gru_map(act, W, W2, b_ih, b_hh, u_mean, u_var, n):
+    def step(m, v, shrink):
+        mu = W @ m + b_hh * shrink
+        q = W2 @ v
+        um, uv = (b_ih + u_mean) * shrink, u_var * shrink ** 2
+        r, z, c = slice(0, n), slice(n, 2 * n), slice(2 * n, 3 * n)
+        pre = {"r": (mu[r] + um[r], q[r] + uv[r]), "z": (mu[z] + um[z], q[z] + uv[z]),
+               "hn": (mu[c], q[c]), "u_n": (um[c], uv[c])}
+        (er, er2), (ez, ez2) = (gaussian_moments(_SIGMOID, *pre[k]) for k in "rz")
+        (mhn, qhn), (mun, qun) = pre["hn"], pre["u_n"]
+        mean_n = mun + er * mhn
+        pre["n"] = (mean_n, np.maximum(qun + er2 * (qhn + mhn ** 2) - (er * mhn) ** 2, 0.0))
+        en, en2 = gaussian_moments(act, *pre["n"])
+        e1z2 = 1.0 - 2.0 * ez + ez2                  # E[(1 - z)^2]
+        s = (e1z2 * en2 + 2.0 * (ez - ez2) * en * en) / (1.0 - ez2)
+        pre["h"] = (en, np.maximum(s - en ** 2, 0.0))
+        return pre["h"][0], pre["h"][1], pre
+    return step
+
+
+def _cell_map(cell, u_mean, u_var):
+    p = {k: np.asarray(v, dtype=np.float64) for k, v in cell.params.items()}
+    W, act, n = p["weight_hh"], cell.activation, cell.hidden
+    W2 = W * W
+    if cell.kind == "elman":
+        return _elman_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var), n
+    if cell.kind == "lstm":
+        return _lstm_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var, n), 2 * n
+    if cell.kind == "gru":
+        return _gru_map(act, W, W2, p["bias_ih"], p["bias_hh"], u_mean, u_var, n), n
+    raise ValueError(f"cell: mean-field statistics are for Elman, LSTM and GRU cells, got kind {cell.kind!r}")
+
+
+def _iterate(step, size, v0, homogeneous, annealed, max_iter):
+    """Fixed point of (m, v) -> step(m, v); returns (stats dict, converged, iterations, log_scale).
+
+    annealed: the recurrent input sees each unit's second moment as variance and no mean
+    (``E[a_i] = b_i + E[u_i]``, ``Var[a_i] = sum_j W_ij^2 E[h_j^2] + Var[u_i]``), the i.i.d.
+    weight-ensemble closure; used when the per-unit means do not settle.
+    """
+    m, v = np.zeros(size), np.full(size, float(v0))
+    log_scale, shrink = 0.0, 1.0
+
+    def apply(m, v):
+        return step(np.zeros_like(m), v + m * m, shrink) if annealed else step(m, v, shrink)
+
+    for it in range(1, max_iter + 1):
+        m1, v1, stats = apply(m, v)
+        if homogeneous:                # unbounded activity: follow its shape, count its growth
+            scale = math.sqrt(float(np.mean(m1 ** 2 + v1)))
+            if scale > _SCALE_LIMIT or (log_scale > 0 and scale > 0):
+                m1, v1 = m1 / scale, v1 / scale ** 2
+                log_scale += math.log(scale)
+                shrink = math.exp(-log_scale)
+        if not (np.all(np.isfinite(m1)) and np.all(np.isfinite(v1))):
+            return stats, False, it, log_scale
+        delta = float(np.max(np.abs(m1 - m)) + np.max(np.abs(v1 - v)))
+        level = float(np.max(np.abs(m1)) + np.max(v1))
+        m, v = m1, v1
+        if delta <= _TOL * max(level, 1e-3):
+            return apply(m, v)[2], True, it, log_scale
+    return apply(m, v)[2], False, max_iter, log_scale
+
+
+def _solve(step, size, homogeneous, noisy):
+    """The network's own fixed point from h0 = 0 if nothing is noisy and it attracts; else the
+    per-unit noisy fixed point from unit variance; else (means that never settle) the annealed one."""
+    if not noisy:
+        stats, ok, it, ls = _iterate(step, size, 0.0, homogeneous, False, _MAX_ITER)
+        if ok:
+            return stats, ok, it, ls, True
+    stats, ok, it, ls = _iterate(step, size, 1.0, homogeneous, False, 300)
+    if not ok:
+        stats, ok, it2, ls = _iterate(step, size, 1.0, homogeneous, True, _MAX_ITER)
+        it += it2
+    return stats, ok, it, ls, False
+
+
+def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=None) -> StationaryStatistics:
+    """Per-unit stationary pre-activation and state statistics of an Elman, LSTM or GRU cell.
+
+    inputs / input_std / input_variance: see :func:`input_moments` (none: zero input).
+    Uses the weights and the inputs' first two moments only (no simulation through time).
+
+    Example:
+        >>> import rnnanalysis as ra
+        >>> st = ra.stationary_statistics(ra.LSTM(8, 2, seed=0), input_std=1.0)
+        >>> sorted(st.means), st.converged
+        (['c', 'f', 'g', 'h', 'i', 'o'], True)
+    """
+    check_cell(cell)
+    if cell.ensemble is not None:
+        raise ValueError(f"cell: expected a single network, got an ensemble cell with E={cell.ensemble}")
+    w_ih = np.asarray(cell.params["weight_ih"], dtype=np.float64)
+    u_mean, u_var, text = input_moments(w_ih, inputs=inputs, input_std=input_std,
+                                        input_variance=input_variance)
+    step, size = _cell_map(cell, u_mean, u_var)
+    return _statistics(cell.kind, step, size, cell.activation, u_var, text)
+
+
+def matrix_statistics(W, activation, *, inputs=None, input_std=None,
+                      input_variance=None) -> StationaryStatistics:
+    """The same for a bare recurrent matrix W (dense or sparse): an Elman cell without biases
+    whose inputs enter every unit directly (identity input weights, so inputs are (T, B, n))."""
+    n = W.shape[0]
+    u_mean, u_var, text = input_moments(None, inputs=inputs, input_std=input_std,
+                                        input_variance=input_variance, width=n)
+    W2 = W.multiply(W).tocsr() if sp.issparse(W) else W * W
+    step = _elman_map(activation, W, W2, np.zeros(n), u_mean, u_var)
+    return _statistics("elman", step, n, activation, u_var, text)
+
+
+def _statistics(kind, step, size, act, u_var, text):
+    homogeneous = _is_homogeneous(act)
+    with np.errstate(over="ignore", invalid="ignore"):      # weights beyond 1e154: non-finite statistics
+        stats, ok, it, log_scale, det = _solve(step, size, homogeneous, bool(np.any(u_var > 0)))
+    means = {k: np.asarray(mv[0], dtype=np.float64) for k, mv in stats.items()}
+    # without noise the variances are exactly zero; the quadrature leaves rounding (1e-17) behind
+    variances = {k: (np.zeros_like(mv[1]) if det else np.asarray(mv[1], dtype=np.float64))
+                 for k, mv in stats.items()}
+    return StationaryStatistics(kind=kind, means=means, variances=variances, deterministic=det,
+                                converged=ok, iterations=it, log_scale=log_scale, inputs=text,
+                                drive_variance=float(np.mean(u_var)))
