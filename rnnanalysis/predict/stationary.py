@@ -203,7 +203,8 @@ def _gru_map(act, W, W2, b_ih, b_hh, u_mean, u_var, n):
 def _cell_map(cell, u_mean, u_var):
     p = {k: np.asarray(v, dtype=np.float64) for k, v in cell.params.items()}
     W, act, n = p["weight_hh"], cell.activation, cell.hidden
-    W2 = W * W
+    with np.errstate(over="ignore"):             # |W_ij| > 1e154: the statistics come out non-finite
+        W2 = W * W
     if cell.kind == "elman":
         return _elman_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var), n
     if cell.kind == "lstm":
@@ -287,7 +288,8 @@ def matrix_statistics(W, activation, *, inputs=None, input_std=None,
     n = W.shape[0]
     u_mean, u_var, text = input_moments(None, inputs=inputs, input_std=input_std,
                                         input_variance=input_variance, width=n)
-    W2 = W.multiply(W).tocsr() if sp.issparse(W) else W * W
+    with np.errstate(over="ignore"):
+        W2 = W.multiply(W).tocsr() if sp.issparse(W) else W * W
     step = _elman_map(activation, W, W2, np.zeros(n), u_mean, u_var)
     return _statistics("elman", step, n, activation, u_var, text)
 
