@@ -5,7 +5,7 @@ import pytest
 
 import rnnanalysis as ra
 from rnnanalysis.activations import custom_activation, leaky_relu
-from rnnanalysis.testing import check_jacobian
+from rnnanalysis.testing import check_jacobian, check_vjp, numeric_gradient
 
 CELLS = [ra.Elman, ra.LSTM, ra.GRU]
 ACTS = ["tanh", "sigmoid", "relu", "linear", leaky_relu(0.1),
@@ -15,16 +15,6 @@ ACTS = ["tanh", "sigmoid", "relu", "linear", leaky_relu(0.1),
 def loss_and_grad_h(cell, xs, h0, w, at):
     h = ra.simulate(cell, xs, h0).states
     return (np.sum(h[-1] * w), w) if at == "last" else (np.sum(h[1:] * w), w)
-
-
-def numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[idx] += eps
-        xm[idx] -= eps
-        g[idx] = (f(xp) - f(xm)) / (2 * eps)
-    return g
 
 
 def rel_err(a, b):
@@ -48,10 +38,10 @@ def test_bptt_matches_finite_differences(cls, act, at, rng):
     for name, value in cell.params.items():
         def f(p, name=name):
             return loss(c=cell.with_params({**cell.params, name: p}))
-        assert rel_err(res.grads[name], numeric_grad(f, value)) < 1e-6, name
-    assert rel_err(res.grad_xs, numeric_grad(lambda x: loss(x=x), xs)) < 1e-6
+        assert rel_err(res.grads[name], numeric_gradient(f, value)) < 1e-6, name
+    assert rel_err(res.grad_xs, numeric_gradient(lambda x: loss(x=x), xs)) < 1e-6
     # the adjoint of s_0 shrinks fastest: compare it on an absolute scale as well
-    fd_h0 = numeric_grad(lambda s: loss(s=s), h0)
+    fd_h0 = numeric_gradient(lambda s: loss(s=s), h0)
     assert np.linalg.norm(res.grad_h0 - fd_h0) < 1e-6 * max(np.linalg.norm(fd_h0), 1e-2)
 
 
@@ -61,6 +51,13 @@ def test_jacobian_matches_finite_differences(cls, act, rng):
     cell = cls(4, 3, activation=act, seed=2)
     state = rng.normal(size=(3, cell.state_size))
     assert check_jacobian(cell, state, rng.normal(size=(3, 3)), rtol=1e-7) < 1e-7
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("act", ACTS, ids=lambda a: a if isinstance(a, str) else a.name)
+def test_one_step_vjp_matches_finite_differences(cls, act):
+    errors = check_vjp(cls(4, 3, activation=act, seed=2), rtol=1e-7)
+    assert set(errors) == {"state", "x", "weight_ih", "weight_hh", "bias_ih", "bias_hh"}
 
 
 @pytest.mark.parametrize("cls", CELLS)

@@ -13,7 +13,7 @@ import pytest
 import rnnanalysis as ra
 from rnnanalysis.activations import sigmoid
 from rnnanalysis.cells import PARAM_NAMES, Cell
-from rnnanalysis.testing import check_jacobian, numeric_jacobian
+from rnnanalysis.testing import check_jacobian, check_vjp, numeric_gradient, numeric_jacobian
 
 
 class MinimalRNN(Cell):
@@ -78,9 +78,10 @@ def _problem(T=6, B=2, m=2, seed=1):
     return rng.normal(size=(T, B, m)), rng.normal(size=(B, 3)), rng.normal(size=3)
 
 
-def test_step_jacobian():
+def test_step_jacobian_and_vjp():
     rng = np.random.default_rng(0)
     check_jacobian(_cell(), rng.normal(size=(4, 3)), rng.normal(size=(4, 2)))
+    assert set(check_vjp(_cell(), rtol=1e-7)) == {"state", "x", *PARAM_NAMES, "weight_z"}
 
 
 @pytest.mark.parametrize("checkpoint", [None, 2])
@@ -94,12 +95,7 @@ def test_bptt_parameter_and_input_gradients(checkpoint):
 
     eps = 1e-6
     for name, value in cell.params.items():
-        num = np.zeros(value.shape)
-        for i in np.ndindex(value.shape):
-            d = np.zeros(value.shape)
-            d[i] = eps
-            num[i] = (loss(cell.with_params({**cell.params, name: value + d}))
-                      - loss(cell.with_params({**cell.params, name: value - d}))) / (2 * eps)
+        num = numeric_gradient(lambda v, name=name: loss(cell.with_params({**cell.params, name: v})), value)
         np.testing.assert_allclose(res.grads[name], num, rtol=1e-6, atol=1e-9, err_msg=name)
     d = np.random.default_rng(2).normal(size=xs.shape)
     fd = (loss(cell, xs + eps * d) - loss(cell, xs - eps * d)) / (2 * eps)

@@ -5,7 +5,7 @@ import pytest
 
 import rnnanalysis as ra
 from rnnanalysis.cells import BatchNormRNN
-from rnnanalysis.testing import check_jacobian
+from rnnanalysis.testing import check_jacobian, check_vjp
 
 
 def test_running_statistics_and_eval_mode():
@@ -65,7 +65,5 @@ def test_step_adjoint_against_finite_differences(kind):
     core = BatchNormRNN(kind, 3, 2, seed=2, gamma=0.8)
     core = core.updated(ra.simulate(core, rng.normal(size=(3, 5, 2))).forward)
     s, x = rng.normal(size=(4, core.state_size)), rng.normal(size=(4, 2))
-    g, d, eps = rng.normal(size=s.shape), rng.normal(size=s.shape), 1e-6
-    fd = np.sum(g * (core.step(s + eps * d, x) - core.step(s - eps * d, x))) / (2 * eps)
-    np.testing.assert_allclose(np.sum(core.vjp(s, x, g)[0] * d), fd, rtol=1e-7)
+    check_vjp(core, s, x, rtol=1e-7)
     check_jacobian(core.for_inference(), s, x, rtol=1e-6)

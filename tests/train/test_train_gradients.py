@@ -5,7 +5,7 @@ import pytest
 
 import rnnanalysis as ra
 from rnnanalysis.cells import BatchNormRNN, LayerNormElman, LayerNormLSTM
-from rnnanalysis.testing import check_jacobian
+from rnnanalysis.testing import check_jacobian, numeric_gradient
 from rnnanalysis.train import loss_and_grads, make_network
 
 CORES = {
@@ -39,16 +39,13 @@ def test_finite_differences(core, loss, at):
     xs, targets = _problem(loss, at)
     net = _perturbed(make_network(CORES[core](xs.shape[-1]), 3, seed=0))
     got = loss_and_grads(net, xs, targets, loss=loss, at=at).grads
-    P, eps = net.params, 1e-6
+    P = net.params
+
+    def loss_at(name, value):
+        return loss_and_grads(net.with_params({**P, name: value}), xs, targets, loss=loss, at=at).loss
+
     for name, value in P.items():
-        value = np.asarray(value)
-        num = np.zeros_like(value)
-        for i in np.ndindex(value.shape):
-            d = np.zeros_like(value)
-            d[i] = eps
-            lp = loss_and_grads(net.with_params({**P, name: value + d}), xs, targets, loss=loss, at=at).loss
-            lm = loss_and_grads(net.with_params({**P, name: value - d}), xs, targets, loss=loss, at=at).loss
-            num[i] = (lp - lm) / (2 * eps)
+        num = numeric_gradient(lambda v, name=name: loss_at(name, v), value)
         err = np.linalg.norm(got[name] - num) / max(np.linalg.norm(num), 1e-8)
         assert err < 1e-6, f"{core} {loss}/{at}: {name} relative error {err:.2e}"
 
