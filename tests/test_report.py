@@ -23,6 +23,11 @@ def test_tex_escaping(build_module):
     assert build_module.tex("smart_tanh+clip 100% & #1") == r"smart\_tanh+clip 100\% \& \#1"
 
 
+def test_captions_set_symbols_as_math(build_module):
+    assert build_module.caption("rate over (sigma_w, sigma_b) vs T, lambda_max(g) and log10 50%") == (
+        r"rate over ($\sigma_{w}$, $\sigma_{b}$) vs $T$, $\lambda_{\max}(g)$ and $\log_{10}$ 50\%")
+
+
 def test_copy_baseline_measured_equals_published_formula(build_module):
     for T, published, formula, measured in build_module.copy_rows((100, 200), size=20):
         assert abs(formula - 10 * math.log(8) / (T + 20)) < 1e-15

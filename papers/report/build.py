@@ -66,15 +66,16 @@ def tex(s) -> str:
     return re.sub(r"([_%&#])", r"\\\1", str(s))
 
 
-_SYMBOL = re.compile(r"\blog10\b|\b(alpha|beta|gamma|lambda|rho|sigma|chi|phi)_([A-Za-z0-9]+)(\([a-z]\))?")
+_SYMBOL = re.compile(r"\blog10\b|\bT\b|"
+                     r"\b(alpha|beta|gamma|lambda|rho|sigma|chi|phi)_([A-Za-z0-9]+)(\([a-z]\))?")
 
 
 def caption(s) -> str:
-    """Caption text for LaTeX: escaped, with log10 and symbols such as sigma_w, lambda_max(g) as math."""
+    """Caption text for LaTeX: escaped, with log10, T and symbols such as sigma_w, lambda_max(g) as math."""
     out, last = [], 0
     for m in _SYMBOL.finditer(s):
         sub = f"\\{m[2]}" if m[2] in ("max", "min") else m[2]
-        math_ = "\\log_{10}" if m[0] == "log10" else f"\\{m[1]}_{{{sub}}}{m[3] or ''}"
+        math_ = {"log10": "\\log_{10}", "T": "T"}.get(m[0]) or f"\\{m[1]}_{{{sub}}}{m[3] or ''}"
         out += [tex(s[last:m.start()]), f"${math_}$"]
         last = m.end()
     return "".join(out + [tex(s[last:])])

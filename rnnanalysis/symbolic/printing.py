@@ -70,7 +70,9 @@ def validate_settings(spec, settings: dict) -> dict:
         if not isinstance(out[key], str) or not out[key].strip():
             raise TypeError(f"printer setting {key!r}: expected a non-empty string, got {out[key]!r}")
     width = out["width"]
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 50 <= width < math.inf:
+    if isinstance(width, bool) or not isinstance(width, (int, float)):
+        raise TypeError(f"printer setting 'width': expected a line width in pt, got {width!r}")
+    if not 50 <= width < math.inf:
         raise ValueError(f"printer setting 'width': expected a line width in pt >= 50 (article: "
                          f"{ARTICLE_WIDTH:g}), got {width!r}")
     names = out["names"] or {}

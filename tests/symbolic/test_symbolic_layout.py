@@ -77,7 +77,8 @@ def test_long_jacobians_are_broken_inside_parentheses():
     assert len(rows) > 20 and max(tex_width(row.replace("&", "")) for row in rows) < 320
 
 
-@pytest.mark.parametrize("width", [10, "wide", True, float("inf")])
-def test_width_setting_is_validated(width):
-    with pytest.raises(ValueError, match="printer setting 'width': expected a line width in pt"):
+@pytest.mark.parametrize("width, error", [(10, ValueError), (float("inf"), ValueError), ("wide", TypeError),
+                                          (True, TypeError)])
+def test_width_setting_is_validated(width, error):
+    with pytest.raises(error, match="printer setting 'width': expected a line width in pt"):
         ra.derive("elman").latex(width=width)
