@@ -3,6 +3,7 @@
 import importlib.util
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def build_module():
     spec = importlib.util.spec_from_file_location("report_build", ROOT / "papers" / "report" / "build.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules["report_build"] = mod                # its functions run in worker processes
     spec.loader.exec_module(mod)
-    return mod
+    yield mod
+    del sys.modules["report_build"]
 
 
 def test_tex_escaping(build_module):

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,15 @@ QUICK = dict(
     hs_budget=30,
     hs_seeds=1,
 )
+
+
+def _one_blas_thread():
+    """Pool initializer: one BLAS thread per worker process (two workers on two cores)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:                     # optional: without it the workers keep BLAS's default
+        return
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def tex(s) -> str:
@@ -173,15 +183,18 @@ def predictions(cfg) -> str:
     return "\n\n".join(out)
 
 
-def random_matrix_rows(cfg):
+def _matrix_radii(job):
+    n, s = job
+    p = ra.predict(ra.init.gaussian((n, n), np.random.default_rng([n, s]), gain=1.0), horizon=0)
+    return p.spectral_radius, p.sigma_max
+
+
+def random_matrix_rows(cfg, executor=None):
     rows = []
+    jobs = [(n, s) for n in cfg["rm_sizes"] for s in range(cfg["rm_seeds"])]
+    radii = dict(zip(jobs, (executor.map if executor else map)(_matrix_radii, jobs), strict=True))
     for n in cfg["rm_sizes"]:
-        rho, smax = [], []
-        for s in range(cfg["rm_seeds"]):
-            W = ra.init.gaussian((n, n), np.random.default_rng([n, s]), gain=1.0)
-            p = ra.predict(W, horizon=0)
-            rho.append(p.spectral_radius)
-            smax.append(p.sigma_max)
+        rho, smax = np.array([radii[n, s] for s in range(cfg["rm_seeds"])]).T
         rows.append((n, float(np.mean(rho)), float(np.std(rho)), float(np.mean(smax)), float(np.std(smax))))
     return rows
 
@@ -215,28 +228,29 @@ def lambda_rows(cfg):
     return rows
 
 
-def hs_adding(cfg):
+def _hs_run(job):
+    T, seed, budget = job
+    net = parse_remedy("lstm").build("adding_hs", 32, np.random.SeedSequence([seed, T, 0]))
+    res = train(
+        net,
+        "adding_hs",
+        T,
+        steps=budget,
+        batch=20,
+        optimizer=Adam(0.01),
+        eval_every=max(budget // 4, 1),
+        eval_size=500,
+        seed=np.random.default_rng(np.random.SeedSequence([seed, T, 1])),
+    )
+    ev = evaluate(res.network, "adding_hs", T, size=2560, seed=10_000 + seed)
+    seen = (res.steps_to_solve or res.steps) * 20
+    return T, seed, res.solved, seen, int(round(ev.error_rate * 2560))
+
+
+def hs_adding(cfg, executor=None):
     """LSTM on Hochreiter & Schmidhuber's adding problem under a small stated budget."""
-    rows = []
-    for T in cfg["hs_lengths"]:
-        for seed in range(cfg["hs_seeds"]):
-            rem = parse_remedy("lstm")
-            net = rem.build("adding_hs", 32, np.random.SeedSequence([seed, T, 0]))
-            res = train(
-                net,
-                "adding_hs",
-                T,
-                steps=cfg["hs_budget"],
-                batch=20,
-                optimizer=Adam(0.01),
-                eval_every=max(cfg["hs_budget"] // 4, 1),
-                eval_size=500,
-                seed=np.random.default_rng(np.random.SeedSequence([seed, T, 1])),
-            )
-            ev = evaluate(res.network, "adding_hs", T, size=2560, seed=10_000 + seed)
-            seen = (res.steps_to_solve or res.steps) * 20
-            rows.append((T, seed, res.solved, seen, int(round(ev.error_rate * 2560))))
-    return rows
+    jobs = [(T, seed, cfg["hs_budget"]) for T in cfg["hs_lengths"] for seed in range(cfg["hs_seeds"])]
+    return list((executor.map if executor else map)(_hs_run, jobs))
 
 
 def copy_rows(T_values=(100, 200, 500), size=200):
@@ -256,12 +270,12 @@ def copy_rows(T_values=(100, 200, 500), size=200):
     return rows
 
 
-def reproductions(cfg, study) -> str:
+def reproductions(cfg, study, executor=None) -> str:
     parts = []
     # circular law and Bai-Yin
     rows = [
         [f"${n}$", "$1$", f"${r:.3f} \\pm {rs:.3f}$", "$2$", f"${s:.3f} \\pm {ss:.3f}$"]
-        for n, r, rs, s, ss in random_matrix_rows(cfg)
+        for n, r, rs, s, ss in random_matrix_rows(cfg, executor)
     ]
     parts += [
         "\\subsection{Circular law and Bai--Yin}",
@@ -331,7 +345,7 @@ def reproductions(cfg, study) -> str:
     # H&S adding
     rows = [
         [f"${T}$", f"${s}$", "yes" if ok else "no", f"${seen}$", f"${wrong}$/2560"]
-        for T, s, ok, seen, wrong in hs_adding(cfg)
+        for T, s, ok, seen, wrong in hs_adding(cfg, executor)
     ]
     parts += [
         "\\subsection{Hochreiter \\& Schmidhuber (1997): adding problem}",
@@ -452,7 +466,8 @@ def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True, recomp
     say("derivations")
     sections["PREDICTIONS"] = predictions(cfg)
     say("prediction tables")
-    sections["REPRODUCTIONS"] = reproductions(cfg, study)
+    with ProcessPoolExecutor(2, initializer=_one_blas_thread) as ex:      # training runs and big LAPACK
+        sections["REPRODUCTIONS"] = reproductions(cfg, study, ex)
     say("reproductions")
     sections["FIGURES"] = figure_section(figdir, outdir, quick)
     text = (HERE / "template.tex").read_text()

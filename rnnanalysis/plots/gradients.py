@@ -60,6 +60,7 @@ def plot_gain_profiles(result, predictors=tuple(PREDICTOR_STYLES)):
     if G == 1:
         fig, (ax, ax2) = new_figure(2, width=3.7, height=3.1)
         _profile_panel(ax, result, 0, predictors)
+        ax.set_title(f"Elman tanh, n = {result.hidden}, " + ax.get_title())
         ax.set_ylabel(_PROFILE_YLABEL)
         rates = [result.predicted[p][0] for p in predictors]
         ypos = np.arange(len(predictors))[::-1]
@@ -68,7 +69,7 @@ def plot_gain_profiles(result, predictors=tuple(PREDICTOR_STYLES)):
         ax2.axvline(0, color="0.6", lw=0.7)
         ax2.set_yticks(ypos, [PREDICTOR_STYLES[p]["label"] for p in predictors])
         ax2.set_xlabel(r"rate ($\log_{10}$ per step; $< 0$: vanishing)")
-        ax2.set_title("each predictor's rate against the measured one")
+        ax2.set_title("predicted rates and the measured one")
         legend(ax2, loc="lower right")
         legend(ax, handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1, fontsize=7)
         return fig
