@@ -136,13 +136,13 @@ def test_lyapunov():
 
 
 def test_remedies():
-    res = RemedyStudy(tasks=("adding", "temporal_order"), remedies=("tanh", "lstm"),
+    res = RemedyStudy(tasks=("adding", "temporal_order"), remedies=("tanh", "lstm"), labels=("tanh RNN", "LSTM"),
                       lengths=np.array([10, 20]),
                       success=np.array([[[1.0, 0.0], [1.0, 0.5]], [[0.0, 0.0], [1.0, 1.0]]]), seeds=2,
                       budget="50 steps", source="test")
     fig = plots.plot_remedies(res)
     ax, ax2 = fig.axes
-    assert legend_texts(ax2) == ["tanh", "lstm"]
+    assert legend_texts(ax2) == ["tanh RNN", "LSTM"]
     assert "success rate" in ax.get_ylabel() and ax2.get_xlabel() == "sequence length T"
     assert [ax.get_title(), ax2.get_title()] == ["adding", "temporal order"]
     assert np.allclose(ax.get_lines()[1].get_ydata(), [100, 50])

@@ -323,9 +323,9 @@ def reproductions(cfg, study, executor=None) -> str:
     # temporal order (and adding), from the remedies study
     k = study.tasks.index("temporal_order") if "temporal_order" in study.tasks else 0
     rows = [
-        [tex(r)]
+        [tex(study.labels[i])]
         + ["--" if np.isnan(v) else f"{study.seeds * v:.0f}/{study.seeds}" for v in study.success[k, i]]
-        for i, r in enumerate(study.remedies)
+        for i in range(len(study.remedies))
     ]
     parts += [
         "\\subsection{Pascanu et al.\\ (2013): temporal order with clipping}",
@@ -449,6 +449,7 @@ def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True, recomp
     if study_json.exists():
         d = {k: v for k, v in json.loads(study_json.read_text()).items() if k != "type"}
         study = RemedyStudy(**{**d, "tasks": tuple(d["tasks"]), "remedies": tuple(d["remedies"]),
+                               "labels": tuple(d["labels"]),
                                "lengths": np.array(d["lengths"]), "success": np.array(d["success"], float)})
     else:  # figures made with --no-data
         study = figures.run(figdir, quick, only="f", recompute=recompute, formats=(), data=False,

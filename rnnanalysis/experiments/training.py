@@ -87,12 +87,14 @@ class RemedyStudy(Result):
     """Success rate against the sequence length T, per task and remedy.
 
     success: (K, R, L) over ``tasks`` (K,) x ``remedies`` (R,) x ``lengths`` (L,): the fraction
-    of ``seeds`` runs solved on fresh sequences within the budget (NaN: not run); budget: the
-    training budget of every run, in words; source: where the runs come from.
+    of ``seeds`` runs solved on fresh sequences within the budget (NaN: not run); labels: the
+    remedies' readable names; budget: the training budget of every run, in words; source: where
+    the runs come from.
     """
 
     tasks: tuple
     remedies: tuple
+    labels: tuple
     lengths: np.ndarray
     success: np.ndarray
     seeds: int
@@ -115,8 +117,8 @@ def _study(runs_by_task, remedies, budget, source) -> RemedyStudy:
                 if sel:
                     success[k, i, j] = float(np.mean(sel))
                     seeds = max(seeds, len(sel))
-    return RemedyStudy(tasks=tasks, remedies=remedies, lengths=np.array(lengths), success=success,
-                       seeds=seeds, budget=budget, source=source)
+    return RemedyStudy(tasks=tasks, remedies=remedies, labels=tuple(parse_remedy(r).label for r in remedies),
+                       lengths=np.array(lengths), success=success, seeds=seeds, budget=budget, source=source)
 
 
 def load_remedy_study(path=None, remedies=FIGURE_REMEDIES) -> RemedyStudy:

@@ -22,9 +22,9 @@ def plot_remedies(result):
     fig, axes = new_figure(K, width=3.7, height=3.4, sharey=True)
     lengths = np.asarray(result.lengths)
     for ax, task, success in zip(axes, result.tasks, np.asarray(result.success), strict=True):
-        for i, r in enumerate(result.remedies):
+        for i, label in enumerate(result.labels):
             ax.plot(lengths * 2 ** (0.05 * (i - (R - 1) / 2)), 100 * success[i], color=colour(i),
-                    marker="os^Dv<>"[i % 7], ls=("-", "--", "-.", ":")[i % 4], label=r)
+                    marker="os^Dv<>"[i % 7], ls=("-", "--", "-.", ":")[i % 4], label=label)
         ax.set_xscale("log", base=2)
         ax.set_xticks(lengths, [str(int(v)) for v in lengths])
         ax.minorticks_off()
