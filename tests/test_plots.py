@@ -136,7 +136,8 @@ def test_lyapunov():
 
 
 def test_remedies():
-    res = RemedyStudy(tasks=("adding", "temporal_order"), remedies=("tanh", "lstm"), labels=("tanh RNN", "LSTM"),
+    res = RemedyStudy(tasks=("adding", "temporal_order"), remedies=("tanh", "lstm"),
+                      labels=("tanh RNN", "LSTM"),
                       lengths=np.array([10, 20]),
                       success=np.array([[[1.0, 0.0], [1.0, 0.5]], [[0.0, 0.0], [1.0, 1.0]]]), seeds=2,
                       budget="50 steps", source="test")
