@@ -87,19 +87,23 @@ class RemedyStudy(Result):
     """Success rate against the sequence length T, per task and remedy.
 
     success: (K, R, L) over ``tasks`` (K,) x ``remedies`` (R,) x ``lengths`` (L,): the fraction
-    of ``seeds`` runs solved on fresh sequences within the budget (NaN: not run); labels: the
-    remedies' readable names; budget: the training budget of every run, in words; source: where
-    the runs come from.
+    of ``seeds`` runs solved on fresh sequences within the budget (NaN: not run); budget: the
+    training budget of every run, in words; source: where the runs come from; labels: the
+    remedies' readable names (default: ``remedies``).
     """
 
     tasks: tuple
     remedies: tuple
-    labels: tuple
     lengths: np.ndarray
     success: np.ndarray
     seeds: int
     budget: str
     source: str
+    labels: tuple = ()
+
+    def __post_init__(self):
+        if not self.labels:
+            object.__setattr__(self, "labels", tuple(self.remedies))
 
 
 def _study(runs_by_task, remedies, budget, source) -> RemedyStudy:
