@@ -167,7 +167,7 @@ def _profile_lines(info):
         rate = data["rate_log10_per_step"]
         yield (f"fitted rate: {_fmt(rate)} log10 per step, < 0 vanishing "
                f"(least squares over lags 0..{T}, mean over the batch)")
-        if isinstance(rate, float) and rate != 0:
+        if isinstance(rate, float) and math.isfinite(rate) and rate != 0:
             yield (f"  the gradient norm {'shrinks' if rate < 0 else 'grows'} tenfold every "
                    f"{1 / abs(rate):.3g} steps")
     return lines

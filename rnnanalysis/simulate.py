@@ -80,7 +80,11 @@ class GradientProfile(Result):
 
 def lstsq_log10_rate(log10_norms, skip: int = 0) -> np.ndarray:
     """Least-squares slope over lag of ``log10_norms`` (..., T+1, B), time on axis -2 with index k
-    (lag T-k), lags >= ``skip``: (..., B) in log10 per step. A slope needs two lags: skip <= T-1."""
+    (lag T-k), lags >= ``skip``: (..., B) in log10 per step, negative = vanishing. A slope needs
+    two lags: skip <= T-1. A sample whose gradient is exactly zero at a fitted lag (-inf) gets -inf.
+
+    The package's one gradient-rate convention and fit: profiles, sweeps, check_predictions'
+    ``fit="lstsq"`` and the remedies study all report this slope."""
     y = np.asarray(log10_norms, dtype=float)
     T = y.shape[-2] - 1
     if isinstance(skip, bool) or not isinstance(skip, (int, np.integer)) or not 0 <= skip <= T - 1:
@@ -89,7 +93,9 @@ def lstsq_log10_rate(log10_norms, skip: int = 0) -> np.ndarray:
     y = np.flip(y, axis=-2)[..., skip:, :]                 # lag skip, skip+1, ...
     lag = np.arange(skip, skip + y.shape[-2], dtype=float)[:, None]
     lc = lag - lag.mean()
-    return (lc * (y - y.mean(axis=-2, keepdims=True))).sum(axis=-2) / (lc * lc).sum()
+    with np.errstate(invalid="ignore"):
+        slope = (lc * (y - y.mean(axis=-2, keepdims=True))).sum(axis=-2) / (lc * lc).sum()
+    return np.where(np.any(y == -np.inf, axis=-2), -np.inf, slope)
 
 
 @dataclass(frozen=True)

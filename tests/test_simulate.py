@@ -39,6 +39,7 @@ def test_dead_relu_gives_exact_zero_gradient():
                                  "bias_ih": -np.ones(3), "bias_hh": np.zeros(3)}, "relu")
     prof = ra.gradient_profile(cell, np.zeros((10, 1, 1)))
     assert abs(prof.log10_norms[10, 0]) < 1e-15 and np.all(prof.log10_norms[:10, 0] == -np.inf)
+    assert prof.rate_log10_per_step().tolist() == [-np.inf]         # not NaN: the gradient died
 
 
 def explicit_products(cell, xs):

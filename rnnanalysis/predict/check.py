@@ -40,10 +40,13 @@ def fit_log10_rate(log10_norms, skip=0, fit="theil-sen") -> np.ndarray:
 
     fit: "theil-sen" (median of pairwise slopes on <= 400 evenly spaced lags, robust to
     outliers), "mean" (mean one-step growth = end-to-end slope, the Lyapunov time average), or
-    "lstsq" (least squares). A sample whose profile reaches exactly zero (-inf) gets -inf.
+    "lstsq" (least squares: :func:`rnnanalysis.simulate.lstsq_log10_rate`, the rate every profile
+    and sweep reports). Negative = vanishing. A sample whose profile reaches exactly zero (-inf) gets -inf.
     """
     if fit not in FITS:
         raise ValueError(f"fit: expected one of {FITS}, got {fit!r}")
+    if fit == "lstsq":
+        return lstsq_log10_rate(log10_norms, skip)
     y = np.asarray(log10_norms, dtype=float)[::-1][skip:]          # lag skip, skip+1, ...
     lag = np.arange(skip, skip + y.shape[0], dtype=float)
     out = np.empty(y.shape[1:])
@@ -53,8 +56,6 @@ def fit_log10_rate(log10_norms, skip=0, fit="theil-sen") -> np.ndarray:
             out[b] = -np.inf
         elif fit == "mean":
             out[b] = (yb[-1] - yb[0]) / (lag[-1] - lag[0])
-        elif fit == "lstsq":
-            out[b] = lstsq_log10_rate(yb[::-1, None])[0]
         else:
             idx = np.unique(np.linspace(0, yb.size - 1, min(yb.size, _FIT_POINTS)).round().astype(int))
             out[b] = stats.theilslopes(yb[idx], lag[idx]).slope
