@@ -27,7 +27,7 @@ from .calculus import jacobian_matrix, state_jacobians
 from .equations import CellSpec, builtin_spec
 from .expr import Apply, Normalize, coeff_and_factors
 from .layout import break_rows, indent, tex_width
-from .printing import RNNLatexPrinter
+from .printing import RNNLatexPrinter, tex_text
 
 __all__ = ["Derivation", "Step", "derive"]
 
@@ -78,7 +78,7 @@ def _tex_number(x: float) -> str:
 
 
 def _act_words(spec):
-    return ", ".join(f"$⟨{k}⟩$ = {a.name}" for k, a in spec.activations.items())
+    return ", ".join(f"$⟨{k}⟩$ = {tex_text(a.name)}" for k, a in spec.activations.items())
 
 
 def _elman_like(spec, blocks):
@@ -171,7 +171,7 @@ class Derivation(Result):
             text = f"{note}{intro}{body}"
         else:
             text = ("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
-                    f"\\section*{{The {self.spec.name} cell: Jacobian and BPTT}}\n{intro}{body}"
+                    f"\\section*{{The {tex_text(self.spec.name)} cell: Jacobian and BPTT}}\n{intro}{body}"
                     "\\end{document}\n")
         path.write_text(text)
         return path
@@ -236,7 +236,8 @@ def _steps(spec, blocks, D, jacobian, product, wgrad, bound):
     s = states[0] if len(states) == 1 else "s"
     state_words = (f"$s_{{⟨time⟩}} = ({', '.join(f'⟨{k}⟩_{{⟨time⟩}}' for k in states)})$" if len(states) > 1
                    else f"$⟨{states[0]}⟩_{{⟨time⟩}}$")
-    steps = [_say(spec, f"The {spec.name} cell, state {state_words}, elementwise maps {_act_words(spec)}:")]
+    steps = [_say(spec, f"The {tex_text(spec.name)} cell, state {state_words}, "
+                  f"elementwise maps {_act_words(spec)}:")]
     steps += [Step("", sym, expr) for sym, expr in spec.definitions]
     eps = sorted({e.eps for _, expr in spec.definitions for e in expr.atoms(Normalize)})
     if eps:
@@ -276,7 +277,7 @@ def _steps(spec, blocks, D, jacobian, product, wgrad, bound):
         fname = _elman_like(spec, blocks)[0]
         act = spec.activations[fname]
         steps.append(_say(spec, f"With $\\gamma = \\sup|⟨{fname}⟩'| = {act.gamma:g}$ "
-                          f"({act.name}) bounding the diagonal factor:", None, bound))
+                          f"({tex_text(act.name)}) bounding the diagonal factor:", None, bound))
     return tuple(steps)
 
 

@@ -26,7 +26,7 @@ from sympy.printing.latex import LatexPrinter
 from .expr import coeff_and_factors
 from .layout import ARTICLE_WIDTH
 
-__all__ = ["RNNLatexPrinter", "validate_settings", "DEFAULT_SETTINGS", "default_latex", "timed"]
+__all__ = ["RNNLatexPrinter", "validate_settings", "DEFAULT_SETTINGS", "default_latex", "timed", "tex_text"]
 
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
           "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
@@ -43,6 +43,15 @@ def default_latex(key: str) -> str:
     elif len(base) > 1:
         base = f"\\operatorname{{{base}}}"
     return f"{base}_{{{sub}}}" if sub else base
+
+
+_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+            "%": r"\%", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex_text(s: str) -> str:
+    """Plain text (a cell or activation name) safe in LaTeX: ``leaky_relu`` -> ``leaky\\_relu``."""
+    return "".join(_SPECIAL.get(c, c) for c in str(s))
 
 
 _SUBSCRIPT = re.compile(r"^(.*)_\{(.*)\}$")

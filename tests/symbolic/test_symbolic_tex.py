@@ -35,6 +35,33 @@ def test_user_cell_with_custom_names_compiles(tmp_path, minimal_rnn, pdflatex):
     assert pdflatex(path) <= 1.0
 
 
+def test_every_activation_and_odd_names_compile(tmp_path, pdflatex):
+    """Names go into the text as text: leaky_relu's underscore, a user's cell and map names."""
+    import numpy as np
+    import sympy
+
+    from rnnanalysis.activations import ACTIVATIONS, custom_activation
+    from rnnanalysis.symbolic import CellSpec
+
+    softsign = custom_activation(lambda a: a / (1 + np.abs(a)), lambda a: 1 / (1 + np.abs(a)) ** 2, 1.0,
+                                 name="soft_sign 100%", sympy=lambda a: a / (1 + sympy.Abs(a)),
+                                 sympy_df=lambda a: 1 / (1 + sympy.Abs(a)) ** 2)
+    spec = CellSpec("my_cell #2")
+    h, x = spec.state("h"), spec.input("x")
+    W_hh, W_x = spec.weight("W_hh"), spec.weight("W_x", cols="m")
+    spec.update(h, spec.activation("phi", softsign)(W_hh * h + W_x * x))
+    derivations = [ra.derive("elman", act) for act in ACTIVATIONS] + [ra.derive(spec)]
+    for n, d in enumerate(derivations):
+        d.to_tex(tmp_path / f"part{n}.tex", fragment=True)
+    assert "leaky\\_relu" in (tmp_path / "part4.tex").read_text() and "my\\_cell \\#2" in d.latex()
+    wrapper = tmp_path / "all.tex"
+    wrapper.write_text("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+                       + "".join(f"\\input{{part{n}.tex}}\n" for n in range(len(derivations)))
+                       + "\\end{document}\n")
+    assert pdflatex(wrapper) <= 1.0
+    assert pdflatex(d.to_tex(tmp_path / "alone.tex")) <= 1.0
+
+
 def test_fragments_fit_a_two_column_paper(tmp_path, pdflatex):
     """``width=`` the column width of a two-column article: Elman, LSTM and GRU fit (the
     layer-norm Jacobian alone is wider than such a column, so those cells are not asked)."""
