@@ -143,7 +143,7 @@ def test_remedies():
                       budget="50 steps", source="test")
     fig = plots.plot_remedies(res)
     ax, ax2 = fig.axes
-    assert legend_texts(ax2) == ["tanh RNN", "LSTM"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["tanh RNN", "LSTM"]
     assert "success rate" in ax.get_ylabel() and ax2.get_xlabel() == "sequence length T"
     assert [ax.get_title(), ax2.get_title()] == ["adding", "temporal order"]
     assert np.allclose(ax.get_lines()[1].get_ydata(), [100, 50])

@@ -32,7 +32,8 @@ def plot_remedies(result):
         ax.set_xlabel("sequence length T")
         ax.set_title(task.replace("_", " "))
     axes[0].set_ylabel(f"success rate (% of {result.seeds} seeds)")
-    legend(axes[-1], loc="center right", fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", frameon=False, fontsize=7.5)
     fig.supxlabel("\n".join(textwrap.wrap(f"Budget: {result.budget}", 110)), fontsize=7)
     return fig
 
