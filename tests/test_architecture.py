@@ -13,7 +13,7 @@ of ``rnnanalysis`` (``cells``, ``simulate``, ``predict``, ``_validate``, ...). L
 
 A name with a leading underscore (a module, function, method or attribute) is private to the room
 that defines it; a private top-level module (``_validate``) is private to the package, so its
-public names serve every room.
+public names serve every room. Scripts and papers, users of the package, import no private name.
 """
 
 from __future__ import annotations
@@ -196,11 +196,34 @@ def _cycles(graph):
     return out
 
 
+def _outside_uses(sources):
+    """Private names of the package imported by code outside it: sources {file: text} (scripts, papers)."""
+    found = defaultdict(list)
+    for rel, text in sources.items():
+        for node in ast.walk(ast.parse(text, rel)):
+            if isinstance(node, ast.Import):
+                targets = [(a.name, ()) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                targets = [(node.module, tuple(a.name for a in node.names))]
+            else:
+                continue
+            for target, names in targets:
+                if target.split(".")[0] != PKG:
+                    continue
+                private = [p for p in target.split(".") if _private(p)] + [n for n in names if _private(n)]
+                if private:
+                    key = ("private-import", rel, f"{target}: {', '.join(private)}")
+                    found[key].append(f"{rel}:{node.lineno}")
+    return found
+
+
 GRAPH, FOUND = _scan({m: ast.parse(p.read_text(), str(p)) for m, p in MODULES.items()})
+OUTSIDE = {str(p.relative_to(ROOT.parent)): p.read_text()
+           for d in ("scripts", "papers") for p in sorted((ROOT.parent / d).rglob("*.py"))}
 
 
 def _violations():
-    found = dict(FOUND)
+    found = {**FOUND, **_outside_uses(OUTSIDE)}
     for comp in _cycles(GRAPH):
         found[("module-cycle", _room(comp[0]), " <-> ".join(comp))] = ["(import graph)"]
     rooms = defaultdict(set)
@@ -248,6 +271,14 @@ def test_planted_violations_are_found():
                           ("private-import", "cells", "rnnanalysis.predict._threads"),
                           ("private-import", "cells", "rnnanalysis.simulate._unit_direction"),
                           ("private-attribute", "cells", "_secret")}
+
+
+def test_private_imports_outside_the_package_are_found():
+    src = ("import rnnanalysis._validate\nfrom rnnanalysis.simulate import _unit_direction, bptt\n"
+           "from rnnanalysis import simulate\nimport numpy._core\n")
+    assert set(_outside_uses({"scripts/planted.py": src})) == {
+        ("private-import", "scripts/planted.py", "rnnanalysis._validate: _validate"),
+        ("private-import", "scripts/planted.py", "rnnanalysis.simulate: _unit_direction")}
 
 
 @pytest.mark.parametrize("name, private", [("_forward", True), ("__init__", False), ("step", False)])
