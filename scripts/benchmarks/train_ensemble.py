@@ -10,12 +10,19 @@ interleaved rounds in this one process; the script prints the machine, the media
 step of all E seeds, sequences per second (E * batch / time), and the median ratio
 (> 1: ours trains more sequences per second).
 
+``--allocator keep`` first tells glibc (``mallopt``) to keep freed memory instead of handing it
+back to the system: one ensemble step allocates ~15 MB of fresh arrays (float64, E = 5), and on
+machines where faulting fresh pages in is slow that, not arithmetic, dominates the step. It
+applies to the whole process, so to PyTorch as well.
+
     PYTHONPATH=. python3 scripts/benchmarks/train_ensemble.py [--rounds 15] [--cells elman lstm gru]
+        [--allocator default|keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import platform
 import statistics
 import time
@@ -42,6 +49,12 @@ def machine(torch) -> str:
                      if i.get("user_api") == "blas")
     return (f"{cpu}; NumPy {np.__version__} BLAS: {blas}; PyTorch {torch.__version__} "
             f"({torch.get_num_threads()} threads); Python {platform.python_version()}")
+
+
+def keep_freed_memory():
+    """glibc: never trim the heap, serve large blocks from it (M_TRIM_THRESHOLD, M_MMAP_THRESHOLD)."""
+    libc = ctypes.CDLL("libc.so.6")
+    return bool(libc.mallopt(-1, 2 ** 30) and libc.mallopt(-3, 2 ** 25))
 
 
 def batches(E, T, B, seed=0):
@@ -111,14 +124,18 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
+    ap.add_argument("--allocator", default="default", choices=["default", "keep"],
+                    help="keep: glibc keeps freed memory (mallopt), for ours and PyTorch alike")
     args = ap.parse_args(argv)
+    if args.allocator == "keep" and not keep_freed_memory():
+        raise SystemExit("--allocator keep: mallopt failed (not glibc?)")
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
     E, B = args.seeds, args.batch
     with threadpool_limits(limits=1):
-        print(f"machine: {machine(torch)}")
+        print(f"machine: {machine(torch)}; allocator: {args.allocator}")
         print(f"{E} seeds x (n = {args.n}, T = {args.T}, batch {B}, Adam), adding task; "
               f"{args.rounds} interleaved rounds of {args.reps} steps; one step = all {E} seeds\n")
         print("| cell | dtype | ours ms/step | PyTorch ms/step | ours seq/s | PyTorch seq/s "
