@@ -228,11 +228,11 @@ def write_all(store, out, blocks, seeds, steps, settings):
         for rem, o, lr in rows:
             got = {L: points.get((task, rem, L, o, lr)) for L in LENGTHS}
             r100 = got[100][1] if got[100] else None
-            longest = _longest(points, task, rem, o, lr)
+            longest = _longest(points, task, rem, o, lr) or ("none" if any(got.values()) else "–")
             claim, verdict = pub.get(f"{rem}@{o}", ("", ""))
             lines.append(f"| {parse_remedy(rem).label} | {'Adam' if o == 'adam' else 'SGD'} {lr:g} | "
                          + " | ".join(_cell(got[L][1] if got[L] else None, seeds) for L in LENGTHS)
-                         + f" | {longest or 'none'} | {_median(r100, 'grad_rate_start')} | "
+                         + f" | {longest} | {_median(r100, 'grad_rate_start')} | "
                            f"{_median(r100, 'rho_start')} | {claim} | {verdict} |")
         lines.append("")
         results[task] = {"runs": [
