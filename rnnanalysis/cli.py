@@ -36,24 +36,36 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _finite_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+def _number(kind, low, high, *, low_open=False):
+    """An argparse ``type``: ``text`` as an int or a finite float in [low, high] (``(low, high]``
+    with ``low_open``); argparse names the argument in front of the message."""
+    what, fmt = ("an integer", "d") if kind is int else ("a number", "g")
+    bounds = f"{'(' if low_open else '['}{low:{fmt}}, {high:{fmt}}]"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or not math.isfinite(value) or not low <= value <= high \
+                or (low_open and value == low):
+            raise argparse.ArgumentTypeError(f"expected {what} in {bounds}, got {text!r:.60}")
+        return value
+    return parse
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+SIZE = _number(int, 1, 10_000)                     # --hidden, --inputs: W alone is 800 MB at the top
+COUNT = _number(int, 1, 10**7)                     # --T, --batch (and T x batch x inputs below)
+SEED = _number(int, 0, 2**64 - 1)
+GAIN = _number(float, 0.0, 1e300, low_open=True)
+WORKERS = _number(int, 1, 1024)
+SECONDS = _number(float, 0.0, 1e6, low_open=True)
+POINTS = _number(int, 1, 10**12)
+BYTES = _number(int, 1, 2**50)
+STD = _number(float, 0.0, 1e300)                   # each part of --input-std
+WIDTH = _number(float, 0.0, 10_000, low_open=True)  # pt
+DPI = _number(int, 1, 2400)
+MAX_INPUT_FLOATS = 10**9                           # T x batch x inputs: the drawn input array
 
 
 # ---- weights ----------------------------------------------------------------------------------
@@ -83,6 +95,15 @@ def _cell_from(args):
     params = {"weight_hh": obj, "weight_ih": _init.xavier_uniform((n, args.inputs), rng),
               "bias_ih": np.zeros(n), "bias_hh": np.zeros(n)}
     return cell_class("elman").from_params(params, args.activation or "tanh", dtype=obj.dtype), source
+
+
+def _draw_inputs(args, cell):
+    """Inputs x_t ~ N(0, 1) of shape (T, batch, inputs), seeded by --seed; refused when absurd."""
+    size = args.T * args.batch * cell.inputs
+    if size > MAX_INPUT_FLOATS:
+        raise UsageError(f"--T x --batch x inputs = {args.T} x {args.batch} x {cell.inputs} = {size} "
+                         f"input values; at most {MAX_INPUT_FLOATS}")
+    return np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
 
 
 # ---- output ----------------------------------------------------------------------------------
@@ -115,9 +136,7 @@ def _fmt(v, digits=6):
 
 def _input_std(text):
     """--input-std: one number, or one per input separated by commas; each finite and >= 0."""
-    values = [_finite_float(t) for t in text.split(",")]
-    if any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected standard deviations >= 0, got {text!r}")
+    values = [STD(t) for t in text.split(",")]
     return values[0] if len(values) == 1 else np.array(values)
 
 
@@ -178,7 +197,7 @@ def cmd_profile(args):
     from .simulate import gradient_profile
 
     cell, source = _cell_from(args)
-    xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
+    xs = _draw_inputs(args, cell)
     summary = profile_summary(gradient_profile(cell, xs))
     info = (f"{cell!r} from {source}; inputs N(0, 1), T={args.T}, batch {args.batch}, "
             f"seed {args.seed}")
@@ -194,7 +213,7 @@ def cmd_check(args):
     from .predict import check_predictions as check
 
     cell, source = _cell_from(args)
-    xs = np.random.default_rng(args.seed).standard_normal((args.T, args.batch, cell.inputs))
+    xs = _draw_inputs(args, cell)
     table = check(cell, xs, seed=args.seed)
     print(json.dumps(jsonable(table.to_dict()), indent=1) if args.json
           else f"{cell!r} from {source}\n{table.to_text()}\n{_prediction_line(cell)[1]}")
@@ -218,7 +237,7 @@ def cmd_sweep(args):
     from .experiments.config import load_config
     from .experiments.sweep import sweep
 
-    cfg = load_config(args.config, store=args.store)
+    cfg = load_config(args.config, store=args.store, max_points=args.max_points)
     executor, client = None, None
     if args.scheduler:
         try:
@@ -294,21 +313,21 @@ def _add_cell_options(p, weights_required):
                    "nn.RNN's nonlinearity: give relu here if the model used it)")
     p.add_argument("--prefix", help="which recurrent layer of a state dict holding several "
                    "(e.g. encoder.lstm.)")
-    p.add_argument("--max-bytes", type=_positive_int, default=MAX_BYTES, metavar="N",
+    p.add_argument("--max-bytes", type=BYTES, default=MAX_BYTES, metavar="N",
                    help=f"refuse weight files expanding to more than N bytes (default {MAX_BYTES})")
     p.add_argument("--json", action="store_true", help="print JSON instead of a summary")
 
 
 def _add_draw_options(p):
-    p.add_argument("--hidden", type=_positive_int, default=32,
+    p.add_argument("--hidden", type=SIZE, default=32,
                    help="hidden size n of a drawn cell (default 32)")
-    p.add_argument("--inputs", type=_positive_int, default=1, help="input size m (default 1)")
+    p.add_argument("--inputs", type=SIZE, default=1, help="input size m (default 1)")
     p.add_argument("--init", default="gaussian", help="initialiser of a drawn cell (default gaussian: "
                    "W_hh entries N(0, gain^2/n))")
-    p.add_argument("--gain", type=_finite_float, default=1.0, help="initialiser gain (default 1.0)")
-    p.add_argument("--T", type=_positive_int, default=100, help="sequence length (default 100)")
-    p.add_argument("--batch", type=_positive_int, default=8, help="number of input sequences (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights and inputs (default 0)")
+    p.add_argument("--gain", type=GAIN, default=1.0, help="initialiser gain > 0 (default 1.0)")
+    p.add_argument("--T", type=COUNT, default=100, help="sequence length (default 100)")
+    p.add_argument("--batch", type=COUNT, default=8, help="number of input sequences (default 8)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the weights and inputs (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -341,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "the align* environment)")
     p.add_argument("--fragment", action="store_true", help="with --tex: write the derivation alone, for "
                    "\\input in a document that loads amsmath")
-    p.add_argument("--width", type=_finite_float, help="line width in pt that long equations are broken "
+    p.add_argument("--width", type=WIDTH, help="line width in pt that long equations are broken "
                    "to fit (default 345, the article class)")
     p.set_defaults(func=cmd_derive)
     p = sub.add_parser("sweep", help="run a JSON-configured sweep, resumably (see rnnanalysis.experiments)")
@@ -349,9 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
                    '"seed": 0, "store": "out.jsonl"}')
     p.add_argument("--store", metavar="PATH", help="the store to resume and append to, as given "
                    "(default: the config's \"store\", which must lie in the config's directory)")
-    p.add_argument("--workers", type=_positive_int, help="local worker processes (default: one per core)")
+    p.add_argument("--workers", type=WORKERS, help="local worker processes (default: one per core)")
+    p.add_argument("--max-points", type=POINTS, help="refuse a larger grid (default 10^6 points)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786")
-    p.add_argument("--timeout", type=_finite_float, default=30.0, help="seconds to wait for --scheduler")
+    p.add_argument("--timeout", type=SECONDS, default=30.0, help="seconds to wait for --scheduler")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--json", action="store_true", help="print the records as JSON")
     p.set_defaults(func=cmd_sweep)
@@ -361,17 +381,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="NAME", help="figure names or letters a..g (default all)")
     p.add_argument("--recompute", action="store_true", help="also recompute the figures made from committed "
                    "results (f: the remedies study of papers/remedies; long at its full budget)")
-    p.add_argument("--seed", type=int, default=0, help="root seed of every figure's data (default 0)")
-    p.add_argument("--dpi", type=_positive_int, default=150, help="resolution of the PNGs (default 150)")
+    p.add_argument("--seed", type=SEED, default=0, help="root seed of every figure's data (default 0)")
+    p.add_argument("--dpi", type=DPI, default=150, help="resolution of the PNGs (default 150)")
     p.add_argument("--formats", nargs="+", default=["png", "pdf"], choices=["png", "pdf", "svg"],
                    help="file formats (default png pdf)")
     p.add_argument("--no-data", action="store_true", help="do not write the figures' data (.json)")
-    p.add_argument("--workers", type=_positive_int, default=2, help="worker processes (default 2)")
+    p.add_argument("--workers", type=WORKERS, default=2, help="worker processes (default 2)")
     p.set_defaults(func=cmd_figures)
     p = sub.add_parser("tour", help="a guided run through the toolkit")
     p.add_argument("--outdir", default="tour", help="output directory (default tour)")
     p.add_argument("--quick", action="store_true", help="T = 200 instead of 1000")
-    p.add_argument("--seed", type=int, default=0, help="seed of the network and inputs (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the network and inputs (default 0)")
     p.set_defaults(func=cmd_tour)
     return parser
 

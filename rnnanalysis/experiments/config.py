@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .functions import SWEEP_FUNCTIONS
-from .grid import Grid
+from .grid import MAX_POINTS, Grid
 
 __all__ = ["SweepConfig", "load_config"]
 
@@ -86,10 +86,11 @@ class SweepConfig:
     store: Path
 
 
-def load_config(path, store=None) -> SweepConfig:
+def load_config(path, store=None, max_points=None) -> SweepConfig:
     """Read and check a sweep config; every problem is a ValueError/TypeError naming the file.
 
-    ``store``: a path overriding the config's ``"store"`` (used as given).
+    ``store``: a path overriding the config's ``"store"`` (used as given); ``max_points``: the
+    largest grid accepted (default :data:`~rnnanalysis.experiments.grid.MAX_POINTS`).
     """
     path = Path(path)
     data = _read_regular(path)
@@ -112,7 +113,7 @@ def load_config(path, store=None) -> SweepConfig:
             raise ValueError(f"function: expected one of {sorted(SWEEP_FUNCTIONS)}, got {name!r:.80}")
         if not isinstance(cfg.get("grid"), dict):
             raise TypeError(f"grid: expected an object of axis -> values, got {cfg.get('grid')!r:.80}")
-        grid = Grid(cfg["grid"], seed=cfg.get("seed", 0))
+        grid = Grid(cfg["grid"], seed=cfg.get("seed", 0), max_points=max_points or MAX_POINTS)
         store = _store_path(path, cfg, store)
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"{path}: {exc}") from None

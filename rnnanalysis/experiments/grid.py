@@ -31,6 +31,7 @@ __all__ = ["Grid", "Point", "point_key"]
 
 RESERVED = ("seed",)
 REPLICATE = "replicate"      # an axis of repeats: it changes the seed, and is not passed to fn
+MAX_POINTS = 10 ** 6         # a larger grid is refused unless asked for (max_points=)
 
 
 def _axis_value(axis, value):
@@ -82,6 +83,9 @@ class Grid:
             it changes each point's seed and is not passed on to the function
             (:attr:`Point.kwargs`).
         seed: root seed (a non-negative int).
+        max_points: the largest grid accepted (default 10**6); the size is checked from the
+            axes' lengths before any value is read. Points are made on demand (iteration,
+            indexing), never all at once.
 
     Example:
         >>> g = Grid({"gain": [0.5, 1.0], "replicate": range(3)}, seed=0)
@@ -92,26 +96,39 @@ class Grid:
         True
     """
 
-    def __init__(self, axes, *, seed: int = 0):
+    def __init__(self, axes, *, seed: int = 0, max_points: int = MAX_POINTS):
         if not hasattr(axes, "items"):
             raise TypeError(f"axes: expected a mapping of axis name -> values, got {type(axes).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise TypeError(f"seed: expected a non-negative int root seed, got {seed!r}")
+            raise TypeError(f"seed: expected a non-negative int root seed, got {seed!r:.80}")
+        if isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral) or max_points < 1:
+            raise TypeError(f"max_points: expected a positive int, got {max_points!r:.80}")
         self.seed = int(seed)
-        self.axes = {}
+        raw = {}
         for name, values in axes.items():
             if not isinstance(name, str) or not name.isidentifier():
-                raise ValueError(f"axes: axis names must be identifiers, got {name!r}")
+                raise ValueError(f"axes: axis names must be identifiers, got {name!r:.80}")
             if name in RESERVED:
                 raise ValueError(f"axes: {name!r} is reserved for the derived per-point seed; "
                                  f"name the replicate axis e.g. 'replicate'")
             if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
                 values = [values]
+            elif not hasattr(values, "__len__"):  # an iterator: never more than the limit
+                values = list(itertools.islice(values, max_points + 1))
+            raw[name] = values
+        size = math.prod(len(v) for v in raw.values())    # checked before any value is touched
+        if size > max_points:
+            sizes = " x ".join(f"{len(v)} {k}" for k, v in raw.items())
+            raise ValueError(f"grid: {size} points ({sizes}) is more than max_points={max_points}; "
+                             f"raise the limit (Grid(..., max_points=N), CLI --max-points N) if you mean it")
+        self.axes = {}
+        for name, values in raw.items():
             vals = tuple(_axis_value(name, v) for v in values)
             if not vals:
                 raise ValueError(f"grid axis {name!r}: expected at least one value, got none")
             if len({(isinstance(v, str), v) for v in vals}) != len(vals):     # 1 == 1.0 == True
-                raise ValueError(f"grid axis {name!r}: repeated values (numerically equal) in {list(vals)}")
+                raise ValueError(f"grid axis {name!r}: repeated values (numerically equal) in "
+                                 f"{list(vals)!r:.200}")
             self.axes[name] = vals
         self.shape = tuple(len(v) for v in self.axes.values())
 
@@ -147,6 +164,12 @@ class Grid:
     def __iter__(self):
         for index, values in enumerate(itertools.product(*self.axes.values())):
             yield self._make(index, dict(zip(self.axes, values, strict=True)))
+
+    def keys(self):
+        """``(params, key)`` of every point in row-major order, without deriving seeds (cheap)."""
+        for values in itertools.product(*self.axes.values()):
+            params = dict(zip(self.axes, values, strict=True))
+            yield params, point_key(params)
 
     def point(self, **params) -> Point:
         """The point with these axis values (every axis named once)."""

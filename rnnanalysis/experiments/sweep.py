@@ -47,9 +47,13 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import pickle
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+import warnings
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -57,9 +61,14 @@ import numpy as np
 
 from .._results import Result, jsonable
 from .grid import Grid
+from .pool import local_pool
 from .store import Store
 
 __all__ = ["SweepError", "SweepResult", "sweep", "function_name"]
+
+
+IN_FLIGHT = 1024          # points submitted ahead to an executor passed in (a local pool: 2 per worker)
+MAX_ATTEMPTS = 3          # a point lost with a dying local worker this often is a failure
 
 
 class SweepError(RuntimeError):
@@ -131,13 +140,18 @@ def _run_point(fn, params, seed):
                         f"(numbers, strings, lists, dicts, arrays, Results): {exc}") from None
 
 
-def _finished(contents, name, root_seed, points) -> dict:
-    """Point key -> the first stored record of that point: same fn, root seed, key and seed."""
-    seeds = {p.key: p.seed for p in points}
+def _finished(contents, name, grid) -> dict:
+    """Point key -> the first stored record of a point of ``grid``: same fn, root seed, key and seed."""
     done = {}
     for rec in contents.records if contents else ():
-        if rec["fn"] == name and rec["root_seed"] == root_seed and seeds.get(rec["key"]) == rec["seed"]:
-            done.setdefault(rec["key"], rec)
+        if rec["fn"] != name or rec["root_seed"] != grid.seed or rec["key"] in done:
+            continue
+        try:
+            point = grid.point(**json.loads(rec["key"]))
+        except (ValueError, TypeError, RecursionError):    # not a point of this grid
+            continue
+        if point.key == rec["key"] and point.seed == rec["seed"]:
+            done[rec["key"]] = rec
     return done
 
 
@@ -149,14 +163,17 @@ def sweep(fn, grid, executor: Executor | None = None, store=None, *, max_workers
         fn: the function of one point; returns numbers, arrays, dicts of them, or a Result.
         grid: a :class:`Grid`, or a mapping of axes (root seed 0).
         executor: any ``concurrent.futures.Executor``; default a local process pool of
-            ``max_workers`` processes, shut down at the end.
+            ``max_workers`` processes (they exit if the driver dies), shut down at the end; if
+            one of its workers dies, the pool is restarted and the lost points rerun (a point
+            lost ``MAX_ATTEMPTS`` times is a failure).
         store: path of a JSON-lines store; finished points are appended at once and points
             already there (same ``fn``, root seed and parameters) are not recomputed.
         progress: ``progress(done, total, record)``, called once before any point runs
             (``record=None``) and after each finished point.
 
-    Returns a :class:`SweepResult`; raises :class:`SweepError` after all points ran if some
-    raised (the first error is its ``__cause__``).
+    Points are enumerated lazily and only a few are submitted ahead of the workers. Returns a
+    :class:`SweepResult`; raises :class:`SweepError` after all points ran if some raised (the
+    first error is its ``__cause__``).
 
     Example:
         >>> from concurrent.futures import ThreadPoolExecutor
@@ -173,54 +190,107 @@ def sweep(fn, grid, executor: Executor | None = None, store=None, *, max_workers
     if executor is not None and not isinstance(executor, Executor):
         raise TypeError(f"executor: expected a concurrent.futures.Executor, got {type(executor).__name__}")
     name = function_name(fn)
-    points = list(grid)
-    _check_signature(fn, name, points[0].kwargs)
+    _check_signature(fn, name, grid[0].kwargs)
     st = None if store is None else (store if isinstance(store, Store) else Store(store))
+    total = len(grid)
     with ExitStack() as stack:
         writer = None if st is None else stack.enter_context(st.writer(name, grid.seed, grid.axes))
         contents = writer.contents if writer is not None else None
-        done = _finished(contents, name, grid.seed, points)
+        done = _finished(contents, name, grid)
         resumed = len(done)
-        pending = [p for p in points if p.key not in done]
         if progress is not None:
-            progress(resumed, len(points), None)
-        failures = []
-        own = executor is None and bool(pending)
+            progress(resumed, total, None)
+        own = executor is None and resumed < total
         if own:
             try:
                 pickle.dumps(fn)
             except (pickle.PicklingError, AttributeError, TypeError) as exc:
                 raise TypeError(f"fn: {name} cannot be sent to worker processes ({exc}); use a module-level "
                                 f"function or pass executor=") from None
-            executor = ProcessPoolExecutor(max_workers=max_workers)
-        futures = {}
-        try:
-            futures = {executor.submit(_run_point, fn, p.kwargs, p.seed): p for p in pending}
-            remaining = set(futures)
-            while remaining:
-                finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                for fut in sorted(finished, key=lambda f: futures[f].index):
-                    p = futures[fut]
-                    try:
-                        value, elapsed = fut.result()
-                    except Exception as exc:  # a point's own error: keep going, report at the end
-                        failures.append((p, exc))
-                        continue
-                    rec = {"fn": name, "key": p.key, "root_seed": grid.seed, "seed": p.seed,
-                           "params": p.params, "result": value, "elapsed_s": elapsed}
-                    done[p.key] = writer.append(rec) if writer is not None else rec
-                    if progress is not None:
-                        progress(len(done), len(points), done[p.key])
-        finally:
-            for fut in futures:
-                fut.cancel()
-            if own:
-                executor.shutdown(wait=True, cancel_futures=True)
+
+        def finish(p, value, elapsed):
+            rec = {"fn": name, "key": p.key, "root_seed": grid.seed, "seed": p.seed,
+                   "params": p.params, "result": value, "elapsed_s": elapsed}
+            done[p.key] = writer.append(rec) if writer is not None else rec
+            if progress is not None:
+                progress(len(done), total, done[p.key])
+
+        todo = (p for p in grid if p.key not in done)         # lazily: no list of the grid
+        failures = _run(fn, todo, executor, finish, max_workers if own else None, own)
     if failures:
         p, exc = min(failures, key=lambda f: f[0].index)
         where = f" (finished points are in {st.path})" if st else ""
-        raise SweepError(f"{len(failures)} of {len(points)} points failed; first: {p.params}: "
+        raise SweepError(f"{len(failures)} of {total} points failed; first: {p.params}: "
                          f"{type(exc).__name__}: {exc}{where}") from exc
-    records = tuple({**done[p.key], "params": p.params} for p in points)   # grid's axis order
-    return SweepResult(name, grid.to_dict(), records, len(points) - resumed, resumed,
+    records = tuple({**done[key], "params": params} for params, key in grid.keys())   # grid order
+    return SweepResult(name, grid.to_dict(), records, total - resumed, resumed,
                        len(contents.problems) if contents else 0)
+
+
+def _run(fn, todo, executor, finish, max_workers, own) -> list:
+    """Run the points of the iterator ``todo``, a bounded number submitted at a time, calling
+    ``finish(point, value, elapsed)`` in the driver for each; returns [(point, exception)].
+
+    ``own``: ``executor`` is None and a local pool is made here. When one of its workers dies
+    (BrokenProcessPool: every queued point is lost with it) the pool is replaced and the lost
+    points go round again; a point lost ``MAX_ATTEMPTS`` times is a failure.
+    """
+    failures, retry, attempts, broken = [], deque(), {}, False
+    if own:
+        executor = local_pool(max_workers)
+        window = 2 * (max_workers or os.cpu_count() or 1)
+    else:
+        window = IN_FLIGHT
+    futures = {}
+
+    def lose(p, exc):
+        nonlocal broken
+        broken = True
+        attempts[p.key] = attempts.get(p.key, 0) + 1
+        if attempts[p.key] < MAX_ATTEMPTS:
+            retry.append(p)
+        else:
+            failures.append((p, BrokenProcessPool(f"a worker process died {MAX_ATTEMPTS} times while "
+                                                  f"this point was queued or running ({exc})")))
+
+    try:
+        while True:
+            while not broken and len(futures) < window:
+                p = retry.popleft() if retry else next(todo, None)
+                if p is None:
+                    break
+                try:
+                    futures[executor.submit(_run_point, fn, p.kwargs, p.seed)] = p
+                except BrokenProcessPool as exc:
+                    if not own:
+                        raise
+                    lose(p, exc)
+            if not futures:
+                if not broken:
+                    return failures
+                broken = False
+                warnings.warn(f"a worker process died; restarted the local pool to rerun "
+                              f"{len(retry)} unfinished points", RuntimeWarning, stacklevel=3)
+                executor.shutdown(wait=True, cancel_futures=True)
+                executor = local_pool(max_workers)
+                continue
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: futures[f].index):
+                p = futures.pop(fut)
+                try:
+                    value, elapsed = fut.result()
+                except BrokenProcessPool as exc:
+                    if own:
+                        lose(p, exc)
+                    else:
+                        failures.append((p, exc))
+                    continue
+                except Exception as exc:  # a point's own error: keep going, report at the end
+                    failures.append((p, exc))
+                    continue
+                finish(p, value, elapsed)
+    finally:
+        for fut in futures:
+            fut.cancel()
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)

@@ -143,6 +143,8 @@ def test_sweep_reports_a_corrupt_store_line_as_one_warning(run, tmp_path):
     ('{"function": "gradient_decay", "function": "gradient_decay", "grid": {}}', "'function' appears twice"),
     ('{"function": "gradient_decay", "grid": {"T": 5, "T": 6}}', "'T' appears twice"),
     ('{"function": "gradient_decay", "grid": {"gain": [1, 1.0]}}', "repeated values"),
+    ('{"function": "gradient_decay", "grid": {"hidden": 99999999999999999999}}', "hidden=9999999"),
+    ('{"function": "gradient_decay", "grid": {"gain": [-2]}}', "gain: expected a finite number > 0"),
     ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
 ], ids=lambda v: v[:48])
@@ -268,3 +270,39 @@ def test_check_matches_the_library(run):
     assert json.loads(out) == json.loads(json.dumps(ra._results.jsonable(ref.to_dict())))
     code, out, _ = run("check", "--hidden", "8", "--T", "60", "--batch", "2", "--seed", "5")
     assert code == 0 and ref.to_text() in out
+
+
+@pytest.mark.parametrize("argv, named, limit", [
+    (["profile", "--hidden", "99999999999999999999"], "--hidden", "[1, 10000]"),
+    (["check", "--hidden", "0"], "--hidden", "[1, 10000]"),
+    (["profile", "--inputs", "100000000000"], "--inputs", "[1, 10000]"),
+    (["profile", "--gain", "-2"], "--gain", "(0, 1e+300]"),
+    (["profile", "--gain", "0"], "--gain", "(0, 1e+300]"),
+    (["profile", "--gain", "nan"], "--gain", "(0, 1e+300]"),
+    (["profile", "--seed", "-1"], "--seed", "[0, 18446744073709551615]"),
+    (["profile", "--seed", "1" * 5000], "--seed", "[0, 18446744073709551615]"),
+    (["profile", "--T", "1e3"], "--T", "[1, 10000000]"),
+    (["check", "--batch", "-4"], "--batch", "[1, 10000000]"),
+    (["sweep", "c.json", "--workers", "0"], "--workers", "[1, 1024]"),
+    (["sweep", "c.json", "--timeout", "inf"], "--timeout", "(0, 1e+06]"),
+    (["sweep", "c.json", "--max-points", "0"], "--max-points", "[1, 1000000000000]"),
+])
+def test_numeric_arguments_name_themselves_and_their_limit(run, argv, named, limit):
+    line = _one_error_line(*run(*argv)[::2])
+    assert f"argument {named}: expected" in line and limit in line
+
+
+def test_absurd_input_arrays_are_refused_before_allocating(run):
+    line = _one_error_line(*run("profile", "--T", "10000000", "--batch", "1000")[::2])
+    assert "--T x --batch x inputs" in line and "at most 1000000000" in line
+
+
+def test_absurd_grids_are_refused_unless_asked_for(run, tmp_path):
+    cfg = _write_config(tmp_path / "big.json", function="gradient_decay",
+                        grid={"gain": [1 + i / 1000 for i in range(1000)], "T": list(range(1, 1001)),
+                              "replicate": list(range(1000))})
+    line = _one_error_line(*run("sweep", cfg, "--quiet")[::2])
+    assert "1000000000 points (1000 gain x 1000 T x 1000 replicate)" in line and "--max-points" in line
+    cfg = _write_config(tmp_path / "small.json", function="gradient_decay", grid={"T": [3, 4, 5]})
+    assert "3 points" in _one_error_line(*run("sweep", cfg, "--quiet", "--max-points", "2")[::2])
+    assert run("sweep", cfg, "--quiet", "--max-points", "3")[0] == 0

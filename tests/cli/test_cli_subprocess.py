@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,3 +77,33 @@ def test_console_script_when_installed():
         pytest.skip("the package is not installed (pip install -e .) so there is no console script")
     proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == f"rnnanalysis {ra.__version__}"
+
+
+def test_workers_exit_when_the_driver_is_killed(tmp_path):
+    """SIGKILL to the driver alone: its pool workers must not live on holding its stdout, so a
+    caller reading that output sees end-of-file at once instead of hanging."""
+    grid = {"gain": [0.9, 1.1], "replicate": list(range(6)), "T": 3000, "hidden": 32, "batch": 16}
+    cfg = tmp_path / "orphan.json"
+    cfg.write_text(json.dumps({"function": "gradient_decay", "grid": grid}))
+    store = tmp_path / "orphan.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "rnnanalysis", "sweep", str(cfg), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (store.exists() and store.read_bytes().count(b"\n") >= 2):
+            time.sleep(0.02)
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)                # the driver only
+        proc.wait(timeout=30)
+        eof = []
+        reader = threading.Thread(target=lambda: eof.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        reader.join(15)
+        assert eof, "pool workers outlived the driver and still hold its stdout"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)          # whatever is left of the group
+        except ProcessLookupError:
+            pass

@@ -92,3 +92,36 @@ def test_bad_root_seed_and_point():
         g.point(gain=2.0)
     with pytest.raises(ValueError, match="expected values for axes"):
         g.point(gain=1.0, T=3)
+
+
+def test_size_is_checked_before_any_point_or_value_is_made():
+    with pytest.raises(ValueError, match=r"1000000000 points \(1000 a x 1000 b x 1000 c\).*max_points"):
+        Grid({"a": range(1000), "b": range(1000), "c": range(1000)})
+    with pytest.raises(ValueError, match="max_points=5"):
+        Grid({"a": iter(range(10**12))}, max_points=5)              # an endless iterator is not drained
+    big = Grid({"a": range(1000), "b": range(1000), "c": range(1000)}, max_points=10**9)
+    assert len(big) == 10**9 and big[-1].params == {"a": 999, "b": 999, "c": 999}
+
+
+def test_a_million_point_sweep_starts_at_once():
+    """Points are made lazily: the first one runs long before a list of the grid could exist."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rnnanalysis.experiments import sweep
+
+    class First(Exception):
+        pass
+
+    def stop(done, total, record):
+        if record is not None:
+            raise First(total)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(1) as ex, pytest.raises(First):
+        sweep(_identity, Grid({"a": range(1000), "b": range(1000)}), ex, progress=stop)
+    assert time.perf_counter() - start < 10
+
+
+def _identity(a, b, seed):
+    return a

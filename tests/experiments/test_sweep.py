@@ -213,3 +213,47 @@ def test_non_finite_results_round_trip(tmp_path):
 
 def _inf_and_array(x, seed):
     return {"a": np.array([0.1, np.inf, np.nan]), "b": -np.inf}
+
+
+def _dies_once(x, seed, marker):
+    """Kills its own worker process the first time it runs x == 2 (the marker file says so)."""
+    import os
+    import signal
+    from pathlib import Path
+
+    if x == 2 and not Path(marker).exists():
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x * x
+
+
+def _always_dies(x, seed):
+    import os
+    import signal
+
+    if x == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x * x
+
+
+def test_a_killed_local_worker_is_replaced_and_its_points_rerun(tmp_path):
+    grid = Grid({"x": [1, 2, 3, 4], "marker": str(tmp_path / "died")})
+    with pytest.warns(RuntimeWarning, match="worker process died; restarted"):
+        res = sweep(_dies_once, grid, store=tmp_path / "s.jsonl", max_workers=2)
+    assert (tmp_path / "died").exists() and res.results == [1, 4, 9, 16] and res.computed == 4
+
+
+def test_a_point_that_always_kills_its_worker_fails_after_bounded_retries(tmp_path):
+    store = tmp_path / "s.jsonl"
+    with pytest.warns(RuntimeWarning), \
+            pytest.raises(SweepError, match=r"1 of 3 points failed.*x': 2.*worker process died 3 times"):
+        sweep(_always_dies, {"x": [1, 2, 3]}, store=store, max_workers=1)
+    assert sorted(r["result"] for r in Store(store).read().records) == [1, 9]
+
+
+def test_a_second_driver_on_the_same_store_is_refused(tmp_path):
+    store = tmp_path / "s.jsonl"
+    grid = Grid({"x": [1, 2]})
+    with Store(store).writer("elsewhere:driver", 0, ["x"]), ThreadPoolExecutor(1) as ex, \
+            pytest.raises(BlockingIOError, match="another sweep driver"):
+        sweep(_square, grid, ex, store=store)
