@@ -233,9 +233,12 @@ def _run(fn, todo, executor, finish, max_workers, own) -> list:
 
     ``own``: ``executor`` is None and a local pool is made here. When one of its workers dies
     (BrokenProcessPool: every queued point is lost with it) the pool is replaced and the lost
-    points go round again; a point lost ``MAX_ATTEMPTS`` times is a failure.
+    points go round again; a point lost ``MAX_ATTEMPTS - 1`` times then runs alone, and if its
+    worker dies then too it is a failure (so a point that kills its worker cannot take the
+    points queued beside it down with it).
     """
-    failures, retry, attempts, broken = [], deque(), {}, False
+    failures, retry, alone, attempts = [], deque(), deque(), {}
+    broken, solo = False, None
     if own:
         executor = local_pool(max_workers)
         window = 2 * (max_workers or os.cpu_count() or 1)
@@ -247,32 +250,40 @@ def _run(fn, todo, executor, finish, max_workers, own) -> list:
         nonlocal broken
         broken = True
         attempts[p.key] = attempts.get(p.key, 0) + 1
-        if attempts[p.key] < MAX_ATTEMPTS:
-            retry.append(p)
+        if p is solo:
+            failures.append((p, BrokenProcessPool(f"its worker process died each of the {attempts[p.key]} "
+                                                  f"times it ran, the last time alone ({exc})")))
         else:
-            failures.append((p, BrokenProcessPool(f"a worker process died {MAX_ATTEMPTS} times while "
-                                                  f"this point was queued or running ({exc})")))
+            (alone if attempts[p.key] >= MAX_ATTEMPTS - 1 else retry).append(p)
+
+    def submit(p):
+        try:
+            futures[executor.submit(_run_point, fn, p.kwargs, p.seed)] = p
+        except BrokenProcessPool as exc:
+            if not own:
+                raise
+            lose(p, exc)
 
     try:
         while True:
-            while not broken and len(futures) < window:
+            if not broken and alone and not futures:
+                solo = alone.popleft()
+                submit(solo)
+            while not broken and not alone and solo is None and len(futures) < window:
                 p = retry.popleft() if retry else next(todo, None)
                 if p is None:
                     break
-                try:
-                    futures[executor.submit(_run_point, fn, p.kwargs, p.seed)] = p
-                except BrokenProcessPool as exc:
-                    if not own:
-                        raise
-                    lose(p, exc)
+                submit(p)
             if not futures:
-                if not broken:
+                if not broken and not alone:
                     return failures
-                broken = False
-                warnings.warn(f"a worker process died; restarted the local pool to rerun "
-                              f"{len(retry)} unfinished points", RuntimeWarning, stacklevel=3)
-                executor.shutdown(wait=True, cancel_futures=True)
-                executor = local_pool(max_workers)
+                if broken:
+                    broken = False
+                    warnings.warn(f"a worker process died; restarted the local pool to rerun "
+                                  f"{len(retry) + len(alone)} unfinished points", RuntimeWarning,
+                                  stacklevel=3)
+                    executor.shutdown(wait=True, cancel_futures=True)
+                    executor = local_pool(max_workers)
                 continue
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)
             for fut in sorted(finished, key=lambda f: futures[f].index):
@@ -288,6 +299,8 @@ def _run(fn, todo, executor, finish, max_workers, own) -> list:
                 except Exception as exc:  # a point's own error: keep going, report at the end
                     failures.append((p, exc))
                     continue
+                finally:
+                    solo = None if p is solo else solo
                 finish(p, value, elapsed)
     finally:
         for fut in futures:

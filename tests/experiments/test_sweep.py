@@ -246,7 +246,7 @@ def test_a_killed_local_worker_is_replaced_and_its_points_rerun(tmp_path):
 def test_a_point_that_always_kills_its_worker_fails_after_bounded_retries(tmp_path):
     store = tmp_path / "s.jsonl"
     with pytest.warns(RuntimeWarning), \
-            pytest.raises(SweepError, match=r"1 of 3 points failed.*x': 2.*worker process died 3 times"):
+            pytest.raises(SweepError, match=r"1 of 3 points failed.*x': 2.*died each of the 3 times"):
         sweep(_always_dies, {"x": [1, 2, 3]}, store=store, max_workers=1)
     assert sorted(r["result"] for r in Store(store).read().records) == [1, 9]
 
