@@ -23,10 +23,14 @@ PR_SET_PDEATHSIG = 1                               # <linux/prctl.h>
 WATCHDOG_PERIOD_S = 0.5
 
 
+def _exit_now():
+    os.kill(os.getpid(), signal.SIGKILL)          # no cleanup: the driver that wanted it is gone
+
+
 def _watch_parent(parent: int):
     while os.getppid() == parent:
         time.sleep(WATCHDOG_PERIOD_S)
-    os._exit(1)
+    _exit_now()
 
 
 def _die_with_parent(parent: int):
@@ -37,7 +41,7 @@ def _die_with_parent(parent: int):
         except (OSError, AttributeError):          # no libc prctl: the watchdog still works
             pass
     if os.getppid() != parent:                     # the driver died before we got here
-        os._exit(1)
+        _exit_now()
     threading.Thread(target=_watch_parent, args=(parent,), name="die-with-driver", daemon=True).start()
 
 
