@@ -35,7 +35,8 @@ PUBLISHED_LAMBDA_MAX = {1.5: 0.065, 2.0: 0.155, 3.0: 0.310}
 class FigureSpec:
     """name: file stem; what: one line; compute: the experiment; plot: the plots function's name;
     full / quick: keyword arguments of ``compute``; committed: a function of no arguments giving
-    the figure's data from committed results (used unless recomputing), or None."""
+    the figure's data from committed results (used unless recomputing), or None; plot_kw: keyword
+    arguments of the plot."""
 
     name: str
     what: str
@@ -44,6 +45,7 @@ class FigureSpec:
     full: dict
     quick: dict
     committed: object = field(default=None)
+    plot_kw: dict = field(default_factory=dict)
 
 
 FIGURES = (
@@ -79,6 +81,7 @@ FIGURES = (
         "plot_lyapunov",
         dict(hidden=64, hidden_max=200, T=1000, repeats=3),
         dict(hidden=16, hidden_max=50, T=200, repeats=2, gains=np.linspace(0.25, 3.0, 6)),
+        plot_kw={"published": PUBLISHED_LAMBDA_MAX},
     ),
     FigureSpec(
         "e_cells",
@@ -159,8 +162,7 @@ def run(outdir="figures", quick=False, only=None, *, seed=0, recompute=False, fo
                       **({"seed": seed} if "seed" in params else {}),
                       **({"executor": ex} if "executor" in params else {})}
                 result, how = spec.compute(**kw), "computed"
-            extra = {"published": PUBLISHED_LAMBDA_MAX} if spec.name == "d_lyapunov" else {}
-            fig = getattr(plots, spec.plot)(result, **extra)
+            fig = getattr(plots, spec.plot)(result, **spec.plot_kw)
             for fmt in formats:
                 fig.savefig(out / f"{spec.name}.{fmt}", dpi=dpi)
             if data:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._results import Result
-from ..cells import GRU, LSTM, Elman
+from ..cells import Elman, cell_class
 from ..predict import check_predictions, critical_sigma_w, fit_log10_rate, lyapunov_spectrum, predict
 from ..simulate import gradient_profile, simulate
 from .grid import Grid
@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 PREDICTORS = ("pascanu_bound", "linear_rho", "mean_field_chi", "lyapunov_lambda1")
-_CELLS = {"elman": Elman, "lstm": LSTM, "gru": GRU}
 
 
 @dataclass(frozen=True)
@@ -193,7 +192,7 @@ def _step_factor_log10(cell, xs):
 def cell_flow_point(*, kind, init, hidden, T, batch, input_seed, seed) -> dict:
     """One cell kind at one initialiser (gain 1); inputs ``x_t ~ N(0, 1)`` (4 channels) from input_seed."""
     xs = np.random.default_rng(input_seed).standard_normal((T, batch, 4))
-    cell = _CELLS[kind](hidden, 4, "tanh", init=init, seed=np.random.default_rng(seed))
+    cell = cell_class(kind)(hidden, 4, "tanh", init=init, seed=np.random.default_rng(seed))
     logs = gradient_profile(cell, xs).log10_norms
     return {"log10_norms": logs[::-1], "rate": float(np.median(fit_log10_rate(logs, T // 10))),
             "step_factor_log10": _step_factor_log10(cell, xs)}
