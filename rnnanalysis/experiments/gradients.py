@@ -38,7 +38,7 @@ __all__ = [
     "cell_flow_point",
 ]
 
-PREDICTORS = ("pascanu_bound", "linear_rho", "mean_field_chi", "lyapunov_lambda1")
+PREDICTORS = ("pascanu_bound", "linear_rho", "mean_field_chi", "stochastic_linearisation", "lyapunov_lambda1")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ PREDICTOR_STYLES = {
     "pascanu_bound": {"ls": ":", "label": r"Pascanu bound $\log_{10}(\gamma\,\sigma_{\max})$"},
     "linear_rho": {"ls": "--", "label": r"linear $\log_{10}\rho(W)$"},
     "mean_field_chi": {"ls": "-.", "label": r"mean field $\frac{1}{2}\log_{10}\chi$"},
+    "stochastic_linearisation": {"ls": (0, (3, 1)), "label": r"stochastic linearisation (ra.predict)"},
     "lyapunov_lambda1": {"ls": (0, (5, 1, 1, 1, 1, 1)), "label": r"Lyapunov $\lambda_1/\ln 10$"},
 }
 RC = {

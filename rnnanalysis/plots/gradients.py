@@ -71,7 +71,7 @@ def plot_gain_profiles(result, predictors=tuple(PREDICTOR_STYLES)):
         ax2.set_xlabel(r"rate ($\log_{10}$ per step; $< 0$: vanishing)")
         ax2.set_title("predicted rates and the measured one")
         legend(ax2, loc="lower right")
-        legend(ax, handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1, fontsize=7)
+        legend(ax, handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=1, fontsize=7)
         return fig
     from matplotlib.figure import Figure
 
