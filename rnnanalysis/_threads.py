@@ -18,12 +18,34 @@ SINGLE_THREAD_MAX = 512
 FEW_VECTORS = 64
 
 
+#: Time loops whose per-step GEMM has at most this many flops run on one BLAS thread (the
+#: benchmark sizes of scripts/benchmarks/bptt.py, up to n = 256 with batch 16, and LSTM
+#: n = 128 with batch 32): measured 5-28x faster than two threads on a busy 2-core machine.
+SMALL_STEP_FLOPS = 1 << 23
+
+
 def single_blas_thread(enabled: bool = True):
     """A context manager limiting BLAS to one thread (if ``enabled`` and threadpoolctl is present)."""
     if not enabled:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    controller = _controller()
+    if controller is None:
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return controller.limit(limits=1, user_api="blas")
+
+
+def _controller():
+    """threadpoolctl's view of the loaded BLAS libraries, found once (a fresh look costs ~2 ms,
+    a limit through the kept controller ~10 us); None without threadpoolctl."""
+    global _CONTROLLER
+    if _CONTROLLER is False:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _CONTROLLER = None
+        else:
+            _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+_CONTROLLER = False

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._results import Result
+from ._threads import SMALL_STEP_FLOPS, single_blas_thread
 from ._validate import float_array, positive_int
 from .cells import ForwardCache, check_cell
 from .cells.layout import lead_shape, prepare_inputs, prepare_state, to_public
@@ -123,7 +124,9 @@ def simulate(cell, xs, h0=None) -> Trajectory:
         (6, 2, 3)
     """
     xsi = prepare_inputs(check_cell(cell), xs)
-    fc = cell.run(xsi, prepare_state(cell, h0, xsi.shape[-2]))
+    s0 = prepare_state(cell, h0, xsi.shape[-2])
+    with _loop_threads(cell, s0[..., 0].size):
+        fc = cell.run(xsi, s0)
     public, out = to_public(fc.states, cell), cell.output_slice
     if cell.state_size == out.stop:
         return Trajectory(public[..., out], None, fc)
@@ -227,12 +230,13 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         g_ih = np.empty((b - a,) + lead + (w_ih,), dtype=cell.dtype)
         g_hh = np.empty((b - a,) + lead + (w_hh,), dtype=cell.dtype) if cell.separate_hh_grad else g_ih
         gi = list(g_ih)
-        for t in range(b, a, -1):
-            g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
-            if g_hh is not g_ih:
-                g_hh[t - 1 - a] = gh
-            if at == "every" and t > 1:
-                g[..., out] += dh[t - 2]
+        with _loop_threads(cell, g[..., 0].size):
+            for t in range(b, a, -1):
+                g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
+                if g_hh is not g_ih:
+                    g_hh[t - 1 - a] = gh
+                if at == "every" and t > 1:
+                    g[..., out] += dh[t - 2]
         seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
         if input_grads:
             grad_xs[a:b] = seg_xs
@@ -326,7 +330,38 @@ def renormalised_sweep(cell, cache, g, start, stop, accept, *, extra=0, length=8
     return g, length
 
 
+#: Ensemble members swept together keep their forward pass within about this many bytes: a
+#: whole large ensemble's trajectory spills out of the caches and is slower than a loop.
+GROUP_BYTES = 1 << 22
+
+
+def _loop_threads(cell, rows):
+    """One BLAS thread for a time loop whose per-step GEMM ((rows x S)(S x P)) is small."""
+    return single_blas_thread(2 * rows * cell.state_size * cell.grad_widths[1] <= SMALL_STEP_FLOPS)
+
+
 def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
+    """:func:`_sweep_all` over groups of ensemble members (see ``GROUP_BYTES``), one BLAS thread
+    for small steps."""
+    rows = g[..., 0].size
+    E = cell.ensemble or 1
+    per_member = 4 * (xsi.shape[0] + 1) * (rows // E) * cell.state_size * cell.dtype.itemsize
+    size = max(1, min(E, GROUP_BYTES // per_member))
+    with _loop_threads(cell, rows // E * size):
+        if size >= E:
+            return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
+        lead = g.ndim - s0.ndim
+        parts = []
+        for a in range(0, E, size):
+            sl = a if size == 1 else slice(a, a + size)    # one member: a plain cell, no member axis
+            sub = cell.with_params({k: v[sl] for k, v in cell.params.items()})
+            xs_part = xsi[:, sl] if xsi.ndim == s0.ndim + 1 else xsi
+            part = _sweep_all(sub, xs_part, s0[sl], g[(slice(None),) * lead + (sl,)], checkpoint, summarise)
+            parts.append(part[:, None] if size == 1 else part)
+        return np.concatenate(parts, axis=1)
+
+
+def _sweep_all(cell, xsi, s0, g, checkpoint, summarise=None):
     """Log10 norms (or ``summarise`` values) of the adjoint(s) g at s_T, ..., s_0: (T+1, ...).
 
     ``g`` may have leading direction axes (jacobian_products), over which the norm also runs.

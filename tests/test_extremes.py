@@ -40,6 +40,7 @@ def test_huge_direction_is_normalised_without_overflow():
 def test_overflowing_forward_pass_is_a_clear_error(checkpoint):
     cell = ra.Elman(4, 1, activation="relu", init="identity", gain=5.0, seed=0)  # unseeded: all dead 1 in 16
     xs = np.ones((600, 2, 1))
+    assert np.any(cell.params["weight_ih"] > 0)                # some unit is driven: 5^t growth
     with pytest.raises(ValueError, match="forward trajectory overflows"):
         ra.gradient_profile(cell, xs, checkpoint=checkpoint)
     with pytest.raises(ValueError, match="forward trajectory overflows"):

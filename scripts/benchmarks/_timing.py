@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import time
+from pathlib import Path
 
 
 def interleaved(fns: dict, rounds: int = 5, pause: float = 0.15) -> dict:
@@ -31,3 +34,29 @@ def median_ratio(times: dict, peer: str, ours: str) -> float:
 
 def median(times: dict, name: str) -> float:
     return statistics.median(times[name])
+
+
+def machine(short: bool = False) -> str:
+    """The machine a ratio was measured on: CPU model and cores, the BLAS NumPy uses, its kernel
+    and thread count (from threadpoolctl when installed, else NumPy's build configuration)."""
+    cpu = platform.processor() or platform.machine()
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        cpu = next((ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines()
+                    if ln.startswith("model name")), cpu)
+    import numpy as np  # loads the BLAS that threadpoolctl then finds
+
+    blas = "BLAS unknown"
+    try:
+        from threadpoolctl import threadpool_info
+        lib = next(d for d in threadpool_info() if d.get("user_api") == "blas")
+        blas = (f"{lib.get('internal_api', '?')} {lib.get('version') or ''} "
+                f"({lib.get('architecture') or '?'} kernel), {lib.get('num_threads')} threads")
+    except (ImportError, StopIteration):
+        try:
+            blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+        except (KeyError, TypeError, ValueError):
+            pass
+    if short:
+        return f"{cpu}, {blas}"
+    return f"{cpu}, {os.cpu_count()} cores; {blas}; NumPy {np.__version__}"

@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import interleaved, median, median_ratio  # noqa: E402
+from _timing import interleaved, machine, median, median_ratio  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
 
@@ -115,6 +115,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="one small size, 2 rounds (smoke test)")
     args = ap.parse_args(argv)
+    where = machine()
+    print(f"machine: {where}", flush=True)
     sizes = [(32, 200, 4)] if args.quick else SIZES
     rounds = 2 if args.quick else args.rounds
     peers = []
@@ -159,18 +161,19 @@ def main(argv=None):
                              "loop": partial(_loop, members, xs)}, rounds)
         ens_rows.append((E, n, T, B, median_ratio(times, "loop", "ensemble")))
 
+    print(f"\nmachine: {where}; ratios = median over {rounds} interleaved rounds of peer time / ours")
     print("\n| size | profile (ms) | bptt (ms) | PyTorch/ours profile | PyTorch/ours bptt "
-          "| JAX/ours profile | JAX/ours bptt | fraction of GEMM rate |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| JAX/ours profile | JAX/ours bptt | fraction of GEMM rate | machine |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         def cell_of(key, r=r):
             return f"{r[key]:.2f}x" if key in r else "n/a"
         print(f"| {r['size']} | {r['profile_ms']:.0f} | {r['bptt_ms']:.0f} | {cell_of('torch_profile')} | "
               f"{cell_of('torch_bptt')} | {cell_of('jax_profile')} | {cell_of('jax_bptt')} | "
-              f"{100 * r['gemm_fraction']:.0f}% |")
+              f"{100 * r['gemm_fraction']:.0f}% | {machine(short=True)} |")
     for E, n, T, B, ratio in ens_rows:
         print(f"ensemble of {E} networks (n={n}, T={T}, B={B}) in one call vs a loop over them: "
-              f"{ratio:.2f}x faster")
+              f"{ratio:.2f}x faster [{machine(short=True)}]")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import machine  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
 
@@ -39,6 +42,7 @@ def main(argv=None):
     stored = 3 * T * n * 8 / 2**20
     print(f"T = {T}, n = {n}, B = 1: {seconds:.1f} s; peak RSS {peak:.0f} MB (before the call {base:.0f} MB; "
           f"inputs {xs.nbytes / 2**20:.0f} MB); storing the trajectory would need ~{stored:.0f} MB")
+    print(f"machine: {machine()}")
     finite = bool(np.all(np.isfinite(prof.log10_norms)))
     print(f"log10 ||d(v.h_T)/dh_0|| = {prof.log10_norms[0, 0]:.2f}, every lag finite: {finite}")
 

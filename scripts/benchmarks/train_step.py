@@ -14,12 +14,18 @@ float32, with the libraries' default thread counts and with one thread each.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from rnnanalysis.cells import LSTM, Elman
-from rnnanalysis.train import Adam, apply_updates, clip_by_global_norm, loss_and_grads, make_network
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import machine  # noqa: E402
+
+from rnnanalysis.cells import LSTM, Elman  # noqa: E402
+from rnnanalysis.train import Adam, apply_updates, clip_by_global_norm, loss_and_grads, make_network  # noqa: E402
 
 
 def ours_step(kind, dtype, n, B, T, m):
@@ -96,7 +102,8 @@ def main(argv=None):
     shape = (args.n, args.batch, args.T, args.inputs)
     print(f"n={args.n} batch={args.batch} T={args.T} m={args.inputs}; torch {torch.__version__}, "
           f"numpy {np.__version__}; {args.rounds} interleaved rounds of {args.reps} steps")
-    print(f"{'threads':8} {'cell':6} {'dtype':8} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}")
+    print(f"machine: {machine()}")
+    print(f"{'threads':8} {'cell':6} {'dtype':8} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}  machine")
     default_threads = torch.get_num_threads()
     for threads in ("default", "1"):
         limit = None if threads == "default" else 1
@@ -108,7 +115,7 @@ def main(argv=None):
                     b = torch_step(torch, kind, dtype, *shape)
                     ta, tb, ratio = interleaved(a, b, args.rounds, args.reps)
                     print(f"{threads:8} {kind:6} {np.dtype(dtype).name:8} {ta * 1e3:9.2f} {tb * 1e3:9.2f} "
-                          f"{ratio:11.2f}", flush=True)
+                          f"{ratio:11.2f}  {machine(short=True)}", flush=True)
 
 
 if __name__ == "__main__":
