@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy import special
 
 from .._results import Result
-from .._validate import float_array
+from .._validate import finite_float, float_array
 from ..activations import get_activation
 from ..cells import check_cell
 
@@ -138,11 +138,7 @@ def input_moments(w_ih, *, inputs=None, input_std=None, input_variance=None, wid
             "i.i.d. N(0, s_j^2) inputs, one s_j per input"
         return np.zeros(rows), (std ** 2 if w_ih is None else (w_ih ** 2) @ std ** 2), text
     if input_variance is not None:
-        if isinstance(input_variance, bool) or not isinstance(input_variance, (int, float, np.number)):
-            raise TypeError(f"input_variance: expected a number, got {type(input_variance).__name__}")
-        v = float(input_variance)
-        if not math.isfinite(v) or v < 0:
-            raise ValueError(f"input_variance: expected a finite number >= 0, got {input_variance!r}")
+        v = finite_float("input_variance", input_variance, at_least=0)
         return np.zeros(rows), np.full(rows, v), f"input drive of variance {v:g} on every pre-activation"
     return np.zeros(rows), np.zeros(rows), ZERO_INPUT
 

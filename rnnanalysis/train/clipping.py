@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._results import Result
+from .._validate import finite_float
 from .transform import member_norms
 
 __all__ = ["Clipped", "ClipState", "ClipByGlobalNorm", "ClipByValue", "AdaptiveClip", "global_norm",
@@ -47,13 +48,6 @@ class ClipState(NamedTuple):
     norm: float | np.ndarray
     clipped: bool | np.ndarray
     fallback: bool | np.ndarray
-
-
-def _threshold(name, value):
-    v = float(value)
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name}: expected a finite threshold >= 0, got {value!r}")
-    return v
 
 
 def _ensemble(context):
@@ -86,7 +80,7 @@ class ClipByGlobalNorm:
     fallback: bool = False
 
     def __post_init__(self):
-        _threshold("max_norm", self.max_norm)
+        finite_float("max_norm", self.max_norm, at_least=0)
 
     def init(self, params) -> ClipState:
         return ClipState(math.nan, False, False)
@@ -128,7 +122,7 @@ class ClipByValue:
     clip_value: float
 
     def __post_init__(self):
-        _threshold("clip_value", self.clip_value)
+        finite_float("clip_value", self.clip_value, at_least=0)
 
     def init(self, params) -> ClipState:
         return ClipState(math.nan, False, False)
@@ -160,7 +154,7 @@ class AdaptiveClip:
     eps: float = 1e-3
 
     def __post_init__(self):
-        _threshold("clipping", self.clipping)
+        finite_float("clipping", self.clipping, at_least=0)
 
     def init(self, params) -> ClipState:
         return ClipState(math.nan, False, False)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._results import Result
-from .._validate import positive_int, rng_from
+from .._validate import finite_float, positive_int, rng_from
 from ..init import spectral_radius
 from .clipping import ClipByGlobalNorm, ClipState
 from .losses import LOSSES
@@ -218,17 +218,11 @@ def make_transform(optimizer=None, clip=None, omega_weight: float = 0.0):
     ``optimizer``: a gradient transformation (default ``Adam(1e-3)``); ``clip``: None, a
     global-norm threshold, or a gradient transformation such as ``ClipByValue(1.0)``.
     """
-    omega_weight = float(omega_weight)
-    if not math.isfinite(omega_weight) or omega_weight < 0:
-        raise ValueError(f"omega_weight: expected a number >= 0, got {omega_weight!r}")
+    omega_weight = finite_float("omega_weight", omega_weight, at_least=0)
     if clip is not None and not isinstance(clip, GradientTransformation):
         if isinstance(clip, bool) or not isinstance(clip, (int, float, np.floating, np.integer)):
             raise TypeError(f"clip: expected None, a threshold or a gradient transformation, got {clip!r}")
-        c = float(clip)
-        if not math.isfinite(c) or c < 0:
-            raise ValueError(f"clip: expected a threshold >= 0, a gradient transformation or None, "
-                             f"got {clip!r}")
-        clip = ClipByGlobalNorm(c)
+        clip = ClipByGlobalNorm(finite_float("clip", clip, at_least=0))
     optimizer = Adam() if optimizer is None else optimizer
     if not isinstance(optimizer, GradientTransformation):
         raise TypeError(f"optimizer: expected a gradient transformation (e.g. Adam(1e-3)), "

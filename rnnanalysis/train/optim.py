@@ -20,16 +20,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import finite_float
+
 __all__ = ["SGD", "RMSprop", "Adam", "SGDState", "RMSpropState", "AdamState", "make_optimizer", "OPTIMIZERS"]
-
-
-def _positive(name, value, *, allow_zero=False, below_one=False):
-    v = float(value)
-    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0) and (v < 1 if below_one else True)
-    if not ok:
-        rng = "[0, 1)" if below_one else (">= 0" if allow_zero else "> 0")
-        raise ValueError(f"{name}: expected a finite number {rng}, got {value!r}")
-    return v
 
 
 class SGDState(NamedTuple):
@@ -59,8 +52,8 @@ class SGD:
     nesterov: bool = False
 
     def __post_init__(self):
-        _positive("lr", self.lr)
-        _positive("momentum", self.momentum, allow_zero=True, below_one=True)
+        finite_float("lr", self.lr, above=0)
+        finite_float("momentum", self.momentum, at_least=0, below=1)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov: Nesterov momentum needs momentum > 0")
 
@@ -87,9 +80,9 @@ class RMSprop:
     eps: float = 1e-8
 
     def __post_init__(self):
-        _positive("lr", self.lr)
-        _positive("alpha", self.alpha, allow_zero=True, below_one=True)
-        _positive("eps", self.eps)
+        finite_float("lr", self.lr, above=0)
+        finite_float("alpha", self.alpha, at_least=0, below=1)
+        finite_float("eps", self.eps, above=0)
 
     def init(self, params) -> RMSpropState:
         return RMSpropState(0, {k: np.zeros_like(v) for k, v in params.items()})
@@ -118,10 +111,10 @@ class Adam:
     eps: float = 1e-8
 
     def __post_init__(self):
-        _positive("lr", self.lr)
-        _positive("beta1", self.beta1, allow_zero=True, below_one=True)
-        _positive("beta2", self.beta2, allow_zero=True, below_one=True)
-        _positive("eps", self.eps)
+        finite_float("lr", self.lr, above=0)
+        finite_float("beta1", self.beta1, at_least=0, below=1)
+        finite_float("beta2", self.beta2, at_least=0, below=1)
+        finite_float("eps", self.eps, above=0)
 
     def init(self, params) -> AdamState:
         return AdamState(0, {k: np.zeros_like(v) for k, v in params.items()},

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._results import Result
+from .._validate import finite_float
 from ..cells import Elman
 
 __all__ = ["Omega", "omega", "OmegaPenalty", "OmegaState"]
@@ -83,9 +84,7 @@ class OmegaPenalty:
     weight: float
 
     def __post_init__(self):
-        w = float(self.weight)
-        if not math.isfinite(w) or w < 0:
-            raise ValueError(f"omega_weight: expected a number >= 0, got {self.weight!r}")
+        finite_float("omega_weight", self.weight, at_least=0)
 
     def init(self, params) -> OmegaState:
         return OmegaState(math.nan)

@@ -80,5 +80,5 @@ def test_adaptive_unitwise():
 def test_bad_thresholds():
     for fn, args in [(clip_by_global_norm, ({}, -1.0)), (clip_by_value, ({}, -0.1)),
                      (clip_adaptive, ({}, {}, float("nan")))]:
-        with pytest.raises(ValueError, match="expected a finite threshold"):
+        with pytest.raises(ValueError, match="expected a finite number >= 0"):
             fn(*args)
