@@ -375,7 +375,7 @@ def reproductions(cfg, study, executor=None) -> str:
     return "\n\n".join(parts)
 
 
-def figure_section(figdir: Path, outdir: Path, quick: bool) -> str:
+def figure_section(figdir: Path, outdir: Path, quick: bool, recompute: bool = False) -> str:
     out, sources = [], []
     for spec in figures.FIGURES:
         src = next(
@@ -397,12 +397,15 @@ def figure_section(figdir: Path, outdir: Path, quick: bool) -> str:
     widest = max(natural_width(src) for _, src, _ in sources)
     for spec, src, rel in sources:          # one scale for all: the widest figure fills the line
         size = "quick-mode sizes" if quick else "full sizes"
+        fn = spec.compute
+        if spec.committed is not None and not recompute:
+            size, fn = "from the committed study", spec.committed
         out += [
             "\\begin{figure}[p]",
             "\\centering",
             f"\\includegraphics[width={natural_width(src) / widest:.3f}\\linewidth]{{{rel.as_posix()}}}",
             f"\\caption{{({spec.name[0]}) {caption(spec.what)}. Made by \\texttt{{rnnanalysis.figures}} "
-            f"({size}; \\texttt{{{tex(spec.compute.__name__)}}} then \\texttt{{{tex(spec.plot)}}}).}}",
+            f"({size}; \\texttt{{{tex(fn.__name__)}}} then \\texttt{{{tex(spec.plot)}}}).}}",
             f"\\label{{fig:{spec.name}}}",
             "\\end{figure}",
         ]
@@ -470,7 +473,7 @@ def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True, recomp
     with ProcessPoolExecutor(2, initializer=_one_blas_thread) as ex:      # training runs and big LAPACK
         sections["REPRODUCTIONS"] = reproductions(cfg, study, ex)
     say("reproductions")
-    sections["FIGURES"] = figure_section(figdir, outdir, quick)
+    sections["FIGURES"] = figure_section(figdir, outdir, quick, recompute)
     text = (HERE / "template.tex").read_text()
     for key, value in sections.items():
         text = text.replace(f"%%{key}%%", value)
