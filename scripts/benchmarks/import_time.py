@@ -6,7 +6,8 @@ Usage:
 
 Each workload is a fresh ``python -X importtime -c ...``; the rounds interleave the workloads and the
 script prints the median of the time Python reports for the workload's top-level imports (the
-``-X importtime`` figures, which leave out interpreter start-up) and the ratio to ``import numpy``.
+``-X importtime`` figures) less those of an empty ``-c pass`` run in the same round (the start-up
+imports of ``site``), and the ratio to ``import numpy``.
 Workloads: ``import rnnanalysis`` (the package loads each name on first use), the numeric core
 (``ra.Elman`` + ``ra.gradient_profile``: cells, simulate, scipy.special), everything (``ra.predict``,
 ``ra.train``, ``ra.plots``, ``ra.derive``'s SymPy), and the peers numpy and scipy.stats.
@@ -53,8 +54,9 @@ def main():
     args = ap.parse_args()
     times = {k: [] for k in WORKLOADS}
     for _ in range(args.rounds):
+        startup = import_seconds("pass")
         for name, code in WORKLOADS.items():
-            times[name].append(import_seconds(code))
+            times[name].append(import_seconds(code) - startup)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
         else platform.processor()
