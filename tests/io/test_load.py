@@ -75,7 +75,7 @@ def test_layers_without_biases_get_zero_biases():
 
 
 def test_npz_and_safetensors_files_give_the_same_cell(tmp_path):
-    from safetensors.numpy import save_file
+    save_file = pytest.importorskip("safetensors.numpy").save_file
 
     cell = ra.GRU(4, 3, seed=3)
     sd = _model_dict(cell)
@@ -89,7 +89,7 @@ def test_npz_and_safetensors_files_give_the_same_cell(tmp_path):
 
 
 def test_cli_reads_prefixed_files_and_says_what_it_used(tmp_path):
-    from safetensors.numpy import save_file
+    save_file = pytest.importorskip("safetensors.numpy").save_file
 
     cell = ra.LSTM(4, 2, seed=5)
     sd = {**_model_dict(cell, "encoder.lstm."), **_model_dict(ra.GRU(3, 2, seed=0), "decoder.")}
@@ -100,6 +100,15 @@ def test_cli_reads_prefixed_files_and_says_what_it_used(tmp_path):
     assert code == 0, err
     assert "lstm x 1 layer(s) from 4 keys (prefix 'encoder.lstm.'" in out
     assert "ignored 6 other key(s)" in out
+
+
+def test_safetensors_files_need_the_package(tmp_path, monkeypatch):
+    header = b'{"W":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}'
+    (tmp_path / "m.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(8))
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)  # as if it were not installed
+    with pytest.raises(ValueError, match=r"needs the safetensors package \(pip install "
+                                         r"rnnanalysis\[safetensors\]\)"):
+        load_arrays(tmp_path / "m.safetensors")
 
 
 def test_pickled_data_is_never_loaded_from_other_names(tmp_path):
