@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._results import Result
+from .._threads import SINGLE_THREAD_MAX, single_blas_thread
 from .._validate import finite_float, positive_int, rng_from
 from ..init import spectral_radius
 from .clipping import ClipByGlobalNorm, ClipState
@@ -349,78 +350,81 @@ def train(net: Network, task, length: int, *, steps: int = 1000, batch: int = 20
     opt_state = transform.init(dict(net.params))
     bar = _Progress(steps, progress)
     gates = net.core.gates
-    step = 0
-    for step in range(1, steps + 1):
-        slots = [(None, rngs[0])] if E is None else [(i, rngs[m]) for i, m in enumerate(active)]
-        b = _draw(task, length, B, slots, length_rng)
-        before = net
-        net, opt_state, info = train_step(net, b.xs, b.targets, transform, opt_state, loss=task.loss,
-                                          at=task.at)
-        losses, norms = np.atleast_1d(info.loss), np.atleast_1d(info.grad_norm)
-        clipped, ok = np.atleast_1d(info.clipped), np.atleast_1d(info.ok)
-        done = []
-        profile = step % profile_every == 0 or step == 1
-        pending = None
-        if info.adjoints is not None and (profile or step % eval_every == 0):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pending = np.log10(np.linalg.norm(info.adjoints, axis=-1).mean(axis=-1))
-            pending = pending[None] if E is None else pending
-        for slot, m in enumerate(active):
+    with single_blas_thread(net.core.hidden <= SINGLE_THREAD_MAX):   # small GEMMs: a 2nd thread only spins
+        step = 0
+        for step in range(1, steps + 1):
+            slots = [(None, rngs[0])] if E is None else [(i, rngs[m]) for i, m in enumerate(active)]
+            b = _draw(task, length, B, slots, length_rng)
+            before = net
+            net, opt_state, info = train_step(net, b.xs, b.targets, transform, opt_state, loss=task.loss,
+                                              at=task.at)
+            losses, norms = np.atleast_1d(info.loss), np.atleast_1d(info.grad_norm)
+            clipped, ok = np.atleast_1d(info.clipped), np.atleast_1d(info.ok)
+            done = []
+            profile = step % profile_every == 0 or step == 1
+            pending = None
+            if info.adjoints is not None and (profile or step % eval_every == 0):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    pending = np.log10(np.linalg.norm(info.adjoints, axis=-1).mean(axis=-1))
+                pending = pending[None] if E is None else pending
+            for slot, m in enumerate(active):
+                log = logs[m]
+                if log.first_loss is None:
+                    log.first_loss = float(losses[slot])
+                too_big = max_loss_ratio is not None and math.isfinite(losses[slot]) and \
+                    losses[slot] > max_loss_ratio * log.first_loss
+                if not ok[slot] or too_big:
+                    log.diverged_at, log.steps = step, step - 1
+                    log.network = before if E is None else before.member(slot)
+                    done.append(slot)
+                    continue
+                log.steps = step
+                if step % log_every == 0 or step == 1:
+                    W = before.core.params["weight_hh"]
+                    r = log.rows
+                    r["step"].append(step)
+                    r["loss"].append(float(losses[slot]))
+                    r["norm"].append(float(norms[slot]))
+                    r["clipped"].append(bool(clipped[slot]))
+                    r["rho"].append(_radii(W if E is None else W[slot], gates))
+                if profile:
+                    log.prof_steps.append(step)
+                    log.profiles.append(pending[slot])
+            live = [s for s in range(len(active)) if s not in done]
+            if step % eval_every == 0 and live:
+                slot_seeds = [(s, eval_seeds[active[s]]) for s in live]
+                evals = _eval_slots(net, task, length, eval_size, slot_seeds, E)
+                for s, ev in zip(live, evals, strict=True):
+                    log = logs[active[s]]
+                    log.final = ev
+                    log.evals["step"].append(step)
+                    log.evals["loss"].append(ev.loss)
+                    log.evals["err"].append(ev.error_rate)
+                    if ev.solved:
+                        log.solved_at = step
+                        if log.prof_steps[-1] != step:              # the profile of the solving step too
+                            log.prof_steps.append(step)
+                            log.profiles.append(pending[s])
+                        log.network = net if E is None else net.member(s)
+                        done.append(s)
+            bar.update(step, float(np.nanmean(losses)) if np.isfinite(losses).any() else math.nan)
+            if done:
+                keep = [s for s in range(len(active)) if s not in done]
+                if not keep:
+                    break
+                net, opt_state = _subset(net, keep), _take(opt_state, np.array(keep))
+                active = [active[s] for s in keep]
+        for slot, m in enumerate(active):                       # the members still running at the end
             log = logs[m]
-            if log.first_loss is None:
-                log.first_loss = float(losses[slot])
-            too_big = max_loss_ratio is not None and math.isfinite(losses[slot]) and \
-                losses[slot] > max_loss_ratio * log.first_loss
-            if not ok[slot] or too_big:
-                log.diverged_at, log.steps = step, step - 1
-                log.network = before if E is None else before.member(slot)
-                done.append(slot)
-                continue
-            log.steps = step
-            if step % log_every == 0 or step == 1:
-                W = before.core.params["weight_hh"]
-                r = log.rows
-                r["step"].append(step)
-                r["loss"].append(float(losses[slot]))
-                r["norm"].append(float(norms[slot]))
-                r["clipped"].append(bool(clipped[slot]))
-                r["rho"].append(_radii(W if E is None else W[slot], gates))
-            if profile:
-                log.prof_steps.append(step)
-                log.profiles.append(pending[slot])
-        live = [s for s in range(len(active)) if s not in done]
-        if step % eval_every == 0 and live:
-            evals = _eval_slots(net, task, length, eval_size, [(s, eval_seeds[active[s]]) for s in live], E)
-            for s, ev in zip(live, evals, strict=True):
-                log = logs[active[s]]
-                log.final = ev
-                log.evals["step"].append(step)
-                log.evals["loss"].append(ev.loss)
-                log.evals["err"].append(ev.error_rate)
-                if ev.solved:
-                    log.solved_at = step
-                    if log.prof_steps[-1] != step:              # the profile of the solving step too
-                        log.prof_steps.append(step)
-                        log.profiles.append(pending[s])
-                    log.network = net if E is None else net.member(s)
-                    done.append(s)
-        bar.update(step, float(np.nanmean(losses)) if np.isfinite(losses).any() else math.nan)
-        if done:
-            keep = [s for s in range(len(active)) if s not in done]
-            if not keep:
-                break
-            net, opt_state = _subset(net, keep), _take(opt_state, np.array(keep))
-            active = [active[s] for s in keep]
-    for slot, m in enumerate(active):                       # the members still running at the end
-        log = logs[m]
-        if log.network is None:
-            log.network = net if E is None else net.member(slot)
-    for m, log in enumerate(logs):
-        if log.final is None or log.evals["step"][-1] != log.steps:
-            log.final = _eval_slots(log.network, task, length, eval_size, [(None, eval_seeds[m])], None)[0]
-            if log.final.solved and log.diverged_at is None:
-                log.solved_at = log.steps
-    bar.update(step, float(logs[0].rows["loss"][-1]) if logs[0].rows["loss"] else math.nan, force=True)
+            if log.network is None:
+                log.network = net if E is None else net.member(slot)
+        for m, log in enumerate(logs):
+            if log.final is None or log.evals["step"][-1] != log.steps:
+                log.final = _eval_slots(log.network, task, length, eval_size, [(None, eval_seeds[m])],
+                                        None)[0]
+                if log.final.solved and log.diverged_at is None:
+                    log.solved_at = log.steps
+        bar.update(step, float(logs[0].rows["loss"][-1]) if logs[0].rows["loss"] else math.nan, force=True)
     results = tuple(log.result(task, length) for log in logs)
     return results[0] if E is None else results
 
