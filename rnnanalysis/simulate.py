@@ -226,21 +226,23 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         segments = _reverse_segments(cell, xsi, s0, checkpoint)
     step, adj = cell.backward_step, list(adjoints)
     w_ih, w_hh = cell.grad_widths
-    for a, b, states, cache in segments:
-        g_ih = np.empty((b - a,) + lead + (w_ih,), dtype=cell.dtype)
-        g_hh = np.empty((b - a,) + lead + (w_hh,), dtype=cell.dtype) if cell.separate_hh_grad else g_ih
-        gi = list(g_ih)
-        with _loop_threads(cell, g[..., 0].size):
+    # the weight-gradient GEMMs (K = T B) too: measured 3-11x slower on two threads than on
+    # one for n = 64..128 on a 2-core machine busy with other jobs
+    with _loop_threads(cell, g[..., 0].size):
+        for a, b, states, cache in segments:
+            g_ih = np.empty((b - a,) + lead + (w_ih,), dtype=cell.dtype)
+            g_hh = np.empty((b - a,) + lead + (w_hh,), dtype=cell.dtype) if cell.separate_hh_grad else g_ih
+            gi = list(g_ih)
             for t in range(b, a, -1):
                 g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
                 if g_hh is not g_ih:
                     g_hh[t - 1 - a] = gh
                 if at == "every" and t > 1:
                     g[..., out] += dh[t - 2]
-        seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
-        if input_grads:
-            grad_xs[a:b] = seg_xs
-        grads = seg if grads is None else {k: grads[k] + seg[k] for k in seg}
+            seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
+            if input_grads:
+                grad_xs[a:b] = seg_xs
+            grads = seg if grads is None else {k: grads[k] + seg[k] for k in seg}
     return BPTTResult(grads, to_public(adjoints, cell),
                       None if grad_xs is None else to_public(grad_xs, cell), adjoints[0])
 
