@@ -36,7 +36,7 @@ __all__ = ["ErrorSurface", "error_surface", "RemedyStudy", "remedy_study", "load
 #: The committed remedies study (a source checkout's ``papers/remedies/results.json``).
 STUDY_RESULTS = Path(__file__).resolve().parents[2] / "papers" / "remedies" / "results.json"
 #: The remedies figure (f) shows by default (those the study has).
-FIGURE_REMEDIES = ("tanh", "tanh+clip", "smart_tanh+clip+omega", "irnn+clip", "lstm", "gru")
+FIGURE_REMEDIES = ("tanh", "orthogonal", "irnn", "lstm", "gru", "tanh+ln", "tanh+bn", "smart_tanh+clip+omega")
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,11 @@ class RemedyStudy(Result):
 
 
 def _study(runs_by_task, remedies, budget, source) -> RemedyStudy:
-    """RemedyStudy from ``task -> [run rows of compare_remedies]`` (remedy, length, seed, solved)."""
+    """RemedyStudy from ``task -> [run rows of compare_remedies]`` (remedy, length, seed, solved);
+    tasks without runs yet are left out."""
+    runs_by_task = {task: rows for task, rows in runs_by_task.items() if rows}
+    if not runs_by_task:
+        raise ValueError(f"remedies study: {source} has no finished runs yet")
     tasks = tuple(runs_by_task)
     lengths = sorted({r["length"] for rows in runs_by_task.values() for r in rows})
     have = {r["remedy"] for rows in runs_by_task.values() for r in rows}

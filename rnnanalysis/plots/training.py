@@ -34,7 +34,7 @@ def plot_remedies(result):
     axes[0].set_ylabel(f"success rate (% of {result.seeds} seeds)")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", frameon=False, fontsize=7.5)
-    fig.supxlabel("\n".join(textwrap.wrap(f"Budget: {result.budget}", 110)), fontsize=7)
+    fig.supxlabel("\n".join(textwrap.wrap(f"Budget: {result.budget}", 45 * K + 15)), fontsize=7)
     return fig
 
 

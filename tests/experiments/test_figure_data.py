@@ -86,6 +86,11 @@ def test_load_remedy_study_counts_solved_runs(tmp_path):
     assert np.array_equal(st.success[0], [[0.5, 0.5], [0.0, 0.0]]) and st.budget == "B"
     with pytest.raises(ValueError, match="not found"):
         training.load_remedy_study(tmp_path / "missing.json")
+    path.write_text(json.dumps({"adding": {"runs": []}, "temporal_order": {"runs": runs}}))
+    assert training.load_remedy_study(path).tasks == ("temporal_order",)         # no runs yet: left out
+    path.write_text(json.dumps({"adding": {"runs": []}}))
+    with pytest.raises(ValueError, match="no finished runs"):
+        training.load_remedy_study(path)
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a study"):
         training.load_remedy_study(tmp_path / "bad.json")
