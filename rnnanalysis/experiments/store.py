@@ -202,9 +202,16 @@ class StoreWriter:
         self.store, self.path = store, store.path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._fd = _open_regular(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+            self._fd, self.writable = _open_regular(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND), True
+        except PermissionError:                    # a read-only store still resumes (cannot grow)
+            self._fd, self.writable = None, False
         except OSError as exc:
             raise OSError(f"store {self.path}: cannot open ({exc.strerror or exc})") from None
+        if self._fd is None:
+            try:
+                self._fd = _open_regular(self.path, os.O_RDONLY)
+            except OSError as exc:
+                raise OSError(f"store {self.path}: cannot open ({exc.strerror or exc})") from None
         try:
             self._lock()
             data = _read_fd(self._fd)
@@ -224,7 +231,7 @@ class StoreWriter:
         if fcntl is None:
             return
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._fd, (fcntl.LOCK_EX if self.writable else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BlockingIOError(f"store {self.path}: another sweep driver is writing to it; "
                                   f"wait for it to finish, or use another store") from None
@@ -249,7 +256,14 @@ class StoreWriter:
                     refuse(f"holds records of another sweep (fn {rec['fn']}, root seed {rec['root_seed']}, "
                            f"axes {sorted(rec['params'])}; this one: {mine})")
 
+    def check_writable(self):
+        """Raise PermissionError if the store was opened read-only (it resumes but cannot grow)."""
+        if not self.writable:
+            raise PermissionError(f"store {self.path}: read-only; cannot record finished points in it "
+                                  f"(make it writable, or use another store)")
+
     def _write(self, data: bytes):
+        self.check_writable()
         if self._newline:                          # a torn last line must not swallow this one
             data, self._newline = b"\n" + data, False
         view = memoryview(data)

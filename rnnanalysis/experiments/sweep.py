@@ -198,6 +198,8 @@ def sweep(fn, grid, executor: Executor | None = None, store=None, *, max_workers
         contents = writer.contents if writer is not None else None
         done = _finished(contents, name, grid)
         resumed = len(done)
+        if writer is not None and resumed < total:
+            writer.check_writable()                # before any work, not after the first point
         if progress is not None:
             progress(resumed, total, None)
         own = executor is None and resumed < total

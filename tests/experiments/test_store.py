@@ -174,3 +174,31 @@ def test_a_record_without_its_fields_is_not_written(tmp_path):
     st = Store(tmp_path / "s.jsonl")
     with st.writer(*OWNER) as w, pytest.raises(ValueError, match="result"):
         w.append({k: v for k, v in _record(0).items() if k != "result"})
+
+
+def test_a_read_only_store_resumes_but_refuses_new_points(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rnnanalysis.experiments import Grid, sweep
+
+    store = tmp_path / "s.jsonl"
+    with ThreadPoolExecutor(1) as ex:
+        first = sweep(_double, Grid({"x": [1, 2]}), ex, store=store)
+        before = store.read_bytes()
+        real_open = os.open
+
+        def read_only(path, flags, *args):             # as if the file or its disk were read-only
+            if flags & (os.O_WRONLY | os.O_RDWR):
+                raise PermissionError(13, "Permission denied")
+            return real_open(path, flags, *args)
+
+        monkeypatch.setattr(os, "open", read_only)
+        again = sweep(_double, Grid({"x": [1, 2]}), ex, store=store)
+        assert again.computed == 0 and again.results == first.results == [2, 4]
+        with pytest.raises(PermissionError, match="read-only"):
+            sweep(_double, Grid({"x": [1, 2, 3]}), ex, store=store)
+    assert store.read_bytes() == before
+
+
+def _double(x, seed):
+    return 2 * x

@@ -1,0 +1,365 @@
+"""Attack run: hostile inputs against the command line and sweeps, counted.
+
+Run from the repository root (a few minutes on 2 cores)::
+
+    PYTHONPATH=$PWD nice python scripts/attack.py [--seed 0] [--quick]
+
+Families: hostile weight files (predict/profile/check), argument fuzzing (random option values),
+hostile sweep configs and damaged stores (the generator of tests/experiments/test_sweep_fuzz.py),
+SIGKILL of the sweep driver (then: do its workers let go of its stdout, does a rerun resume every
+finished point and give the reference results), SIGKILL of one worker of the local process pool,
+and of one Dask worker. Columns: inputs tried, tracebacks (status 1 or a Python traceback),
+wrong exit codes (not 0/2, or 2 without exactly one error line), hangs (past a deadline; for
+driver kills: workers outliving the driver), silent wrong results (status 0 with NaN in the
+output, a result different from a direct call, a write outside the allowed place), points lost
+(finished points not resumed). Every problem is printed once with its input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "cli"), str(ROOT / "tests" / "experiments")]
+
+import numpy as np  # noqa: E402
+
+from rnnanalysis.cli import main  # noqa: E402
+from rnnanalysis.experiments import Grid, Store, gradient_decay, sweep  # noqa: E402
+
+NAN = re.compile(r"\bnan\b", re.IGNORECASE)
+COLUMNS = ("inputs", "tracebacks", "wrong_exit", "hangs", "silent_wrong", "points_lost")
+DEADLINE_S = 60.0
+
+
+class Tally:
+    def __init__(self):
+        self.rows = {}
+
+    def add(self, family, column=None, note=""):
+        row = self.rows.setdefault(family, dict.fromkeys(COLUMNS, 0))
+        if column is None:
+            row["inputs"] += 1
+        else:
+            row[column] += 1
+            print(f"  [{family}] {column}: {note[:300]}", flush=True)
+
+    def table(self):
+        head = f"| {'family':<28} | " + " | ".join(COLUMNS) + " |"
+        lines = [head, "|" + "---|" * (len(COLUMNS) + 1)]
+        total = dict.fromkeys(COLUMNS, 0)
+        for fam, row in self.rows.items():
+            lines.append(f"| {fam:<28} | " + " | ".join(str(row[c]) for c in COLUMNS) + " |")
+            for c in COLUMNS:
+                total[c] += row[c]
+        lines.append(f"| {'total':<28} | " + " | ".join(str(total[c]) for c in COLUMNS) + " |")
+        return "\n".join(lines)
+
+
+def _in_process(argv):
+    """(status, stdout, stderr) of main(argv) on a thread with a deadline; status None = hang."""
+    out, err, result = io.StringIO(), io.StringIO(), []
+
+    def target():
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                result.append(main(argv))
+            except BaseException as exc:  # noqa: BLE001 - anything escaping main is a finding
+                result.append(("escaped", repr(exc)))
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(DEADLINE_S)
+    return (result[0] if result else None), out.getvalue(), err.getvalue()
+
+
+def _judge(tally, family, argv, code, out, err):
+    tally.add(family)
+    what = f"{argv!r:.200} -> {code} {err.strip()[-200:]!r}"
+    if code is None:
+        tally.add(family, "hangs", what)
+    elif isinstance(code, tuple) or code == 1 or "Traceback" in err:
+        tally.add(family, "tracebacks", what)
+    elif code not in (0, 2) or (code == 2 and sum(line.startswith("rnnanalysis: error: ")
+                                                  for line in err.splitlines()) != 1):
+        tally.add(family, "wrong_exit", what)
+    elif code == 0 and NAN.search(out):
+        line = next(x for x in out.splitlines() if NAN.search(x))
+        tally.add(family, "silent_wrong", f"NaN printed with status 0 ({line.strip()[:120]!r}): " + what)
+
+
+def hostile_files(tally, rng, workdir):
+    from test_cli_fuzz import BAD_FILES
+
+    d = workdir / "files"
+    d.mkdir()
+    for name, data in BAD_FILES.items():
+        (d / name).write_bytes(data)
+    os.mkfifo(d / "fifo.npy")
+    names = sorted(BAD_FILES) + ["fifo.npy", "missing.npy"]
+    for name in names:
+        for command in ("predict", "profile", "check"):
+            argv = [command, str(d / name)] + (["--T", "5"] if command != "predict" else [])
+            _judge(tally, "hostile weight files", argv, *_in_process(argv))
+
+
+VALUES = ["0", "1", "2", "7", "-1", "-2", "2.5", "1e-300", "1e300", "1e400", "nan", "-inf", "inf",
+          "99999999999999999999", "1" * 5000, "", " ", "x", "0x10", "1_000", "\x00", "ü", "1e3",
+          "tanh", "relu", "linear", "sigmoid", "identity", "orthogonal", "gaussian", "lstm", "gru"]
+OPTIONS = {"profile": ["--hidden", "--inputs", "--gain", "--T", "--batch", "--seed", "--init",
+                       "--activation", "--kind"],
+           "check": ["--hidden", "--inputs", "--gain", "--T", "--batch", "--seed", "--init", "--kind"],
+           "predict": ["--input-std", "--activation", "--kind", "--max-bytes", "--prefix"],
+           "derive": ["--activation", "--width"],
+           "sweep": ["--workers", "--timeout", "--max-points"]}
+
+
+def argument_fuzz(tally, rng, workdir, n):
+    good = workdir / "good.npy"
+    np.save(good, np.random.default_rng(0).standard_normal((4, 4)) / 2)
+    cfg = workdir / "ok.json"
+    cfg.write_text(json.dumps({"function": "gradient_decay", "grid": {"T": 3, "hidden": 2}}))
+    for _ in range(n):
+        command = rng.choice(sorted(OPTIONS))
+        argv = [command]
+        if command == "predict":
+            argv.append(str(good))
+        elif command == "derive":
+            argv.append(rng.choice(["elman", "lstm", "gru", "x"]))
+        elif command == "sweep":
+            argv += [str(cfg), "--quiet"]
+        for opt in rng.sample(OPTIONS[command], rng.randint(1, min(3, len(OPTIONS[command])))):
+            argv += [opt, rng.choice(VALUES)]
+        if command in ("profile", "check") and "--T" not in argv:
+            argv += ["--T", "20"]
+        if command in ("profile", "check") and "--hidden" not in argv:
+            argv += ["--hidden", "4"]
+        _judge(tally, "argument fuzzing", argv, *_in_process(argv))
+
+
+def sweep_configs(tally, rng, workdir, n):
+    import test_sweep_fuzz as fuzz
+
+    fuzz.sweep_module.local_pool = lambda max_workers=None: ThreadPoolExecutor(2)
+
+    class Capture:
+        def __init__(self):
+            self.out, self.err = io.StringIO(), io.StringIO()
+
+        def readouterr(self):
+            o, e = self.out.getvalue(), self.err.getvalue()
+            for buf in (self.out, self.err):
+                buf.seek(0)
+                buf.truncate()
+            return o, e
+
+    cap = Capture()
+    real_main = fuzz.main
+
+    def captured_main(argv):
+        with contextlib.redirect_stdout(cap.out), contextlib.redirect_stderr(cap.err):
+            return real_main(argv)
+
+    fuzz.main = captured_main
+    for i in range(n):
+        tally.add("hostile sweep configs/stores")
+        try:
+            fuzz._run_case(rng, workdir / f"cfg{i}", cap)
+        except AssertionError as exc:
+            msg = str(exc)
+            column = ("hangs" if msg.startswith("hang") else "tracebacks" if "Traceback" in msg
+                      else "points_lost" if "lost" in msg or "store rewritten" in msg
+                      else "silent_wrong" if "wrong result" in msg or "outside" in msg else "wrong_exit")
+            tally.add("hostile sweep configs/stores", column, msg)
+
+
+def _sweep_cmd(cfg, workers=2):
+    return [sys.executable, "-m", "rnnanalysis", "sweep", str(cfg), "--workers", str(workers), "--quiet"]
+
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+KILL_GRID = {"gain": [0.8, 1.2], "replicate": list(range(6)), "T": 3000, "hidden": 32, "batch": 16}
+
+
+def _read_all(proc, got):
+    got.append(proc.stdout.read())
+
+
+def _reference():
+    with ThreadPoolExecutor(2) as ex:
+        return sweep(gradient_decay, Grid(KILL_GRID, seed=3), ex).results
+
+
+def _children(pid):
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid):
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _resume_and_compare(tally, family, cfg, store, reference, kept):
+    proc = subprocess.run(_sweep_cmd(cfg) + ["--json"], capture_output=True, text=True, env=ENV, timeout=600)
+    if proc.returncode != 0:
+        tally.add(family, "wrong_exit", f"resume exited {proc.returncode}: {proc.stderr[-300:]}")
+        return
+    data = json.loads(proc.stdout)
+    if data["resumed"] < kept:
+        tally.add(family, "points_lost", f"{kept} finished points on disk, {data['resumed']} resumed")
+    if [r["result"] for r in data["records"]] != reference:
+        tally.add(family, "silent_wrong", "resumed results differ from the reference run")
+
+
+def driver_kills(tally, rng, workdir, n, reference):
+    family = "SIGKILL of the sweep driver"
+    for i in range(n):
+        tally.add(family)
+        cfg = workdir / f"kill{i}.json"
+        cfg.write_text(json.dumps({"function": "gradient_decay", "grid": KILL_GRID, "seed": 3}))
+        store = workdir / f"kill{i}.jsonl"
+        proc = subprocess.Popen(_sweep_cmd(cfg), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV,
+                                start_new_session=True)
+        want = rng.randint(0, 9)                        # finished points before the kill
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and \
+                not (store.exists() and store.read_bytes().count(b"\n") >= 1 + want):
+            time.sleep(0.01)
+        time.sleep(rng.random() * 0.3)
+        workers = _children(proc.pid)
+        if proc.poll() is not None:
+            print(f"  (driver kill {i}: the sweep had already ended; not counted as a kill)")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        got = []
+        reader = threading.Thread(target=_read_all, args=(proc, got), daemon=True)
+        reader.start()
+        reader.join(15)
+        if not got or any(_alive(w) for w in workers):
+            tally.add(family, "hangs", f"workers {[w for w in workers if _alive(w)]} outlived the driver")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        kept = len(Store(store).read(warn=False).records) if store.exists() else 0
+        _resume_and_compare(tally, family, cfg, store, reference, kept)
+
+
+def worker_kills(tally, rng, workdir, n, reference):
+    family = "SIGKILL of a pool worker"
+    for i in range(n):
+        tally.add(family)
+        cfg = workdir / f"wkill{i}.json"
+        cfg.write_text(json.dumps({"function": "gradient_decay", "grid": KILL_GRID, "seed": 3}))
+        proc = subprocess.Popen(_sweep_cmd(cfg) + ["--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=ENV, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
+            time.sleep(0.01)
+        time.sleep(rng.random() * 2.0)
+        victims = _children(proc.pid)
+        if victims and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(rng.choice(victims), signal.SIGKILL)
+        else:
+            print(f"  (worker kill {i}: the sweep had already ended)")
+        try:
+            out, err = proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            tally.add(family, "hangs", "the sweep did not finish after a worker was killed")
+            continue
+        if proc.returncode != 0:
+            tally.add(family, "wrong_exit", f"status {proc.returncode}: {err[-300:]}")
+            continue
+        if [r["result"] for r in json.loads(out)["records"]] != reference:
+            tally.add(family, "silent_wrong", "results differ from the reference run")
+
+
+def dask_worker_kills(tally, rng, workdir, n, reference):
+    family = "SIGKILL of a Dask worker"
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        print("  (dask.distributed not installed: Dask worker kills skipped)")
+        return
+    for i in range(n):
+        tally.add(family)
+        store = workdir / f"dask{i}.jsonl"
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            victim = rng.choice(list(client.run(os.getpid).values()))
+            killer = threading.Timer(0.5 + rng.random(), os.kill, args=(victim, signal.SIGKILL))
+            killer.start()
+            try:
+                res = sweep(gradient_decay, Grid(KILL_GRID, seed=3), client.get_executor(), store=store)
+            except Exception as exc:  # noqa: BLE001
+                tally.add(family, "wrong_exit", f"{type(exc).__name__}: {exc}")
+                continue
+            finally:
+                killer.cancel()
+            if res.results != reference:
+                tally.add(family, "silent_wrong", "results differ from the reference run")
+
+
+def machine():
+    import numpy
+
+    blas = "?"
+    with contextlib.suppress(Exception):
+        from threadpoolctl import threadpool_info
+        blas = ", ".join(f"{i['internal_api']} {i.get('version')}" for i in threadpool_info())
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, NumPy {numpy.__version__}, BLAS {blas}")
+
+
+def run(seed=0, quick=False):
+    rng = random.Random(seed)
+    tally = Tally()
+    scale = 1 if quick else 4
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="rnnanalysis-attack-") as tmp:
+        work = Path(tmp)
+        print("hostile weight files ...", flush=True)
+        hostile_files(tally, rng, work)
+        print("argument fuzzing ...", flush=True)
+        argument_fuzz(tally, rng, work, 60 * scale)
+        print("hostile sweep configs and stores ...", flush=True)
+        sweep_configs(tally, rng, work, 100 * scale)
+        reference = _reference()
+        print("driver kills ...", flush=True)
+        driver_kills(tally, rng, work, 2 * scale, reference)
+        print("pool worker kills ...", flush=True)
+        worker_kills(tally, rng, work, scale, reference)
+        print("Dask worker kills ...", flush=True)
+        dask_worker_kills(tally, rng, work, scale, reference)
+    print(f"\nattack run, seed {seed}{' (quick)' if quick else ''}, {time.monotonic() - start:.0f} s on "
+          f"{machine()}\n")
+    print(tally.table())
+    return tally
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    run(a.seed, a.quick)
