@@ -255,6 +255,9 @@ def driver_kills(tally, rng, workdir, n, reference):
         reader = threading.Thread(target=_read_all, args=(proc, got), daemon=True)
         reader.start()
         reader.join(15)
+        settle = time.monotonic() + 5                  # a dying worker closes its files, then turns zombie
+        while time.monotonic() < settle and any(_alive(w) for w in workers):
+            time.sleep(0.05)
         if not got or any(_alive(w) for w in workers):
             tally.add(family, "hangs", f"workers {[w for w in workers if _alive(w)]} outlived the driver")
             with contextlib.suppress(ProcessLookupError):
@@ -346,7 +349,7 @@ def run(seed=0, quick=False):
         sweep_configs(tally, rng, work, 100 * scale)
         reference = _reference()
         print("driver kills ...", flush=True)
-        driver_kills(tally, rng, work, 2 * scale, reference)
+        driver_kills(tally, rng, work, 4 * scale, reference)
         print("pool worker kills ...", flush=True)
         worker_kills(tally, rng, work, scale, reference)
         print("Dask worker kills ...", flush=True)
