@@ -198,12 +198,19 @@ def cmd_profile(args):
 
     cell, source = _cell_from(args)
     xs = _draw_inputs(args, cell)
-    summary = profile_summary(gradient_profile(cell, xs))
+    profile = gradient_profile(cell, xs)
+    summary = profile_summary(profile)
     info = (f"{cell!r} from {source}; inputs N(0, 1), T={args.T}, batch {args.batch}, "
             f"seed {args.seed}")
     prediction, line = _prediction_line(cell)
     lines = _profile_lines(info)
-    text = [*lines(jsonable(summary)), line]
+    text = [*lines(jsonable(summary))]
+    if profile.layer_log10_norms is not None:                  # a Stack: each layer's block, by lag
+        by_lag = profile.layer_log10_norms[::-1].mean(axis=1)
+        summary["layer_log10_norm_mean"] = by_lag
+        text.append(f"each layer's block at lag {args.T} (log10 norm, mean over the batch): "
+                    + ", ".join(f"layer {i + 1} {_fmt(float(v))}" for i, v in enumerate(by_lag[-1])))
+    text.append(line)
     summary.update(predicted_regime=prediction.regime,
                    predicted_rate_log10_per_step=prediction.log10_rate_estimate)
     _emit(summary, args.json, lambda data: text)

@@ -89,3 +89,24 @@ def test_bad_stacks_are_refused_by_name():
     with pytest.raises(ValueError, match="layer numbers .* should run 0, 1, ..., got \\[0, 2\\]"):
         sd = ra.GRU(3, 2).state_dict()
         ra.from_state_dict("gru", {**sd, **{k.replace("_l0", "_l2"): v for k, v in sd.items()}})
+
+
+def test_cli_profile_reports_each_layer(tmp_path, capsys):
+    import json
+
+    from rnnanalysis.cli import main
+
+    mixed = STACKS["lstm+gru"]()                   # PyTorch stacks one kind: a GRU layer 1 is refused
+    np.savez(tmp_path / "m.npz", **{f"rnn.{k}": v for k, v in mixed.state_dict().items()})
+    assert main(["profile", str(tmp_path / "m.npz"), "--T", "40"]) == 2
+    assert "layer 1 (rnn.…_l1): weight_hh: expected shape (16, 4)" in capsys.readouterr().err
+    stack = ra.Stack([ra.Elman(3, 2, seed=0), ra.Elman(4, 3, seed=1)])
+    np.savez(tmp_path / "m.npz", **{f"rnn.{k}": v for k, v in stack.state_dict().items()})
+    assert main(["profile", str(tmp_path / "m.npz"), "--T", "40", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    xs = np.random.default_rng(0).standard_normal((40, 8, 2))      # the CLI's inputs: --seed 0, --batch 8
+    want = ra.gradient_profile(stack, xs).layer_log10_norms[0].mean(axis=0)
+    np.testing.assert_allclose(data["layer_log10_norm_mean"][-1], want, rtol=1e-12)
+    assert main(["profile", str(tmp_path / "m.npz"), "--T", "40"]) == 0
+    text = capsys.readouterr().out
+    assert "each layer's block at lag 40 (log10 norm, mean over the batch): layer 1 " in text
