@@ -96,9 +96,10 @@ def test_cell_flow():
                    hidden=8, T=10)
     fig = plots.plot_cell_flow(res)
     assert len(fig.axes) == 1
-    assert legend_texts(fig.axes[0]) == ["Elman (tanh): -0.100/step", "LSTM: -0.200/step", "GRU: -0.200/step"]
+    assert legend_texts(fig.axes[0]) == ["Elman (tanh): -0.100; $\\tanh'(a_t)$ -0.12",
+                                         "LSTM: -0.200; forget gate $f_t$ -0.30",
+                                         "GRU: -0.200; update gate $z_t$ -0.30"]
     assert "orthogonal" in fig.axes[0].get_title()
-    assert "-0.30" in fig.axes[0].texts[0].get_text()                       # the gates' factor
     assert "Why gated cells vanish faster" in fig._supxlabel.get_text()
     faster = CellFlow(**{**res.__dict__, "rate": dict(zip(keys, (-0.3, -0.2, -0.2), strict=True))})
     assert plots.plot_cell_flow(faster)._supxlabel is None                  # no "why" when it is not so

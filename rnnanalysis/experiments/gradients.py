@@ -81,12 +81,12 @@ def gain_profiles(
     grid = Grid({"gain": [float(g) for g in gains], "hidden": hidden, "T": T, "batch": batch,
                  "input_scale": float(input_scale)}, seed=seed)
     res = sweep(gain_profile_point, grid, executor, store)
-    squeeze = (len(gains),)
+    G = (len(gains),)
     return GainProfiles(
         gains=np.asarray(gains, float),
-        log10_norms=res.array("log10_norms").reshape(squeeze + (T + 1, batch)),
-        measured=res.array("measured").reshape(squeeze),
-        predicted={p: res.array(p).reshape(squeeze) for p in PREDICTORS},
+        log10_norms=res.array("log10_norms").reshape(G + (T + 1, batch)),
+        measured=res.array("measured").reshape(G),
+        predicted={p: res.array(p).reshape(G) for p in PREDICTORS},
         skip=T // 10,
         hidden=int(hidden),
         input_scale=float(input_scale),

@@ -145,28 +145,24 @@ def plot_cell_flow(result):
     """(e) Elman vs LSTM vs GRU: log10 gradient norm over lag, one panel per initialiser, and why.
 
     result: a :class:`rnnanalysis.experiments.gradients.CellFlow` (band: min to max over the
-    batch). The legend gives each line's fitted rate; the box gives the mean log10 of the factor
-    each cell multiplies its state's gradient by on the direct path of one step (Elman tanh',
-    LSTM forget gate f, GRU update gate z).
+    batch). The legend gives each line's fitted rate and the mean log10 of the factor each cell
+    multiplies its state's gradient by on the direct path of one step (Elman tanh', LSTM forget
+    gate f, GRU update gate z).
     """
     fig, axes = new_figure(len(result.inits), width=3.7, height=3.3, sharey=True)
     for ax, init in zip(axes, result.inits, strict=True):
-        box = []
         for i, kind in enumerate(result.kinds):
             key = f"{kind}|{init}"
             y = np.asarray(result.log10_norms[key])
             lags = np.arange(y.shape[0])
             ax.fill_between(lags, y.min(axis=1), y.max(axis=1), color=colour(i), alpha=0.2, lw=0)
             ax.plot(lags, y.mean(axis=1), color=colour(i), ls=("-", "--", "-.")[i % 3],
-                    label=f"{_KIND_NAMES.get(kind, kind)}: {result.rate[key]:+.3f}/step")
-            box.append(f"{_KIND_NAMES.get(kind, kind)} {_FACTOR_NAMES.get(kind, '')}: "
-                       f"{result.step_factor_log10[key]:+.2f}")
-        ax.text(0.97, 0.97, "mean $\\log_{10}$ of the one-step factor\n" + "\n".join(box),
-                transform=ax.transAxes, ha="right", va="top", fontsize=7,
-                bbox=dict(boxstyle="round", fc="white", ec="0.7"))
+                    label=f"{_KIND_NAMES.get(kind, kind)}: {result.rate[key]:+.3f}; "
+                          f"{_FACTOR_NAMES.get(kind, '')} {result.step_factor_log10[key]:+.2f}")
         ax.set_title(f"init: {init}, n = {result.hidden}")
         ax.set_xlabel(r"lag $T - k$ (steps)")
-        legend(ax, loc="lower left", title="fitted rate ($\\log_{10}$ per step)", title_fontsize=7)
+        legend(ax, loc="lower left", title_fontsize=7,
+               title="fitted rate ($\\log_{10}$ per step);\nmean $\\log_{10}$ of the one-step factor")
     axes[0].set_ylabel(r"$\log_{10}\,\Vert \partial (v^\top h_T) / \partial s_k \Vert_2$")
     gated = [k for k in ("lstm", "gru") if k in result.kinds]
     if "orthogonal" in result.inits and "elman" in result.kinds and gated and all(
