@@ -74,6 +74,17 @@ def check_vjp(cell, state=None, x=None, *, batch=2, seed=0, eps=1e-6, rtol=1e-6)
         ['bias_hh', 'bias_ih', 'state', 'weight_hh', 'weight_ih', 'x']
         >>> max(errors.values()) < 1e-6
         True
+
+    A deliberately wrong VJP (the input gradient doubled) fails, naming the argument:
+
+        >>> class Wrong(ra.Elman):
+        ...     def vjp(self, state, x, g):
+        ...         g_state, g_x, grads = super().vjp(state, x, g)
+        ...         return g_state, 2 * g_x, grads
+        >>> check_vjp(Wrong(4, 3, seed=0))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        AssertionError: Wrong(...): vjp differs from finite differences of step (rtol 1.0e-06): x ...
     """
     if not all(hasattr(cell, a) for a in ("step", "vjp", "params", "with_params")):
         raise TypeError(f"cell: expected a cell with step, vjp, params and with_params, "
