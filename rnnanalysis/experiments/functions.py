@@ -6,29 +6,15 @@ on any executor and is named in ``rnnanalysis sweep`` configs (:data:`SWEEP_FUNC
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
-from .._validate import positive_int, rng_from
+from .._validate import finite_float, positive_int, rng_from
 from ..cells import cell_class
 from ..simulate import gradient_profile
 
 __all__ = ["SWEEP_FUNCTIONS", "gradient_decay", "profile_summary"]
 
 MAX_FLOATS = 10**9                                  # per array: 8 GB in float64
-
-
-def _real(name, value, low, *, open_low=False) -> float:
-    """``value`` as a finite float >= ``low`` (> with ``open_low``), or an error naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r:.60}")
-    v = float(value)
-    if not math.isfinite(v) or v < low or (open_low and v == low):
-        raise ValueError(f"{name}: expected a finite number {'>' if open_low else '>='} {low:g}, "
-                         f"got {value!r}")
-    return v
 
 
 def profile_summary(profile) -> dict:
@@ -71,7 +57,8 @@ def gradient_decay(*, kind="elman", hidden=32, inputs=1, T=100, batch=8, gain=1.
     rng = rng_from(seed)
     T, batch, inputs, hidden = (positive_int(k, v) for k, v in
                                 (("T", T), ("batch", batch), ("inputs", inputs), ("hidden", hidden)))
-    gain, input_scale = _real("gain", gain, 0.0, open_low=True), _real("input_scale", input_scale, 0.0)
+    gain = finite_float("gain", gain, above=0)
+    input_scale = finite_float("input_scale", input_scale, at_least=0)
     for what, size in (("hidden x (hidden + inputs) weights", hidden * (hidden + inputs)),
                        ("T x batch x max(hidden, inputs) states", T * batch * max(hidden, inputs))):
         if size > MAX_FLOATS:
