@@ -49,6 +49,7 @@ import inspect
 import json
 import os
 import pickle
+import tempfile
 import time
 import warnings
 from collections import deque
@@ -138,6 +139,26 @@ def _run_point(fn, params, seed):
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{function_name(fn)} returned a value that is not JSON-safe "
                         f"(numbers, strings, lists, dicts, arrays, Results): {exc}") from None
+
+
+def _run_point_to_file(fn, params, seed, outdir):
+    """Worker side of the local pool: the result goes into a new file in ``outdir`` and only its
+    name back through the pool's pipe. A worker killed while it sends a large message through
+    that pipe leaves it half written and the pool waiting forever (a CPython ProcessPoolExecutor
+    limitation); a short message is written whole."""
+    value, elapsed = _run_point(fn, params, seed)
+    fd, path = tempfile.mkstemp(suffix=".json", dir=outdir)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(value, fh, allow_nan=False)
+    return path, elapsed
+
+
+def _take(path) -> object:
+    """The result a worker left in the file ``path`` (which is removed)."""
+    with open(path) as fh:
+        value = json.load(fh)
+    os.unlink(path)
+    return value
 
 
 def _finished(contents, name, grid) -> dict:
@@ -244,6 +265,7 @@ def _run(fn, todo, executor, finish, max_workers, own) -> list:
     if own:
         executor = local_pool(max_workers)
         window = 2 * (max_workers or os.cpu_count() or 1)
+        outdir = tempfile.TemporaryDirectory(prefix="rnnanalysis-sweep-", ignore_cleanup_errors=True)
     else:
         window = IN_FLIGHT
     futures = {}
@@ -260,7 +282,8 @@ def _run(fn, todo, executor, finish, max_workers, own) -> list:
 
     def submit(p):
         try:
-            futures[executor.submit(_run_point, fn, p.kwargs, p.seed)] = p
+            futures[executor.submit(_run_point_to_file, fn, p.kwargs, p.seed, outdir.name) if own
+                    else executor.submit(_run_point, fn, p.kwargs, p.seed)] = p
         except BrokenProcessPool as exc:
             if not own:
                 raise
@@ -292,6 +315,7 @@ def _run(fn, todo, executor, finish, max_workers, own) -> list:
                 p = futures.pop(fut)
                 try:
                     value, elapsed = fut.result()
+                    value = _take(value) if own else value
                 except BrokenProcessPool as exc:
                     if own:
                         lose(p, exc)
@@ -309,3 +333,4 @@ def _run(fn, todo, executor, finish, max_workers, own) -> list:
             fut.cancel()
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
+            outdir.cleanup()

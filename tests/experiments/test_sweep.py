@@ -257,3 +257,31 @@ def test_a_second_driver_on_the_same_store_is_refused(tmp_path):
     with Store(store).writer("elsewhere:driver", 0, ["x"]), ThreadPoolExecutor(1) as ex, \
             pytest.raises(BlockingIOError, match="another sweep driver"):
         sweep(_square, grid, ex, store=store)
+
+
+def _killed_while_returning(x, seed, marker):
+    """The first call returns a large result and has its worker killed 50 ms later: mid-send."""
+    import os
+    import signal
+    import threading
+    from pathlib import Path
+
+    if not Path(marker).exists():
+        Path(marker).touch()
+        threading.Timer(0.05, os.kill, args=(os.getpid(), signal.SIGKILL)).start()
+        return list(range(3_000_000))
+    return x
+
+
+def test_a_worker_killed_while_sending_its_result_does_not_wedge_the_pool(tmp_path):
+    import threading
+
+    grid = Grid({"x": [1], "marker": str(tmp_path / "killed")})
+    done = []
+    runner = threading.Thread(target=lambda: done.append(sweep(_killed_while_returning, grid, max_workers=1)),
+                              daemon=True)
+    with pytest.warns(RuntimeWarning, match="worker process died"):
+        runner.start()
+        runner.join(120)
+    assert done, "the sweep hung after a worker died while sending its result"
+    assert done[0].results == [1]
