@@ -109,6 +109,14 @@ FIGURES = (
         {},
         dict(w=np.linspace(1.0, 9.0, 81), b=np.linspace(-5.0, 2.0, 71)),
     ),
+    FigureSpec(
+        "h_singular_spectrum",
+        "singular values of the Jacobian product by lag: measured vs free probability",
+        spectra.singular_spectrum_comparison,
+        "plot_singular_spectrum",
+        dict(hidden=200, lags=(1, 5, 20), T=60, batch=2, points=200),
+        dict(hidden=40, lags=(1, 5), T=20, batch=1, points=60),
+    ),
 )
 
 

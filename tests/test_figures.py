@@ -22,8 +22,8 @@ def test_run_writes_files_and_rejects_unknown_names(tmp_path):
 
 def test_registry_names_are_unique_and_lettered():
     names = [s.name for s in figures.FIGURES]
-    assert len(set(names)) == len(names) == 7
-    assert [n[0] for n in names] == list("abcdefg")
+    assert len(set(names)) == len(names) == 8
+    assert [n[0] for n in names] == list("abcdefgh")
 
 
 def test_make_figures_script_is_the_cli(tmp_path):

@@ -31,6 +31,8 @@ __all__ = [
     "LyapunovByGain",
     "lyapunov_by_gain",
     "lyapunov_point",
+    "SingularSpectrumComparison",
+    "singular_spectrum_comparison",
 ]
 
 
@@ -123,3 +125,45 @@ def lyapunov_by_gain(
         hidden_max=int(hidden_max),
         T=int(T),
     )
+
+
+@dataclass(frozen=True)
+class SingularSpectrumComparison(Result):
+    """Measured singular values of ``J_T ... J_{T-L+1}`` beside their free-probability density.
+
+    gains, input_std: (N,) the networks (Elman tanh, W_hh ~ N(0, g^2/n), inputs N(0, s^2));
+    lags: (K,) product lengths L; measured: (N, K, B n) log10 singular values from
+    :func:`rnnanalysis.jacobian_products` (B sequences pooled); log10_sigma, density: (N, K, G)
+    from :func:`rnnanalysis.predict.singular_value_density` (weights and input moments only).
+    """
+
+    hidden: int
+    T: int
+    gains: np.ndarray
+    input_std: np.ndarray
+    lags: np.ndarray
+    measured: np.ndarray
+    log10_sigma: np.ndarray
+    density: np.ndarray
+
+
+def singular_spectrum_comparison(hidden=200, gains=(1.0, 2.5), input_std=(0.0, 0.5), lags=(1, 5, 20), *,
+                                 T=60, batch=2, points=200, seed=0) -> SingularSpectrumComparison:
+    """One Elman tanh network per (gain, input std): measured vs predicted singular spectra by lag."""
+    from ..predict.free_probability import singular_value_density
+    from ..simulate import jacobian_products
+
+    lags = np.asarray(lags, dtype=int)
+    measured, grids, dens = [], [], []
+    for i, (g, s) in enumerate(zip(gains, input_std, strict=True)):
+        cell = Elman(hidden, 4, init="gaussian", gain=float(g), seed=seed + i)
+        xs = float(s) * rng_from(seed + 100 + i).standard_normal((T, batch, 4))
+        logs = jacobian_products(cell, xs).log10_singular_values          # (T+1, B, n)
+        measured.append([logs[T - L].ravel() for L in lags])
+        pred = singular_value_density(cell, lags, points=points, input_std=float(s))
+        grids.append(pred.log10_sigma)
+        dens.append(pred.density)
+    return SingularSpectrumComparison(hidden=int(hidden), T=int(T), gains=np.asarray(gains, dtype=float),
+                                      input_std=np.asarray(input_std, dtype=float), lags=lags,
+                                      measured=np.array(measured), log10_sigma=np.array(grids),
+                                      density=np.array(dens))

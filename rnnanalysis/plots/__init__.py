@@ -16,6 +16,7 @@ from .gradients import plot_gain_profiles as plot_gain_profiles
 from .gradients import plot_phase_diagram as plot_phase_diagram
 from .spectra import plot_lyapunov as plot_lyapunov
 from .spectra import plot_random_matrix as plot_random_matrix
+from .spectra import plot_singular_spectrum as plot_singular_spectrum
 from .training import plot_divergence as plot_divergence
 from .training import plot_error_surface as plot_error_surface
 from .training import plot_remedies as plot_remedies
@@ -28,6 +29,7 @@ __all__ = [
     "plot_cell_flow",
     "plot_random_matrix",
     "plot_lyapunov",
+    "plot_singular_spectrum",
     "plot_remedies",
     "plot_divergence",
     "plot_error_surface",

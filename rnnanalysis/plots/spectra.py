@@ -8,7 +8,7 @@ import numpy as np
 from ..predict.random_matrix import quarter_circle_density
 from ._style import colour, legend, new_figure, styled
 
-__all__ = ["plot_random_matrix", "plot_lyapunov"]
+__all__ = ["plot_random_matrix", "plot_lyapunov", "plot_singular_spectrum"]
 
 
 @styled
@@ -108,4 +108,31 @@ def plot_lyapunov(result, published=None):
     ax2.set_title(r"$\lambda_{\max}(g)$ of $h_{t+1} = W \tanh(h_t)$")
     ax2.set_ylim(max(ax2.get_ylim()[0], -1.6), None)
     legend(ax2, loc="lower right")
+    return fig
+
+
+@styled
+def plot_singular_spectrum(result):
+    """(h) histograms of measured log10 singular values of J_T ... J_{T-L+1} per lag L, with the
+    free-probability density drawn over them; one panel per network.
+
+    result: a :class:`rnnanalysis.experiments.spectra.SingularSpectrumComparison`. Values more
+    than 15 decades below the largest are rounding noise of the measurement and are left out.
+    """
+    N = len(result.gains)
+    fig, axes = new_figure(N, width=3.4, height=2.9)
+    for i, ax in enumerate(axes):
+        for k, L in enumerate(result.lags):
+            m = np.asarray(result.measured[i][k])
+            m = m[np.isfinite(m) & (m > m.max() - 15)]
+            ax.hist(m, bins=40, density=True, color=colour(k), alpha=0.35,
+                    label=f"measured, L = {L}")
+            g, d = np.asarray(result.log10_sigma[i][k]), np.asarray(result.density[i][k])
+            keep = g > m.max() - 15
+            ax.plot(g[keep], d[keep], color=colour(k), lw=1.3, label=f"free probability, L = {L}")
+        ax.set_xlabel(r"$\log_{10}\sigma$ of $J_T \cdots J_{T-L+1}$")
+        ax.set_ylabel("density")
+        ax.set_title(f"tanh Elman, n = {result.hidden}, g = {result.gains[i]:g}, "
+                     f"inputs N(0, {result.input_std[i]:g}$^2$)")
+        legend(ax, loc="upper left", fontsize=6.5)
     return fig

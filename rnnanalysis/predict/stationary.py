@@ -210,12 +210,14 @@ def _cell_map(cell, u_mean, u_var):
     raise ValueError(f"cell: mean-field statistics are for Elman, LSTM and GRU cells, got kind {cell.kind!r}")
 
 
-def _iterate(step, size, v0, homogeneous, annealed, max_iter):
+def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=False):
     """Fixed point of (m, v) -> step(m, v); returns (stats dict, converged, iterations, log_scale).
 
     annealed: the recurrent input sees each unit's second moment as variance and no mean
     (``E[a_i] = b_i + E[u_i]``, ``Var[a_i] = sum_j W_ij^2 E[h_j^2] + Var[u_i]``), the i.i.d.
-    weight-ensemble closure; used when the per-unit means do not settle.
+    weight-ensemble closure; used when the per-unit means do not settle. deterministic: the
+    variances are held at exactly 0 (rounding in the quadrature would otherwise seed them and
+    a chaotic network would "converge" to its noisy statistics).
     """
     m, v = np.zeros(size), np.full(size, float(v0))
     log_scale, shrink = 0.0, 1.0
@@ -225,6 +227,8 @@ def _iterate(step, size, v0, homogeneous, annealed, max_iter):
 
     for it in range(1, max_iter + 1):
         m1, v1, stats = apply(m, v)
+        if deterministic:
+            v1 = np.zeros_like(v1)
         if homogeneous:                # unbounded activity: follow its shape, count its growth
             scale = math.sqrt(float(np.mean(m1 ** 2 + v1)))
             if scale > _SCALE_LIMIT or (log_scale > 0 and scale > 0):
@@ -245,7 +249,7 @@ def _solve(step, size, homogeneous, noisy):
     """The network's own fixed point from h0 = 0 if nothing is noisy and it attracts; else the
     per-unit noisy fixed point from unit variance; else (means that never settle) the annealed one."""
     if not noisy:
-        stats, ok, it, ls = _iterate(step, size, 0.0, homogeneous, False, _MAX_ITER)
+        stats, ok, it, ls = _iterate(step, size, 0.0, homogeneous, False, _MAX_ITER, deterministic=True)
         if ok:
             return stats, ok, it, ls, True
     stats, ok, it, ls = _iterate(step, size, 1.0, homogeneous, False, 300)
