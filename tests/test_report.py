@@ -53,7 +53,7 @@ def test_quick_report_builds_and_compiles(build_module, tmp_path, request):
         "+0.155$ (derived)",
     ):
         assert cited in text, cited
-    assert text.count("\\includegraphics") == 7
+    assert text.count("\\includegraphics") == 8
     from rnnanalysis.figures import FIGURES
 
     for spec in FIGURES:  # the quick run made every figure
