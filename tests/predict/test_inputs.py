@@ -108,7 +108,7 @@ def test_predictions_are_invariant_under_a_permutation_of_hidden_units(kind, see
     permuted = cell.with_params({"weight_hh": p["weight_hh"][rows][:, perm],
                                  "weight_ih": p["weight_ih"][rows],
                                  "bias_ih": p["bias_ih"][rows], "bias_hh": p["bias_hh"][rows]})
-    a, b = ra.predict(cell, input_std=std, horizon=5), ra.predict(permuted, input_std=std, horizon=5)
+    a, b = (ra.predict(c, input_std=std, horizon=5, steps=3000) for c in (cell, permuted))
     for field in ("spectral_radius", "sigma_max", "log10_rate_bound"):
         assert getattr(a, field) == pytest.approx(getattr(b, field), rel=1e-9)
     np.testing.assert_allclose(a.log10_power_norms, b.log10_power_norms, atol=1e-9)
@@ -117,7 +117,8 @@ def test_predictions_are_invariant_under_a_permutation_of_hidden_units(kind, see
         np.testing.assert_allclose(sa.means[k][perm], sb.means[k], atol=1e-9)
         np.testing.assert_allclose(sa.variances[k][perm], sb.variances[k], atol=1e-9)
     # the Monte-Carlo rate draws other numbers for other units: equal within its sampling error
-    tol = 5 * math.hypot(a.log10_rate_stochastic_se, b.log10_rate_stochastic_se) + 1e-12
+    # (the spread of 4 chains underestimates it: 6 of them, plus 1e-3)
+    tol = 6 * math.hypot(a.log10_rate_stochastic_se, b.log10_rate_stochastic_se) + 1e-3
     assert a.regime == b.regime or abs(a.log10_rate_estimate) < tol + 2e-3
     assert a.log10_rate_estimate == pytest.approx(b.log10_rate_estimate, abs=tol)
 
