@@ -10,6 +10,8 @@ from .check import PredictionCheck as PredictionCheck
 from .check import PredictorRow as PredictorRow
 from .check import check_predictions as check_predictions
 from .check import fit_log10_rate as fit_log10_rate
+from .free_probability import SingularSpectrum as SingularSpectrum
+from .free_probability import singular_value_density as singular_value_density
 from .lyapunov import LyapunovSpectrum as LyapunovSpectrum
 from .lyapunov import lyapunov_spectrum as lyapunov_spectrum
 from .meanfield import MeanField as MeanField
@@ -25,4 +27,5 @@ from .stationary import stationary_statistics as stationary_statistics
 __all__ = ["CRITICAL_BAND_LOG10", "PredictionCheck", "PredictorRow", "check_predictions", "fit_log10_rate",
            "LyapunovSpectrum", "lyapunov_spectrum", "MeanField", "critical_sigma_w",
            "gaussian_expectation", "mean_field", "SpectralPrediction", "predict", "input_variance",
-           "StationaryStatistics", "stationary_statistics"]
+           "StationaryStatistics", "stationary_statistics", "SingularSpectrum",
+           "singular_value_density"]

@@ -137,7 +137,7 @@ def singular_value_density(cell, lags, *, log10_sigma=None, points=200, inputs=N
 
     lags: product lengths L (ints >= 1). log10_sigma: the grid (default: ``points`` values
     around the Fuss-Catalan edge). Input statistics as for :func:`rnnanalysis.predict`.
-    Cost: weights and input moments only; O(points x Newton steps x n x 32) per lag.
+    Cost: weights and input moments only; O(continuation steps x Newton steps x 64 n) per lag.
 
     Example:
         >>> import numpy as np, rnnanalysis as ra
