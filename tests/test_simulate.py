@@ -118,3 +118,17 @@ def test_rate_of_an_ensemble_profile_fits_over_time_not_members(rng):
     for e in range(3):
         for b in range(2):
             assert rates[e, b] == pytest.approx(np.polyfit(lag, prof.log10_norms[e, :, b], 1)[0], rel=1e-10)
+
+
+@pytest.mark.parametrize("group_bytes", [1, 3 * 4 * 11 * 2 * 6 * 8])   # one, then three members per group
+def test_ensemble_sweeps_in_member_groups_equal_one_call(group_bytes, monkeypatch, rng):
+    import importlib
+
+    sim = importlib.import_module("rnnanalysis.simulate")  # the module (ra.simulate is the function)
+    cell = ra.LSTM(3, 2, ensemble=5, seed=0)
+    xs = rng.normal(size=(5, 10, 2, 2))                     # per-member inputs
+    whole = ra.gradient_profile(cell, xs).log10_norms, ra.jacobian_products(cell, xs).log10_singular_values
+    monkeypatch.setattr(sim, "GROUP_BYTES", group_bytes)
+    grouped = ra.gradient_profile(cell, xs).log10_norms, ra.jacobian_products(cell, xs).log10_singular_values
+    for a, b in zip(whole, grouped, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
