@@ -249,7 +249,8 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
 
 # ---- log-space adjoint sweeps -------------------------------------------------------------
 
-MAX_BLOCK = 64       # most steps between two renormalisations
+MAX_BLOCK = 256      # most steps between two renormalisations (64 at least, buffer allowing)
+_BLOCK_BYTES = 1 << 23
 _SHIFT_TRIES = 4     # rescalings of one step's input before its result is taken as it is
 
 
@@ -298,12 +299,13 @@ def renormalised_sweep(cell, cache, g, start, stop, accept, *, extra=0, length=8
     lim = log10_range(cell.dtype)
     red = tuple(range(1, extra + 1)) + (g.ndim,)          # norm axes of a block
     red_g = tuple(range(extra)) + (g.ndim - 1,)            # the same axes of g
-    buf = np.empty((MAX_BLOCK,) + g.shape, dtype=cell.dtype)
+    cap = max(64, min(MAX_BLOCK, _BLOCK_BYTES // max(g.nbytes, 1)))
+    buf = np.empty((cap,) + g.shape, dtype=cell.dtype)
     bufs = list(buf)
     step, t, shift, tries = cell.backward_step, start, None, 0
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):   # detected and redone below
         while t > stop:
-            k = min(length, t - stop, MAX_BLOCK)
+            k = min(length, t - stop, cap)
             lo = t - k
             x = g if shift is None else g * 10.0 ** shift[..., None]
             for i in range(k - 1, -1, -1):

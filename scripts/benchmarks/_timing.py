@@ -49,10 +49,12 @@ def machine(short: bool = False) -> str:
     blas = "BLAS unknown"
     try:
         from threadpoolctl import threadpool_info
-        lib = next(d for d in threadpool_info() if d.get("user_api") == "blas")
+        libs = [d for d in threadpool_info() if d.get("user_api") == "blas"]
+        mine = [d for d in libs if any(k in d.get("filepath", "") for k in ("numpy", "scipy_openblas"))]
+        lib = (mine or libs)[0]                  # NumPy's BLAS, not one a peer library loaded
         blas = (f"{lib.get('internal_api', '?')} {lib.get('version') or ''} "
                 f"({lib.get('architecture') or '?'} kernel), {lib.get('num_threads')} threads")
-    except (ImportError, StopIteration):
+    except (ImportError, IndexError):
         try:
             blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
         except (KeyError, TypeError, ValueError):
