@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import interleaved, machine, median, median_ratio  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
-from rnnanalysis._threads import SMALL_STEP_FLOPS, single_blas_thread  # noqa: E402
 
 SIZES = [(64, 1000, 32), (128, 1000, 32), (256, 500, 16), (32, 10000, 8)]
+SMALL_STEP_FLOPS = 1 << 23   # the package runs time loops with steps this small on one BLAS thread
 
 
 def torch_peers(cell, xs, v):
@@ -104,7 +104,9 @@ def gemm_rate(B, n, reps=2000):
     rng = np.random.default_rng(0)
     h, w, out = rng.normal(size=(B, n)), rng.normal(size=(n, n)), np.empty((B, n))
     rates = []
-    with single_blas_thread(2 * B * n * n <= SMALL_STEP_FLOPS):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1 if 2 * B * n * n <= SMALL_STEP_FLOPS else None, user_api="blas"):
         for _ in range(5):
             t0 = time.perf_counter()
             for _ in range(reps):
