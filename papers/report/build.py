@@ -166,6 +166,31 @@ def derivations() -> str:
     return "\n\n".join(parts)
 
 
+def accuracy_table() -> list:
+    """The committed predictions benchmark (papers/predictions/accuracy.json) as a LaTeX table."""
+    path = HERE.parent / "predictions" / "accuracy.json"
+    data = json.loads(path.read_text())
+
+    def pct(a):
+        return "--" if not a["decided"] else f"{100 * a['accuracy']:.1f}\\%"
+
+    rows = [[tex(r["cells"]), str(r["configs"]), pct(r["predict"]), f"{r['predict']['error']:.4f}",
+             pct(r["linear_rho"]), f"{r['linear_rho']['error']:.4f}",
+             f"{r['pascanu_bound']['decided']} / {pct(r['pascanu_bound'])}",
+             pct(r["lyapunov_lambda1"]), f"{r['lyapunov_lambda1']['error']:.4f}"] for r in data["rows"]]
+    return [
+        "\\paragraph{Accuracy over random and trained networks.} "
+        "\\texttt{scripts/benchmarks/predictions.py} (" + tex(data["run"]) + "): regime accuracy and mean "
+        "absolute rate error ($\\log_{10}$/step) of \\texttt{ra.predict(cell, input\\_std=s)} (trained "
+        "networks: \\texttt{inputs=xs}) beside $\\log_{10}\\rho$, the Pascanu bound (decides only "
+        "\\emph{vanishing}) and $\\lambda_1$ (a simulation of the same sequence). Targets: 95\\% and 0.01.",
+        "\\begin{center}\\small",
+        table(["cells", "$N$", "predict", "err.", "$\\rho$", "err.", "Pascanu", "$\\lambda_1$", "err."], rows,
+              "lrrrrrrrr"),
+        "\\end{center}",
+    ]
+
+
 def predictions(cfg) -> str:
     n, T = cfg["check_n"], cfg["check_T"]
     out = [
@@ -175,6 +200,7 @@ def predictions(cfg) -> str:
         "(negative: vanishing); the error is predicted minus measured; the Pascanu bound must hold at every "
         "step."
     ]
+    out += accuracy_table()
     rng = np.random.default_rng(0)
     for g in (0.5, 1.0, 2.0):
         cell = ra.Elman(n, 1, "tanh", init="gaussian", gain=g, seed=rng)
