@@ -50,8 +50,8 @@ def machine(short: bool = False) -> str:
     try:
         from threadpoolctl import threadpool_info
         libs = [d for d in threadpool_info() if d.get("user_api") == "blas"]
-        mine = [d for d in libs if any(k in d.get("filepath", "") for k in ("numpy", "scipy_openblas"))]
-        lib = (mine or libs)[0]                  # NumPy's BLAS, not one a peer library loaded
+        mine = [d for d in libs if "numpy" in d.get("filepath", "")]
+        lib = (mine or libs)[0]                  # NumPy's BLAS, not SciPy's or a peer library's
         blas = (f"{lib.get('internal_api', '?')} {lib.get('version') or ''} "
                 f"({lib.get('architecture') or '?'} kernel), {lib.get('num_threads')} threads")
     except (ImportError, IndexError):
