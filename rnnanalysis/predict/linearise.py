@@ -11,9 +11,9 @@ gradient rate is the top Lyapunov exponent of this random product,
 estimated by a seeded Monte-Carlo product of ``steps`` draws after ``warmup`` (renormalised every
 step). Why E[log] and not log E: the measured per-lag slope of ``log10 ||dh_T/dh_k||`` is
 itself an average of logs; the second-moment rate ``(1/2) log10 lambda_max(E[J^T M J])`` is
-larger by the Jensen gap, which is O(1/n) and reached +0.03..+0.09 log10/step at n ~ 20 in
-our design (``scripts/benchmarks/predictions.py``), while ``lambda_max(E[J^T J])`` is a one-step
-worst case (for i.i.d. W it sits log10 2 above the rate). When nothing is random (no input
+larger by the Jensen gap, which is O(1/n) and so matters most for small networks, while
+``lambda_max(E[J^T J])`` is a one-step worst case (for i.i.d. W it sits near log10 2 above the
+rate, since sigma_max -> 2 sigma_w while the typical growth is sigma_w). When nothing is random (no input
 noise and an attracting fixed point, or a linear Elman cell) the product is a power of one
 matrix and the rate is ``log10 rho`` of it, exactly.
 
