@@ -277,7 +277,7 @@ def worker_kills(tally, rng, workdir, n, reference):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
             time.sleep(0.01)
-        time.sleep(rng.random() * 2.0)
+        time.sleep(rng.random() * 0.5)
         victims = _children(proc.pid)
         if victims and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
