@@ -8,6 +8,7 @@ import math
 #: one decade of gradient change in 500 steps.
 CRITICAL_BAND_LOG10 = 0.002
 
+
 def classify(rate_log10: float, band: float = CRITICAL_BAND_LOG10) -> str:
     """"vanishing" below -band, "exploding" above +band, else "critical"; NaN gives "undecided"."""
     if math.isnan(rate_log10):
