@@ -22,7 +22,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import random
 import re
 import signal
@@ -35,9 +34,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "cli"), str(ROOT / "tests" / "experiments")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "cli"), str(ROOT / "tests" / "experiments"),
+                str(ROOT / "scripts" / "benchmarks")]
 
 import numpy as np  # noqa: E402
+from _timing import machine  # noqa: E402
 
 from rnnanalysis.cli import main  # noqa: E402
 from rnnanalysis.experiments import Grid, Store, gradient_decay, sweep  # noqa: E402
@@ -103,7 +104,7 @@ def _judge(tally, family, argv, code, out, err):
         tally.add(family, "silent_wrong", f"NaN printed with status 0 ({line.strip()[:120]!r}): " + what)
 
 
-def hostile_files(tally, rng, workdir):
+def hostile_files(tally, workdir):
     from test_cli_fuzz import BAD_FILES
 
     d = workdir / "files"
@@ -219,7 +220,7 @@ def _alive(pid):
         return False
 
 
-def _resume_and_compare(tally, family, cfg, store, reference, kept):
+def _resume_and_compare(tally, family, cfg, reference, kept):
     proc = subprocess.run(_sweep_cmd(cfg) + ["--json"], capture_output=True, text=True, env=ENV, timeout=600)
     if proc.returncode != 0:
         tally.add(family, "wrong_exit", f"resume exited {proc.returncode}: {proc.stderr[-300:]}")
@@ -263,7 +264,7 @@ def driver_kills(tally, rng, workdir, n, reference):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         kept = len(Store(store).read(warn=False).records) if store.exists() else 0
-        _resume_and_compare(tally, family, cfg, store, reference, kept)
+        _resume_and_compare(tally, family, cfg, reference, kept)
 
 
 def worker_kills(tally, rng, workdir, n, reference):
@@ -323,17 +324,6 @@ def dask_worker_kills(tally, rng, workdir, n, reference):
                 tally.add(family, "silent_wrong", "results differ from the reference run")
 
 
-def machine():
-    import numpy
-
-    blas = "?"
-    with contextlib.suppress(Exception):
-        from threadpoolctl import threadpool_info
-        blas = ", ".join(f"{i['internal_api']} {i.get('version')}" for i in threadpool_info())
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, NumPy {numpy.__version__}, BLAS {blas}")
-
-
 def run(seed=0, quick=False):
     rng = random.Random(seed)
     tally = Tally()
@@ -342,7 +332,7 @@ def run(seed=0, quick=False):
     with tempfile.TemporaryDirectory(prefix="rnnanalysis-attack-") as tmp:
         work = Path(tmp)
         print("hostile weight files ...", flush=True)
-        hostile_files(tally, rng, work)
+        hostile_files(tally, work)
         print("argument fuzzing ...", flush=True)
         argument_fuzz(tally, rng, work, 60 * scale)
         print("hostile sweep configs and stores ...", flush=True)
