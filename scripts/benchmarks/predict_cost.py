@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import interleaved, median, median_ratio  # noqa: E402
+from _timing import interleaved, machine, median, median_ratio  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
 from rnnanalysis.predict.linearise import constant_jacobian, random_product_rate  # noqa: E402
@@ -50,8 +49,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args(argv)
     n = args.hidden
-    print(f"n = {n}, m = 8, inputs N(0, 1); {platform.machine()}, {os.cpu_count()} cores, "
-          f"numpy {np.__version__}, "
+    print(f"n = {n}, m = 8, inputs N(0, 1); {machine()}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; medians of {args.rounds} "
           f"interleaved rounds\n")
     print("| cell | rate (ms) | ra.predict (ms) | lambda_1, T=1000 (ms) | gradient_profile, T=1000 (ms) "

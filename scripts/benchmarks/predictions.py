@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -41,6 +39,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import machine  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
 from rnnanalysis.predict import CRITICAL_BAND_LOG10, fit_log10_rate  # noqa: E402
@@ -166,16 +167,6 @@ def summarise(results):
                      f"predicted {r['rows']['predict'][0]:+.4f} "
                      f"({r['predictor']}), measured {r['measured']:+.4f}")
     return "\n".join(lines)
-
-
-def machine():
-    import numpy
-
-    cfg = numpy.show_config(mode="dicts") if "mode" in numpy.show_config.__code__.co_varnames else {}
-    blas = cfg.get("Build Dependencies", {}).get("blas", {}).get("name", "?") if cfg else "?"
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"numpy {numpy.__version__} "
-            f"({blas}), Python {platform.python_version()}")
 
 
 def main(argv=None):
