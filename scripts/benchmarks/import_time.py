@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _timing import machine
+
 ROOT = Path(__file__).resolve().parents[2]
 
 WORKLOADS = {
@@ -57,10 +59,7 @@ def main():
         startup = import_seconds("pass")
         for name, code in WORKLOADS.items():
             times[name].append(import_seconds(code) - startup)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
-        else platform.processor()
-    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+    print(f"machine: {machine()}, Python {platform.python_version()}; "
           f"median of {args.rounds} interleaved rounds, each a fresh interpreter")
     numpy_s = statistics.median(times["numpy (peer)"])
     for name, ts in times.items():

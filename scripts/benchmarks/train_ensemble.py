@@ -23,32 +23,16 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import platform
 import statistics
 import time
 
 import numpy as np
+from _timing import machine
 
 from rnnanalysis.cells import GRU, LSTM, Elman
 from rnnanalysis.train import Adam, get_task, make_network, stack_networks, train_step
 
 CELLS = {"elman": Elman, "lstm": LSTM, "gru": GRU}
-
-
-def machine(torch) -> str:
-    from threadpoolctl import threadpool_info
-
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor() or cpu
-    blas = "; ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
-                     f"{i.get('num_threads')} threads)" for i in threadpool_info()
-                     if i.get("user_api") == "blas")
-    return (f"{cpu}; NumPy {np.__version__} BLAS: {blas}; PyTorch {torch.__version__} "
-            f"({torch.get_num_threads()} threads); Python {platform.python_version()}")
 
 
 def keep_freed_memory():
@@ -135,7 +119,8 @@ def main(argv=None):
     torch.set_num_threads(1)
     E, B = args.seeds, args.batch
     with threadpool_limits(limits=1):
-        print(f"machine: {machine(torch)}; allocator: {args.allocator}")
+        print(f"machine: {machine()}; PyTorch {torch.__version__} ({torch.get_num_threads()} threads); "
+              f"allocator: {args.allocator}")
         print(f"{E} seeds x (n = {args.n}, T = {args.T}, batch {B}, Adam), adding task; "
               f"{args.rounds} interleaved rounds of {args.reps} steps; one step = all {E} seeds\n")
         print("| cell | dtype | ours ms/step | PyTorch ms/step | ours seq/s | PyTorch seq/s "
