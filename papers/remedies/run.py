@@ -48,7 +48,7 @@ CLIP_LRS = (0.01, 0.03, 0.1, 0.3, 1.0)
 SETTINGS = dict(hidden=32, batch=20, eval_every=250, eval_size=500, log_every=50, max_loss_ratio=10.0)
 
 
-def blocks(steps):
+def blocks():
     """(label, task, lengths, remedies, optimizer) in the order they run: what answers the study's
     questions first (does clipping stop SGD diverging; what solves T = 100 where tanh does not)."""
     out = [("clipping under SGD", task, [50], ["tanh", "tanh+clip"], SGD(lr=lr))
@@ -77,14 +77,14 @@ def main(argv=None):
     ap.add_argument("--table-only", action="store_true", help="no training: the table from the store")
     args = ap.parse_args(argv)
     if not args.table_only:
-        for label, task, lengths, remedies, opt in blocks(args.steps):
+        for label, task, lengths, remedies, opt in blocks():
             sys.stderr.write(f"== {label}: {task}, T = {lengths}, {type(opt).__name__}(lr={opt.lr:g})\n")
             compare_remedies(task, lengths, remedies, args.seeds, args.steps, optimizer=opt, store=args.store,
                              **SETTINGS)
     sys.path.insert(0, str(HERE))
     from report import write_all  # (beside this script)
 
-    write_all(Path(args.store), Path(args.out), blocks(args.steps), args.seeds, args.steps, SETTINGS)
+    write_all(Path(args.store), Path(args.out), blocks(), args.seeds, args.steps, SETTINGS)
 
 
 if __name__ == "__main__":
