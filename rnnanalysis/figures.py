@@ -22,6 +22,7 @@ import numpy as np
 
 from ._threads import single_blas_thread
 from .experiments import gradients, spectra, training
+from .experiments.pool import one_blas_thread
 
 __all__ = ["FIGURES", "FigureSpec", "PUBLISHED_LAMBDA_MAX", "run"]
 
@@ -124,12 +125,6 @@ def _stderr(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def _one_blas_thread():
-    """Pool initializer: one BLAS thread per worker (small GEMMs; two threads per worker on two cores
-    oversubscribe the machine and make each step several times slower)."""
-    single_blas_thread().__enter__()
-
-
 def _wanted(only):
     names = [s.name for s in FIGURES]
     if only is None:
@@ -157,7 +152,7 @@ def run(outdir="figures", quick=False, only=None, *, seed=0, recompute=False, fo
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     made = {}
-    with ProcessPoolExecutor(workers, initializer=_one_blas_thread) as ex, single_blas_thread():
+    with ProcessPoolExecutor(workers, initializer=one_blas_thread) as ex, single_blas_thread():
         for spec in FIGURES:
             if spec.name not in wanted:
                 continue

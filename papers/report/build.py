@@ -29,6 +29,7 @@ import numpy as np
 
 import rnnanalysis as ra
 from rnnanalysis import figures
+from rnnanalysis.experiments.pool import one_blas_thread
 from rnnanalysis.experiments.training import RemedyStudy
 from rnnanalysis.symbolic import one_unit_gradient, scalar_rnn_product
 from rnnanalysis.train import Adam, cross_entropy, evaluate, get_task, parse_remedy, train
@@ -60,15 +61,6 @@ QUICK = dict(
     hs_budget=30,
     hs_seeds=1,
 )
-
-
-def _one_blas_thread():
-    """Pool initializer: one BLAS thread per worker process (two workers on two cores)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:                     # optional: without it the workers keep BLAS's default
-        return
-    threadpool_limits(limits=1, user_api="blas")
 
 
 def tex(s) -> str:
@@ -496,7 +488,7 @@ def build(outdir=HERE, quick=False, figdir=None, pdf=True, progress=True, recomp
     say("derivations")
     sections["PREDICTIONS"] = predictions(cfg)
     say("prediction tables")
-    with ProcessPoolExecutor(2, initializer=_one_blas_thread) as ex:      # training runs and big LAPACK
+    with ProcessPoolExecutor(2, initializer=one_blas_thread) as ex:      # training runs and big LAPACK
         sections["REPRODUCTIONS"] = reproductions(cfg, study, ex)
     say("reproductions")
     sections["FIGURES"] = figure_section(figdir, outdir, quick, recompute)

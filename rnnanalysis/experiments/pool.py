@@ -17,7 +17,9 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["local_pool"]
+from .._threads import single_blas_thread
+
+__all__ = ["local_pool", "one_blas_thread"]
 
 PR_SET_PDEATHSIG = 1                               # <linux/prctl.h>
 WATCHDOG_PERIOD_S = 0.5
@@ -49,3 +51,9 @@ def local_pool(max_workers=None) -> ProcessPoolExecutor:
     """A ProcessPoolExecutor of ``max_workers`` processes that exit when this process dies."""
     return ProcessPoolExecutor(max_workers=max_workers, initializer=_die_with_parent,
                                initargs=(os.getpid(),))
+
+
+def one_blas_thread():
+    """Pool initializer: one BLAS thread per worker process (small GEMMs; two threads per worker
+    on two cores oversubscribe the machine and make each step several times slower)."""
+    single_blas_thread().__enter__()
