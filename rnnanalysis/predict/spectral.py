@@ -286,7 +286,8 @@ def _stochastic(model, stats, steps, seed, spectrum):
             return math.nan, math.nan, None
         if constant_jacobian(model, stats):
             return _log10(spectrum(mean_jacobian(model, stats))[0]), 0.0, "fixed_point_rho"
-        rate, se = random_product_rate(model, stats, steps=steps, seed=seed)
+        with single_blas_thread():       # products with 4 vectors: a second thread only spins
+            rate, se = random_product_rate(model, stats, steps=steps, seed=seed)
     if not math.isfinite(se):
         return math.nan, math.nan, None
     return rate, se, "stochastic_linearisation"
@@ -348,13 +349,15 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
     if isinstance(W_or_cell, Cell):
         cell = W_or_cell
         W, act, source, sigma_b = _from_cell(cell, activation, reference)
-        stats = stationary_statistics(cell, **described) if cell.kind in MEAN_FIELD_KINDS else None
+        with single_blas_thread():       # matrix-vector products
+            stats = stationary_statistics(cell, **described) if cell.kind in MEAN_FIELD_KINDS else None
         model = cell
     else:
         if reference is not None:
             raise ValueError("reference: only for gated cells (LSTM, GRU), not for a bare W")
         W, act, source, sigma_b = _check_matrix(W_or_cell), get_activation(activation or "tanh"), "W", 0.0
-        stats = matrix_statistics(W, act, **described)
+        with single_blas_thread():
+            stats = matrix_statistics(W, act, **described)
         model = (W, act)
     gated = isinstance(model, Cell) and model.kind != "elman"
     memo = []

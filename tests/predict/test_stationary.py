@@ -1,0 +1,57 @@
+"""The stationary-statistics solver: against a simulation where plain iteration never settles, and
+against plain iteration (written here independently) where it does."""
+
+import numpy as np
+import pytest
+
+import rnnanalysis as ra
+
+
+def biased(cls, n, gain, seed, sigma_b=0.8):
+    cell = cls(n, 4, init="gaussian", gain=gain, seed=seed)
+    p = {k: np.array(v) for k, v in cell.params.items()}
+    p["bias_ih"] = sigma_b * np.random.default_rng(seed).standard_normal(p["bias_ih"].shape)
+    return cell.with_params(p)
+
+
+def plain_elman_fixed_point(cell, input_std, steps=5000):
+    """m' = E[tanh(a)], v' = Var[tanh(a)], a ~ N(W m + b, W^2 v + Var[W_ih x]): iterated until it settles."""
+    p = {k: np.asarray(v, dtype=np.float64) for k, v in cell.params.items()}
+    W, b = p["weight_hh"], p["bias_ih"] + p["bias_hh"]
+    drive = (p["weight_ih"] ** 2).sum(1) * input_std ** 2
+    z, w = np.polynomial.hermite_e.hermegauss(32)             # the quadrature the package uses
+    w = w / w.sum()
+    m, v = np.zeros(cell.hidden), np.ones(cell.hidden)
+    for _ in range(steps):
+        y = np.tanh((W @ m + b)[:, None] + np.sqrt(W ** 2 @ v + drive)[:, None] * z)
+        m1, v1 = y @ w, (y * y) @ w - (y @ w) ** 2
+        if np.max(np.abs(m1 - m)) + np.max(np.abs(v1 - v)) < 1e-13:
+            return m1, v1
+        m, v = m1, v1
+    raise AssertionError("plain iteration did not settle")
+
+
+def test_the_solver_finds_what_plain_iteration_finds_where_that_settles():
+    cell = biased(ra.Elman, 64, 2.2, seed=1)            # plain iteration: ~220 steps
+    m, v = plain_elman_fixed_point(cell, 0.5)
+    st = ra.stationary_statistics(cell, input_std=0.5)
+    assert st.converged and st.iterations < 150
+    np.testing.assert_allclose(st.means["h"], m, atol=1e-8)
+    np.testing.assert_allclose(st.variances["h"], v, atol=1e-8)
+
+
+@pytest.mark.parametrize(("cls", "n"), [(ra.Elman, 64), (ra.LSTM, 128)])
+def test_per_unit_statistics_where_plain_iteration_never_settles_match_a_simulation(cls, n):
+    """Gain 2.2 with biases: plain iteration of the mean-field map oscillates; the earlier solver
+    then fell back to the annealed closure (per-unit mean of h: correlation 0.57 / 0.76 with this
+    simulation, relative rms error 0.84 / 0.65, variance 1.2x / 10x)."""
+    T, B, std = 400, 64, 0.5
+    cell = biased(cls, n, 2.2, seed=0)
+    st = ra.stationary_statistics(cell, input_std=std)
+    assert st.converged and not st.deterministic and st.iterations < 150
+    xs = std * np.random.default_rng(3).standard_normal((T, B, 4))
+    h = ra.simulate(cell, xs).states[150:, :, :n].reshape(-1, n)       # 4 x 10^4 samples per unit
+    mean, var = h.mean(0), h.var(0)
+    assert np.corrcoef(mean, st.means["h"])[0, 1] > 0.99
+    assert np.sqrt(np.mean((mean - st.means["h"]) ** 2)) < 0.2 * np.sqrt(np.mean(mean ** 2))
+    assert np.mean(st.variances["h"]) == pytest.approx(np.mean(var), rel=0.1)
