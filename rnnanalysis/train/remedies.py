@@ -24,8 +24,10 @@ Runs are paired: for seed s and length T every remedy sees the same training seq
 all plain-Elman remedies draw their weights from the same seed. The seeds of a remedy train
 together as one ensemble (one forward/backward pass per step for all of them; recurrent batch
 norm, whose statistics couple a batch, trains them one after another), with the same results
-as training each alone. :func:`remedy_runs` is one point of the sweep behind
-:func:`~rnnanalysis.compare_remedies`.
+as training each alone; remedies that differ only in their initial weights (the tanh
+initialisations: Xavier, He, orthogonal, sparse) train on one ensemble axis too
+(:func:`remedy_runs_together`, grouped by :attr:`Remedy.ensemble_key`). :func:`remedy_runs` is
+one point of the sweep behind :func:`~rnnanalysis.compare_remedies`.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ from .network import make_network, stack_networks
 from .optim import OPTIMIZERS
 from .tasks import get_task
 
-__all__ = ["Remedy", "parse_remedy", "remedy_runs", "ARCHITECTURES", "MODIFIERS", "LABELS"]
+__all__ = ["Remedy", "parse_remedy", "remedy_runs", "remedy_runs_together", "ARCHITECTURES", "MODIFIERS",
+           "LABELS"]
 
 ARCHITECTURES = {
     "tanh": {"cell": "elman", "activation": "tanh", "init": "xavier"},
@@ -93,6 +96,14 @@ class Remedy:
                    ("elman", "ln"): LayerNormElman, ("lstm", "ln"): LayerNormLSTM}[(self.cell, self.norm)]
             core = cls(hidden, task.inputs, self.activation, **kw)
         return make_network(core, task.outputs, rng)
+
+    @property
+    def ensemble_key(self) -> tuple | None:
+        """Remedies with the same key train on one ensemble axis (same cell, activation, update);
+        None for recurrent batch norm, whose batch statistics keep even its seeds apart."""
+        if self.norm == "bn":
+            return None
+        return (self.cell, self.activation, self.forget_bias, self.norm, self.clip, self.omega_weight)
 
     @property
     def label(self) -> str:
@@ -169,24 +180,46 @@ def remedy_runs(*, task, remedy, length, seeds=5, steps=1000, hidden=32, batch=2
     final_error_rate, rho_start, rho_end, grad_rate_start, grad_rate_end, log_grad_norm) and
     log_step (the steps of log_grad_norm).
     """
-    task, r = get_task(task), parse_remedy(remedy)
+    return remedy_runs_together(task=task, remedies=[remedy], length=length, seeds=seeds, steps=steps,
+                                hidden=hidden, batch=batch, optimizer=optimizer, lr=lr, eval_every=eval_every,
+                                eval_size=eval_size, log_every=log_every, max_loss_ratio=max_loss_ratio,
+                                dtype=dtype)[0]
+
+
+def remedy_runs_together(*, task, remedies, length, seeds=5, steps=1000, hidden=32, batch=20,
+                         optimizer="adam", lr=1e-3, eval_every=100, eval_size=1000, log_every=10,
+                         max_loss_ratio=0.0, dtype="float64") -> list:
+    """:func:`remedy_runs` of each of ``remedies`` (one :attr:`Remedy.ensemble_key`), all their
+    seeds trained as one ensemble of ``len(remedies) * seeds`` members: one result dict per
+    remedy, each the one :func:`remedy_runs` gives for it alone."""
+    task, rs = get_task(task), [parse_remedy(r) for r in remedies]
+    if not rs:
+        raise ValueError("remedies: expected at least one remedy name")
+    if len(rs) > 1 and (rs[0].ensemble_key is None or any(r.ensemble_key != rs[0].ensemble_key for r in rs)):
+        raise ValueError(f"remedies: {[r.name for r in rs]} do not share one ensemble (they differ in more "
+                         f"than their initial weights, or use recurrent batch norm)")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
-    n_seeds = positive_int("seeds", seeds)
+    n_seeds, hidden = positive_int("seeds", seeds), positive_int("hidden", hidden)
     dt = {"float64": np.float64, "float32": np.float32}.get(dtype)
     if dt is None:
         raise ValueError(f"dtype: expected 'float64' or 'float32', got {dtype!r}")
-    nets = [r.build(task, positive_int("hidden", hidden), np.random.SeedSequence([s, length, 0]), dt)
-            for s in range(n_seeds)]
-    data = [np.random.default_rng(np.random.SeedSequence([s, length, 1])) for s in range(n_seeds)]
+    members = [(r, s) for r in rs for s in range(n_seeds)]
+    nets = [r.build(task, hidden, np.random.SeedSequence([s, length, 0]), dt) for r, s in members]
+    data = [np.random.default_rng(np.random.SeedSequence([s, length, 1])) for _, s in members]
     kw = dict(steps=positive_int("steps", steps), batch=batch,
-              transform=r.transform(OPTIMIZERS[optimizer](lr=lr)),
+              transform=rs[0].transform(OPTIMIZERS[optimizer](lr=lr)),
               eval_every=eval_every, eval_size=eval_size, log_every=log_every, profile_every=steps,
               max_loss_ratio=max_loss_ratio or None)
-    if r.norm == "bn":                          # batch statistics couple a batch: no ensemble
+    if rs[0].norm == "bn":                      # batch statistics couple a batch: no ensemble
         results = [train(net, task, length, seed=d, **kw) for net, d in zip(nets, data, strict=True)]
     else:
         results = list(train(stack_networks(nets), task, length, seed=data, **kw))
+    return [_summary(results[i * n_seeds:(i + 1) * n_seeds], steps, log_every) for i in range(len(rs))]
+
+
+def _summary(results, steps, log_every) -> dict:
+    """The per-seed lists of :func:`remedy_runs` from the seeds' TrainResults."""
     grid = np.array([1] + list(range(log_every, steps + 1, log_every)))
     out = {k: [] for k in ("solved", "steps_to_solve", "diverged", "diverged_at", "steps", "final_loss",
                            "final_error_rate", "rho_start", "rho_end", "grad_rate_start", "grad_rate_end",

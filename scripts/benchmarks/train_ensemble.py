@@ -15,8 +15,13 @@ back to the system: one ensemble step allocates ~15 MB of fresh arrays (float64,
 machines where faulting fresh pages in is slow that, not arithmetic, dominates the step. It
 applies to the whole process, so to PyTorch as well.
 
+``--members 1 2 5 10 20`` instead times ours alone at each ensemble size E (Elman, float64) in
+interleaved rounds and prints the time of one step per member: where it is lowest is how many
+runs are worth stacking on one ensemble axis (more members than that make each step slower per
+member, so ``compare_remedies`` trains the seeds of each remedy together, not several remedies).
+
     PYTHONPATH=. python3 scripts/benchmarks/train_ensemble.py [--rounds 15] [--cells elman lstm gru]
-        [--allocator default|keep]
+        [--allocator default|keep] [--members 1 2 5 10 20]
 """
 
 from __future__ import annotations
@@ -98,6 +103,30 @@ def interleaved(a, b, rounds, reps):
     return statistics.median(ta), statistics.median(tb), ratio
 
 
+def members(sizes, args):
+    """Median time of one step per member at each ensemble size (interleaved rounds)."""
+    runs = {E: ours("elman", E, args.n, args.T, args.batch, np.float64) for E in sizes}
+    times = {E: [] for E in sizes}
+    for run in runs.values():
+        run()                                              # warm-up
+    for _ in range(args.rounds):
+        for E, run in runs.items():
+            reps = max(1, args.reps * max(sizes) // E)
+            time.sleep(0.05)
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                run()
+            times[E].append((time.perf_counter() - t0) / reps / E)
+    best = min(sizes, key=lambda E: statistics.median(times[E]))
+    print(f"Elman float64, n = {args.n}, T = {args.T}, batch {args.batch}, Adam; "
+          f"{args.rounds} interleaved rounds\n")
+    print("| members E | ms per step per member | vs the best E |")
+    print("|---|---|---|")
+    for E in sizes:
+        t = statistics.median(times[E])
+        print(f"| {E} | {t * 1e3:.3f} | {t / statistics.median(times[best]):.2f}x |")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
@@ -110,6 +139,8 @@ def main(argv=None):
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
     ap.add_argument("--allocator", default="default", choices=["default", "keep"],
                     help="keep: glibc keeps freed memory (mallopt), for ours and PyTorch alike")
+    ap.add_argument("--members", type=int, nargs="+", metavar="E",
+                    help="time ours alone at these ensemble sizes (per member), no PyTorch")
     args = ap.parse_args(argv)
     if args.allocator == "keep" and not keep_freed_memory():
         raise SystemExit("--allocator keep: mallopt failed (not glibc?)")
@@ -119,6 +150,9 @@ def main(argv=None):
     torch.set_num_threads(1)
     E, B = args.seeds, args.batch
     with threadpool_limits(limits=1):
+        if args.members:
+            print(f"machine: {machine()}; allocator: {args.allocator}")
+            return members(sorted(set(args.members)), args)
         print(f"machine: {machine()}; PyTorch {torch.__version__} ({torch.get_num_threads()} threads); "
               f"allocator: {args.allocator}")
         print(f"{E} seeds x (n = {args.n}, T = {args.T}, batch {B}, Adam), adding task; "

@@ -63,3 +63,21 @@ def test_ensemble_seed_count_checked():
     net = stack_networks([parse_remedy("tanh").build("adding", 4, seed=s) for s in range(2)])
     with pytest.raises(ValueError, match="seed"):
         train(net, "adding", 6, steps=2, seed=0)
+
+
+def test_remedies_differing_in_init_train_as_one_ensemble_bit_for_bit():
+    from rnnanalysis.train.remedies import remedy_runs, remedy_runs_together
+
+    kw = dict(task="temporal_order", length=10, seeds=2, steps=30, hidden=5, batch=6, eval_every=10,
+              eval_size=40, log_every=5)
+    inits = ["tanh", "he", "orthogonal", "smart_tanh"]
+    together = remedy_runs_together(remedies=inits, **kw)
+    for name, got in zip(inits, together, strict=True):
+        alone = remedy_runs(remedy=name, **kw)
+        assert got.keys() == alone.keys()
+        for k, v in alone.items():
+            np.testing.assert_array_equal(np.asarray(got[k], float), np.asarray(v, float), err_msg=k)
+    assert len({tuple(r["final_loss"]) for r in together}) == len(inits)   # four different runs
+    for bad in (["tanh", "irnn"], ["tanh", "tanh+clip"], ["tanh+bn", "he+bn"], ["lstm", "gru"]):
+        with pytest.raises(ValueError, match="one ensemble"):
+            remedy_runs_together(remedies=bad, **kw)
