@@ -31,8 +31,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..activations import get_activation, sigmoid
+from .stationary import _is_homogeneous
 
-__all__ = ["random_product_rate", "mean_jacobian", "constant_jacobian"]
+__all__ = ["random_product_rate", "mean_jacobian", "constant_jacobian", "homogeneous_growth"]
 
 _BLOCK_ELEMENTS = 1 << 18         # factors drawn per block: steps x chains x state size
 
@@ -108,13 +109,17 @@ def _model(model, stats):
     return (*build(W, model.activation, stats), model.state_size)
 
 
+def _elman_model(model):
+    return isinstance(model, tuple) or model.kind == "elman"
+
+
 def constant_jacobian(model, stats) -> bool:
     """True when every step's Jacobian is the same matrix: a deterministic fixed point, or a
     linear Elman cell (phi' constant)."""
     if stats.deterministic:
         return True
     act = get_activation(model[1]) if isinstance(model, tuple) else model.activation
-    elman = isinstance(model, tuple) or model.kind == "elman"
+    elman = _elman_model(model)
     probe = act.df(np.array([-3.0, -0.5, 0.0, 0.5, 3.0]))
     return elman and bool(np.all(probe == probe[0]))
 
@@ -131,13 +136,65 @@ def _at(factors, j):
     return factors[j] if isinstance(factors, np.ndarray) else tuple(f[j] for f in factors)
 
 
+def homogeneous_growth(W, act, *, steps=300, warmup=200, tol=1e-12):
+    """(activity rate, gradient rate), log10 per step, of the zero-drive map ``h -> phi(W h)``
+    of a positively homogeneous activation (ReLU, leaky ReLU), from ``h = (1, ..., 1)``.
+
+    Where the activity of such a network grows without bound, inputs and biases become
+    negligible beside it and the network follows this map: its direction settles on a
+    nonlinear eigenvector ``phi(W h*) = lambda h*`` (the fixed pattern of active units D*, so
+    every step's Jacobian is ``D* W`` and the gradient rate is ``log10 rho(D* W)`` exactly),
+    or wanders among patterns (the gradient rate is then the top Lyapunov exponent along the
+    map, carried by a tangent vector after ``warmup`` steps). The activity rate, the mean
+    log10 growth of ``||h||`` per step, says whether the activity grows at all (> 0). The
+    independent-step statistics miss this: the active pattern is selected by the dynamics,
+    not drawn afresh each step (e.g. ReLU at gain 1.3, below the independent-pattern critical
+    gain sqrt(2), grows at +0.026 log10/step, as the simulated network does).
+    """
+    n = W.shape[0]
+    h = np.full(n, 1.0 / math.sqrt(n))
+    v = h.copy()
+    grow = tangent = 0.0
+    for t in range(warmup + steps):
+        a = W @ h
+        g, d = act.f(a), act.df(a)
+        norm = float(np.linalg.norm(g))
+        if norm == 0.0:
+            return -math.inf, -math.inf
+        g /= norm
+        if np.max(np.abs(g - h)) <= tol:            # a nonlinear eigenvector: the Jacobian is fixed
+            J = d[:, None] * (W.toarray() if sp.issparse(W) else W)
+            rho = float(np.max(np.abs(np.linalg.eigvals(J))))
+            return math.log10(norm), math.log10(rho) if rho > 0 else -math.inf
+        v = d * (W @ v)
+        vn = float(np.linalg.norm(v))
+        if vn == 0.0:
+            return math.log10(norm), -math.inf
+        v /= vn
+        if t >= warmup:
+            grow += math.log10(norm)
+            tangent += math.log10(vn)
+        h = g
+    return grow / steps, tangent / steps
+
+
 def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0):
     """(rate, standard error), log10 per step: the top Lyapunov exponent of the random product.
 
     ``chains`` independent unit vectors are carried through ``warmup + steps`` draws; the rate
     is the mean over chains of the average log10 growth after the warm-up, the standard error
     their spread over sqrt(chains). A chain whose vector becomes exactly zero has rate -inf.
+    An Elman cell (or bare W) with a positively homogeneous activation whose zero-drive map
+    grows (:func:`homogeneous_growth`) has that map's gradient rate instead (standard error 0).
     """
+    if _elman_model(model):
+        W, act = model if isinstance(model, tuple) else (
+            np.asarray(model.params["weight_hh"], dtype=np.float64), model.activation)
+        act = get_activation(act)
+        if _is_homogeneous(act):
+            activity, gradient = homogeneous_growth(W, act)
+            if activity > 0:
+                return gradient, 0.0
     draw, vjp, S = _model(model, stats)
     rng = np.random.default_rng(seed)
     g = rng.standard_normal((chains, S))

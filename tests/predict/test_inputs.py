@@ -162,3 +162,27 @@ def test_bad_input_names_the_argument():
         ra.predict(cell, inputs=np.zeros((5, 2, 3)), input_std=1.0)
     with pytest.raises(ValueError, match="inputs: contains"):
         ra.predict(cell, inputs=np.full((5, 2, 3), np.nan))
+
+
+def test_relu_growth_on_a_positive_matrix_is_log_rho(rng):
+    """A positive W keeps a positive state positive: ReLU acts as the identity, the activity
+    grows at the Perron root and so do the gradients (the per-step pattern model would halve them)."""
+    W = rng.uniform(0.0, 1.0, size=(30, 30))
+    W *= 1.1 / np.max(np.abs(np.linalg.eigvals(W)))
+    p = ra.predict(W, activation="relu", input_std=0.5, horizon=0)
+    assert p.log10_rate_estimate == pytest.approx(math.log10(1.1), rel=1e-9)
+    cell = ra.Elman.from_params({"weight_hh": W, "weight_ih": np.eye(30), "bias_ih": np.zeros(30),
+                                 "bias_hh": np.zeros(30)}, "relu")
+    assert measured(cell, 0.5 * rng.standard_normal((400, 2, 30))) == pytest.approx(math.log10(1.1), abs=1e-3)
+
+
+@pytest.mark.parametrize("seed, grows", [(3, True), (5, True), (0, False)])
+def test_relu_activity_that_grows_below_the_mean_field_critical_gain(seed, grows):
+    """Gain 1.3 < sqrt(2): independent active patterns say vanishing, but for some W the
+    zero-drive map relu(W h) grows along a fixed pattern, and the simulated gradients with it."""
+    cell = ra.Elman(60, 4, activation="relu", init="gaussian", gain=1.3, seed=seed)
+    p = ra.predict(cell, input_std=1.0, horizon=0)
+    simulated = measured(cell, np.random.default_rng(seed).standard_normal((600, 2, 4)))
+    assert (p.log10_rate_stochastic_se == 0.0) == grows
+    assert (p.log10_rate_estimate > 0) == grows
+    assert p.log10_rate_estimate == pytest.approx(simulated, abs=1e-5 if grows else 6e-3)
