@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._buffers import empty
 from ._results import Result
 from ._threads import SMALL_STEP_FLOPS, single_blas_thread
 from ._validate import float_array, positive_int
@@ -211,12 +212,12 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         dh = np.moveaxis(dh, 0, 1)
     if dh.shape != want:
         raise ValueError(f"grad_h: expected shape {want} for at={at!r}, got {dh.shape}")
-    adjoints = np.empty((T + 1,) + lead + (S,), dtype=cell.dtype)
+    adjoints = empty((T + 1,) + lead + (S,), cell.dtype)
     g = adjoints[T]
     g[...] = 0.0
     out = cell.output_slice
     g[..., out] = dh if at == "last" else dh[T - 1]
-    grads, grad_xs = None, np.empty((T,) + lead + (cell.inputs,), dtype=cell.dtype) if input_grads else None
+    grads, grad_xs = None, empty((T,) + lead + (cell.inputs,), cell.dtype) if input_grads else None
     if trajectory is not None:
         fc = trajectory.forward if isinstance(trajectory, Trajectory) else trajectory
         if not isinstance(fc, ForwardCache) or fc.cell is not cell or fc.inputs.shape != xsi.shape:
@@ -230,8 +231,8 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     # one for n = 64..128 on a 2-core machine busy with other jobs
     with _loop_threads(cell, g[..., 0].size):
         for a, b, states, cache in segments:
-            g_ih = np.empty((b - a,) + lead + (w_ih,), dtype=cell.dtype)
-            g_hh = np.empty((b - a,) + lead + (w_hh,), dtype=cell.dtype) if cell.separate_hh_grad else g_ih
+            g_ih = empty((b - a,) + lead + (w_ih,), cell.dtype)
+            g_hh = empty((b - a,) + lead + (w_hh,), cell.dtype) if cell.separate_hh_grad else g_ih
             gi = list(g_ih)
             for t in range(b, a, -1):
                 g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
@@ -300,7 +301,7 @@ def renormalised_sweep(cell, cache, g, start, stop, accept, *, extra=0, length=8
     red = tuple(range(1, extra + 1)) + (g.ndim,)          # norm axes of a block
     red_g = tuple(range(extra)) + (g.ndim - 1,)            # the same axes of g
     cap = max(64, min(MAX_BLOCK, _BLOCK_BYTES // max(g.nbytes, 1)))
-    buf = np.empty((cap,) + g.shape, dtype=cell.dtype)
+    buf = empty((cap,) + g.shape, cell.dtype)
     bufs = list(buf)
     step, t, shift, tries = cell.backward_step, start, None, 0
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):   # detected and redone below

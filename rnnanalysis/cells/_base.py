@@ -41,6 +41,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .. import init as _init
+from .._buffers import empty
 from .._validate import as_dtype, float_array, positive_int, rng_from
 from ..activations import Activation, get_activation
 from .layout import prepare_inputs, prepare_state
@@ -322,9 +323,9 @@ class Cell:
 
     def _buffers(self, u, s0, *widths):
         """States (T+1, *lead, S) starting at s0, and per-step buffers (T, *lead, w)."""
-        states = np.empty((u.shape[0] + 1,) + s0.shape, dtype=self.dtype)
+        states = empty((u.shape[0] + 1,) + s0.shape, self.dtype)
         states[0] = s0
-        return states, tuple(np.empty(u.shape[:-1] + (w,), dtype=self.dtype) for w in widths)
+        return states, tuple(empty(u.shape[:-1] + (w,), self.dtype) for w in widths)
 
     def _wT(self, name):
         return np.swapaxes(self._params[name], -1, -2)
@@ -335,8 +336,11 @@ class Cell:
 
     def project(self, xs):
         """Input projection ``x W_ih^T + b_ih (+ b_hh where it can be folded)``: (T, *lead, G n)."""
-        u = xs @ self._wT("weight_ih") if self.ensemble is None or xs.ndim == 4 else \
-            xs[:, None] @ self._wT("weight_ih")
+        if self.ensemble is not None and xs.ndim == 3:
+            xs = xs[:, None]
+        w = self._wT("weight_ih")
+        u = np.matmul(xs, w, out=empty(np.broadcast_shapes(xs.shape[:-2], w.shape[:-2])
+                                       + (xs.shape[-2], w.shape[-1]), self.dtype))
         u += self._folded_bias()
         return u
 
@@ -361,8 +365,10 @@ class Cell:
             "bias_ih": b_ih,
             "bias_hh": b_ih.copy() if g_hh is g_ih else _batch_sum(g_hh, self.ensemble),
         }
-        g_xs = g_ih @ self._params["weight_ih"] if input_grads else None
-        return grads, g_xs
+        if not input_grads:
+            return grads, None
+        w = self._params["weight_ih"]
+        return grads, np.matmul(g_ih, w, out=empty(g_ih.shape[:-1] + w.shape[-1:], self.dtype))
 
 
 def _outer_sum(a, b, ensemble):

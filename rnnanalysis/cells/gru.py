@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._buffers import empty
 from ..activations import derivative, sigmoid
 from ._base import Cell
 
@@ -32,7 +33,7 @@ class GRU(Cell):
         n, T = self.hidden, u.shape[0]
         act = self.activation
         h, (hn, cand) = self._buffers(u, s0, n, n)
-        tmp = np.empty(u.shape[1:], dtype=self.dtype)
+        tmp = empty(u.shape[1:], self.dtype)
         w_t, b_hh = self._wT("weight_hh"), self._bias("bias_hh")
         for t in range(T):
             a = u[t]
@@ -48,10 +49,16 @@ class GRU(Cell):
             h[t + 1] *= a[..., n: 2 * n]
             h[t + 1] += cand[t]
         r, z, a_n = (u[..., k * n: (k + 1) * n] for k in range(3))
-        k_n = (1 - z) * derivative(act, a_n, cand)                 # d h_t / d a_n
-        k_z = (h[:-1] - cand) * z * (1 - z)           # d h_t / d a_z
-        k_r = hn * r * (1 - r)                        # d a_n / d a_r
-        return h, (k_n, k_z, k_r, np.ascontiguousarray(r), np.ascontiguousarray(z))
+        k_n, k_z, k_r, r_c, z_c, one_minus = (empty(cand.shape, self.dtype) for _ in range(6))
+        np.subtract(1.0, z, out=one_minus)
+        np.multiply(one_minus, derivative(act, a_n, cand, out=k_n), out=k_n)   # d h_t / d a_n
+        np.subtract(h[:-1], cand, out=k_z)            # d h_t / d a_z = (h - n) z (1 - z)
+        k_z *= z
+        k_z *= one_minus
+        np.multiply(hn, r, out=k_r)                   # d a_n / d a_r = hn r (1 - r)
+        k_r *= np.subtract(1.0, r, out=one_minus)
+        r_c[...], z_c[...] = r, z
+        return h, (k_n, k_z, k_r, r_c, z_c)
 
     def backward_step(self, cache, j, g, out=None, out_ih=None):
         n = self.hidden

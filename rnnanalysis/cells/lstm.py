@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._buffers import empty
 from .._validate import finite_float
 from ..activations import derivative, sigmoid
 from ._base import Cell
@@ -74,7 +75,7 @@ class LSTM(Cell):
         (In place, without temporaries of the trajectory's size: this is a hot spot.)"""
         n, act = self.hidden, self.activation
         i, f, g, o = (gates[..., k * n: (k + 1) * n] for k in range(4))
-        k_ifg = np.empty(gates.shape[:-1] + (3 * n,), dtype=gates.dtype)
+        k_ifg = empty(gates.shape[:-1] + (3 * n,), gates.dtype)
         k_i, k_f, k_g = (k_ifg[..., k * n: (k + 1) * n] for k in range(3))
         for k, gate, other in ((k_i, i, g), (k_f, f, s[:-1, ..., n:])):   # sigma' = s(1 - s)
             np.subtract(1.0, gate, out=k)
@@ -82,12 +83,14 @@ class LSTM(Cell):
             k *= other
         derivative(act, pre_g, g, out=k_g)
         k_g *= i
-        k_o = np.subtract(1.0, o)
+        k_o = np.subtract(1.0, o, out=empty(phi_c.shape, phi_c.dtype))
         k_o *= o
         k_o *= phi_c
-        k_hc = derivative(act, s[1:, ..., n:], phi_c)
+        k_hc = derivative(act, s[1:, ..., n:], phi_c, out=empty(phi_c.shape, phi_c.dtype))
         k_hc *= o
-        return k_ifg, k_o, k_hc, np.ascontiguousarray(f)
+        f_c = empty(phi_c.shape, phi_c.dtype)
+        f_c[...] = f
+        return k_ifg, k_o, k_hc, f_c
 
     def _gate_adjoint(self, k_ifg, k_o, k_hc, g, out_ih=None):
         """(total gradient on c_t, gradient on the 4 gate pre-activations) from g on (h_t, c_t)."""
