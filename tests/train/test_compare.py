@@ -69,7 +69,7 @@ def test_the_study_writes_its_table_from_a_partial_store(tmp_path):
     run = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run)
     store = tmp_path / "store.jsonl"
-    _, task, _, remedies, opt = run.blocks()[0]
+    _, task, _, remedies, opt, _ = run.blocks()[0]
     compare_remedies(task, [50], remedies, 2, 4, optimizer=opt, store=store, progress=False, estimate=False,
                      **run.SETTINGS)
     run.main(["--table-only", "--steps", "4", "--seeds", "2", "--store", str(store), "--out", str(tmp_path)])
