@@ -43,6 +43,15 @@ __all__ = ["SpectralPrediction", "predict", "input_variance", "DENSE_LIMIT"]
 
 #: Largest n analysed with dense LAPACK under ``method="auto"``; larger or sparse W use ARPACK.
 DENSE_LIMIT = 3000
+#: Under ``method="auto"`` a cell's matrix (Elman W_hh, a gated cell's state Jacobian) larger than
+#: CELL_EIG_DENSE_MAX gets its spectral radius from ARPACK, and one larger than CELL_SVD_DENSE_MAX
+#: only its ``top`` singular values (complete False): LAPACK's eigenvalues cost 20-35 ms at
+#: n = 256 and ~220 ms at 512 (an LSTM with n = 256), ARPACK's six largest 9-17 ms; all singular
+#: values 5-8 ms at 256 but 50-70 ms at 512, ARPACK's top six ~15 ms (one thread, loaded 2-core
+#: machine); the radius agrees with LAPACK's to 1e-12 relative (``scripts/benchmarks/predict_cost.py``
+#: prints it). A bare W keeps LAPACK: it may be strongly non-normal (a Jordan block), where Arnoldi
+#: iteration is unreliable, and its whole singular spectrum is drawn in the figures.
+CELL_EIG_DENSE_MAX, CELL_SVD_DENSE_MAX = 128, 256
 #: Cells whose stationary statistics and stochastic linearisation are implemented.
 MEAN_FIELD_KINDS = ("elman", "lstm", "gru")
 _ARPACK_RESTARTS = 100   # bound on ARPACK's implicit restarts (each O(ncv n) work + ncv products)
@@ -52,17 +61,18 @@ _ARPACK_RESTARTS = 100   # bound on ARPACK's implicit restarts (each O(ncv n) wo
 class SpectralPrediction(Result):
     """What the weights say about gradient growth; every rate in log10 per step.
 
-    source: the matrix analysed (W, an Elman cell's weight_hh, or a gated cell's state Jacobian
-    at a reference point); singular_values: descending, all of them (dense) or the top ``top``
-    (sparse/large: ``complete`` is False and condition_number NaN); log10_rate_mean_field:
-    ``log10(chi)/2`` at ``sigma_w = ||W||_F / sqrt(n)`` (NaN for gated cells); log10_power_norms:
-    ``log10 ||W^k||_2`` for k = 0..horizon; regime and the predictor that decided it
-    ("pascanu_bound", "fixed_point_rho", "stochastic_linearisation", or "linear_rho" when the
-    stationary statistics overflow) with the rate estimate (log10_rate_estimate). inputs: the
-    input statistics assumed (zero_input: none were given); log10_rate_stochastic and its
-    Monte-Carlo standard error: the rate of :mod:`~rnnanalysis.predict.linearise` (NaN if the
-    statistics overflow); time_scale_steps: steps per tenfold change of the gradient, 1/|rate|;
-    stationary_converged: whether the mean-field fixed point reached its tolerance.
+    source: the matrix analysed (W, an Elman cell's weight_hh, or a gated cell's state Jacobian at
+    a reference point); singular_values: descending, all of them (dense) or the top ``top``
+    (sparse/large W, a cell's matrix beyond 256: ``complete`` is False and condition_number NaN);
+    log10_rate_mean_field: ``log10(chi)/2`` at ``sigma_w = ||W||_F / sqrt(n)`` (NaN for gated
+    cells); log10_power_norms: ``log10 ||W^k||_2`` for k = 0..horizon; regime and the predictor
+    that decided it ("pascanu_bound", "fixed_point_rho", "stochastic_linearisation", or
+    "linear_rho" when the stationary statistics overflow) with the rate estimate
+    (log10_rate_estimate). inputs: the input statistics assumed (zero_input: none were given);
+    log10_rate_stochastic and its Monte-Carlo standard error: the rate of
+    :mod:`~rnnanalysis.predict.linearise` (NaN if the statistics overflow); time_scale_steps:
+    steps per tenfold change of the gradient, 1/|rate|; stationary_converged: whether the
+    mean-field fixed point reached its tolerance.
     """
 
     source: str
@@ -190,12 +200,13 @@ def _max_abs(W):
     return float(np.max(np.abs(data))) if data.size else 0.0
 
 
-def _spectrum(W, method, top, rng):
+def _spectrum(W, method, top, rng, cell_matrix=False):
     """(rho, singular values descending, complete) by LAPACK (dense) or ARPACK (sparse/large).
 
     W is divided by max |W_ij| first and the results multiplied back: LAPACK's eigenvalue
     solver loses tiny and huge matrices (|W| ~ 1e-200 gave rho > sigma_max), and the scale
-    is exact in floating point up to rounding of one product.
+    is exact in floating point up to rounding of one product. cell_matrix: on the dense path,
+    ARPACK above CELL_EIG_DENSE_MAX / CELL_SVD_DENSE_MAX (see there; LAPACK if it fails).
     """
     n = W.shape[0]
     scale = _max_abs(W)
@@ -206,10 +217,37 @@ def _spectrum(W, method, top, rng):
     A = W / scale
     if dense:
         A = A.toarray() if sp.issparse(A) else A
-        rho = float(np.max(np.abs(sla.eigvals(A, check_finite=False))))
-        return rho * scale, sla.svdvals(A, check_finite=False) * scale, True
+        rho = _arpack_radius(A, rng) if cell_matrix and n > CELL_EIG_DENSE_MAX else None
+        if rho is None:
+            rho = float(np.max(np.abs(sla.eigvals(A, check_finite=False))))
+        sv = _arpack_top(A, top, rng) if cell_matrix and n > CELL_SVD_DENSE_MAX else None
+        if sv is None:
+            return rho * scale, sla.svdvals(A, check_finite=False) * scale, True
+        return rho * scale, sv * scale, False
     rho, sv = _arpack(A, top, rng)
     return rho * scale, sv * scale, False
+
+
+def _arpack_radius(A, rng):
+    """max |lambda| of A from ARPACK's six largest-magnitude eigenvalues (the edge of a random
+    spectrum is crowded), or None if it does not converge within its restarts."""
+    n = A.shape[0]
+    try:
+        eig = spla.eigs(A, k=min(6, n - 2), which="LM", return_eigenvectors=False,
+                        v0=rng.standard_normal(n), tol=1e-8, ncv=min(n - 1, 40), maxiter=_ARPACK_RESTARTS)
+    except (spla.ArpackNoConvergence, spla.ArpackError):
+        return None
+    return float(np.max(np.abs(eig)))
+
+
+def _arpack_top(A, top, rng):
+    """The ``top`` largest singular values of A by ARPACK, descending, or None if it does not converge."""
+    try:
+        sv = spla.svds(A, k=min(top, A.shape[0] - 1), return_singular_vectors=False,
+                       v0=rng.standard_normal(A.shape[0]), tol=1e-8, maxiter=_ARPACK_RESTARTS)
+    except (spla.ArpackNoConvergence, spla.ArpackError):
+        return None
+    return np.sort(sv)[::-1]
 
 
 def _arpack(A, top, rng):
@@ -219,20 +257,15 @@ def _arpack(A, top, rng):
     non-normal matrices (a 3001 x 3001 Jordan block ran 5 minutes): its restarts are capped
     and a failure is a ValueError that says what to do instead.
     """
-    n = A.shape[0]
-    v0 = rng.standard_normal(n)
-    k_eig = min(6, n - 2)                          # several: the edge of a random spectrum is crowded
-    try:
-        eig = spla.eigs(A, k=k_eig, which="LM", return_eigenvectors=False, v0=v0, tol=1e-8,
-                        ncv=min(n - 1, max(2 * k_eig + 1, 40)), maxiter=_ARPACK_RESTARTS)
-        sv = spla.svds(A, k=min(top, n - 1), return_singular_vectors=False, v0=v0, tol=1e-8,
-                       maxiter=_ARPACK_RESTARTS)
-    except (spla.ArpackNoConvergence, spla.ArpackError) as exc:
+    rho = _arpack_radius(A, rng)
+    sv = None if rho is None else _arpack_top(A, top, rng)
+    if sv is None:
+        n = A.shape[0]
         raise ValueError(f"W: ARPACK found no spectral radius for this {n} x {n} matrix in "
-                         f"{_ARPACK_RESTARTS} restarts ({type(exc).__name__}); it is probably defective or "
+                         f"{_ARPACK_RESTARTS} restarts; it is probably defective or "
                          f"strongly non-normal (e.g. a Jordan block), where Arnoldi iteration stalls. "
-                         f"Use method='dense' (LAPACK, exact but O(n^3)) or a smaller matrix") from None
-    return float(np.max(np.abs(eig))), np.sort(sv)[::-1]
+                         f"Use method='dense' (LAPACK, exact but O(n^3)) or a smaller matrix")
+    return rho, sv
 
 
 def _from_cell(cell, activation, reference):
@@ -309,16 +342,20 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
     """Predict vanishing or explosion of gradients from the weights and the inputs' first two moments.
 
     W_or_cell: a square (n, n) array or scipy.sparse matrix (an Elman cell without biases whose
-    inputs enter each unit directly), or an Elman, LSTM or GRU cell.
-    inputs: an array (T, B, m) of which only the mean and covariance are used; or input_std: the
-    inputs are i.i.d. N(0, s^2), s a scalar or one per input; or input_variance: the variance
-    the inputs add to every pre-activation, ``mean((W_ih x)^2)``. None of them: the zero-input
-    prediction (the result says so: ``zero_input``, ``inputs``).
-    activation: for a bare W (default "tanh"). horizon: largest k for ``||W^k||`` (default 100
-    dense, 10 sparse/large). top: singular values computed for sparse/large W. method: "auto",
-    "dense" or "sparse". reference: (state, x) at which a gated cell's Jacobian is analysed
-    spectrally (default: the stationary means). band: rates within +-band (log10 per step) are
-    "critical". steps, seed: length and seed of the Monte-Carlo random-Jacobian product.
+    inputs enter each unit directly), or an Elman, LSTM or GRU cell. inputs: an array (T, B, m) of
+    which only the mean and covariance are used; or input_std: the inputs are i.i.d. N(0, s^2), s
+    a scalar or one per input; or input_variance: the variance the inputs add to every
+    pre-activation, ``mean((W_ih x)^2)``. None of them: the zero-input prediction (the result says
+    so: ``zero_input``, ``inputs``).
+    activation: for a bare W (default "tanh"). horizon: largest k for ``||W^k||`` (default for a
+    bare W: 100 dense, 10 sparse/large; for a cell 0: its rate is the stochastic linearisation,
+    and the transient of W_hh or of the mean Jacobian costs one n x n product per lag, ~0.4 s for
+    100 lags at n = 256). top: singular values computed for sparse/large W and for a cell's matrix
+    beyond ``CELL_SVD_DENSE_MAX`` = 256 (an LSTM's 2n x 2n Jacobian from n = 129). method: "auto",
+    "dense" (LAPACK throughout) or "sparse". reference: (state, x) at which a gated cell's
+    Jacobian is analysed spectrally (default: the stationary means). band: rates within +-band
+    (log10 per step) are "critical". steps, seed: length and seed of the Monte-Carlo
+    random-Jacobian product.
 
     The rate (``log10_rate_estimate``) is the stochastic linearisation: per-unit stationary
     statistics of every gate's pre-activation from the real matrices
@@ -359,7 +396,8 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
         with single_blas_thread():
             stats = matrix_statistics(W, act, **described)
         model = (W, act)
-    gated = isinstance(model, Cell) and model.kind != "elman"
+    from_cell = isinstance(model, Cell)
+    gated = from_cell and model.kind != "elman"
     memo = []
 
     def spectrum(A):
@@ -370,7 +408,7 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
                 return result
         with single_blas_thread(A.shape[0] <= SINGLE_THREAD_MAX or sp.issparse(A) or method == "sparse"
                                 or A.shape[0] > DENSE_LIMIT):
-            memo.append((A, _spectrum(A, method, top, rng)))
+            memo.append((A, _spectrum(A, method, top, rng, cell_matrix=from_cell and method == "auto")))
         return memo[-1][1]
 
     if W is not None:
@@ -389,7 +427,9 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
             source = f"{model.kind} state Jacobian at s=0, x=0 (the stationary statistics overflowed)"
     n = W.shape[0]
     large = sp.issparse(W) and method != "dense" or method == "sparse" or n > DENSE_LIMIT
-    horizon = (10 if large else 100) if horizon is None else positive_int("horizon", horizon, minimum=0)
+    if horizon is None:
+        horizon = 0 if from_cell else 10 if large else 100
+    horizon = positive_int("horizon", horizon, minimum=0)
     rho, sv, complete = spectrum(W)
     with single_blas_thread(n <= SINGLE_THREAD_MAX or large):   # ARPACK: vector operations
         norms = _transient(W, horizon, sigma_max=float(sv[0]), rng=rng)

@@ -1,27 +1,36 @@
-"""Cost of a prediction from the weights at n = 256, against the simulations it replaces.
+"""Cost of a prediction from the weights at n = 256, its components, and the simulations it replaces.
 
 Usage:
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE nice python scripts/benchmarks/predict_cost.py [--hidden 256]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE nice python scripts/benchmarks/predict_cost.py \
+        [--hidden 256] [--rounds 5]
 
-For Elman (tanh), LSTM and GRU cells (W_hh ~ N(0, 1.5^2/n), m = 8 inputs i.i.d. N(0, 1)) it
-times, in interleaved rounds (``_timing.interleaved``), in one process:
+For Elman (tanh, ReLU), LSTM and GRU cells (W_hh ~ N(0, 1.5^2/n), m = 8 inputs i.i.d. N(0, 1))
+it times, in interleaved rounds (``_timing.interleaved``), in one process:
 
-- ``rate``: what decides the regime — :func:`rnnanalysis.stationary_statistics` plus the
-  stochastic linearisation (weights and input moments only);
-- ``predict``: the whole ``ra.predict(cell, input_std=1, horizon=0)``, which adds the dense
-  spectral analysis (eigenvalues and all singular values of W_hh, or of the 2n x 2n / n x n state
-  Jacobian at the stationary means of a gated cell);
-- peers measured in the same run: ``lambda_1`` by :func:`rnnanalysis.lyapunov_spectrum` (k = 1)
-  on T = 1000 steps, and the measured profile :func:`rnnanalysis.gradient_profile` (T = 1000, B = 1).
+- ``predict``: the whole ``ra.predict(cell, input_std=1)`` with its defaults, and
+  ``predict(xs)``: ``ra.predict(cell, inputs=xs)`` (xs: T = 1000, B = 4; only their mean and
+  covariance are used);
+- its components, each through the public function ``ra.predict`` calls: the stationary
+  statistics (``ra.stationary_statistics``), the stochastic linearisation
+  (``linearise.random_product_rate`` on those statistics, on one BLAS thread as in predict),
+  the scalar mean-field rate (``ra.mean_field``, Elman only); the rest of ``predict`` (the
+  spectral radius, all singular values, forming a gated cell's Jacobian at the stationary
+  means) is the difference;
+- peers measured in the same run: ``lambda_1`` by :func:`rnnanalysis.lyapunov_spectrum`
+  (k = 1) on T = 1000 steps, and the measured profile :func:`rnnanalysis.gradient_profile`
+  (T = 1000, B = 1).
 
-Prints median milliseconds and the median ratios peer / ours (> 1: the prediction is cheaper),
-with the machine it ran on.
+Prints median milliseconds, each component's share of the median ``predict``, the median ratio
+lambda_1 / predict (> 1: the prediction is cheaper), the relative difference between the
+spectral radius ``predict`` reports (ARPACK above n = 128 for a cell's matrix) and LAPACK's, the
+machine and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -32,15 +41,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import interleaved, machine, median, median_ratio  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
 from rnnanalysis.predict.linearise import constant_jacobian, random_product_rate  # noqa: E402
 
+CELLS = [("Elman tanh", ra.Elman, "tanh"), ("Elman relu", ra.Elman, "relu"),
+         ("LSTM", ra.LSTM, "tanh"), ("GRU", ra.GRU, "tanh")]
 
-def rate(cell):
-    stats = ra.stationary_statistics(cell, input_std=1.0)
-    if not constant_jacobian(cell, stats):
-        random_product_rate(cell, stats)
+
+def rate(cell, stats):
+    """The stochastic linearisation as predict runs it (one BLAS thread)."""
+    with threadpool_limits(1, user_api="blas"):
+        if not constant_jacobian(cell, stats):
+            random_product_rate(cell, stats)
+
+
+def scalar_mean_field(cell, stats):
+    """The i.i.d. mean-field rate predict reports for an Elman cell."""
+    W = np.asarray(cell.params["weight_hh"])
+    bias = np.asarray(cell.params["bias_ih"]) + cell.params["bias_hh"]
+    ra.mean_field(cell.activation.name, float(np.linalg.norm(W) / math.sqrt(W.shape[0])),
+                  float(np.sqrt(np.mean(bias ** 2))), input_variance=stats.drive_variance)
 
 
 def main(argv=None):
@@ -49,25 +71,48 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args(argv)
     n = args.hidden
+    load = os.getloadavg()
     print(f"n = {n}, m = 8, inputs N(0, 1); {machine()}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; medians of {args.rounds} "
-          f"interleaved rounds\n")
-    print("| cell | rate (ms) | ra.predict (ms) | lambda_1, T=1000 (ms) | gradient_profile, T=1000 (ms) "
-          "| lambda_1 / rate | lambda_1 / predict |")
-    print("|---|---|---|---|---|---|---|")
-    xs = np.random.default_rng(0).standard_normal((1000, 1, 8))
-    for cls in (ra.Elman, ra.LSTM, ra.GRU):
-        cell = cls(n, 8, init="gaussian", gain=1.5, seed=0)
-        times = interleaved({
-            "rate": lambda c=cell: rate(c),
-            "predict": lambda c=cell: ra.predict(c, input_std=1.0, horizon=0),
+          f"interleaved rounds; load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n")
+    print("| cell | ra.predict (ms) | predict(inputs=xs) (ms) | stationary | rate | mean field "
+          "| spectra + rest | lambda_1, T=1000 (ms) | gradient_profile, T=1000 (ms) | lambda_1 / predict "
+          "| rho vs LAPACK |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((1000, 1, 8))
+    xs4 = rng.standard_normal((1000, 4, 8))
+    for name, cls, act in CELLS:
+        cell = cls(n, 8, activation=act, init="gaussian", gain=1.5, seed=0)
+        stats = ra.stationary_statistics(cell, input_std=1.0)
+        fns = {
+            "predict": lambda c=cell: ra.predict(c, input_std=1.0),
+            "predict_xs": lambda c=cell: ra.predict(c, inputs=xs4),
+            "stationary": lambda c=cell: ra.stationary_statistics(c, input_std=1.0),
+            "rate": lambda c=cell, s=stats: rate(c, s),
             "lyapunov": lambda c=cell: ra.lyapunov_spectrum(c, xs, k=1),
             "profile": lambda c=cell: ra.gradient_profile(c, xs),
-        }, rounds=args.rounds)
+        }
+        if cls is ra.Elman:
+            fns["mean_field"] = lambda c=cell, s=stats: scalar_mean_field(c, s)
+        times = interleaved(fns, rounds=args.rounds)
         ms = {k: 1e3 * median(times, k) for k in times}
-        print(f"| {cls.__name__} | {ms['rate']:.0f} | {ms['predict']:.0f} | {ms['lyapunov']:.0f} | "
-              f"{ms['profile']:.0f} | {median_ratio(times, 'lyapunov', 'rate'):.1f}x | "
-              f"{median_ratio(times, 'lyapunov', 'predict'):.1f}x |")
+        total = ms["predict"]
+        parts = {k: ms.get(k, 0.0) for k in ("stationary", "rate", "mean_field")}
+        rest = total - sum(parts.values())
+
+        def share(x, total=total):
+            return f"{x:.0f} ms ({100 * x / total:.0f}%)"
+
+        rho = ra.predict(cell, input_std=1.0).spectral_radius
+        exact = ra.predict(cell, input_std=1.0, method="dense").spectral_radius
+        print(f"| {name} | {total:.0f} | {ms['predict_xs']:.0f} | {share(parts['stationary'])} | "
+              f"{share(parts['rate'])} | {share(parts['mean_field']) if 'mean_field' in ms else '—'} | "
+              f"{share(rest)} | {ms['lyapunov']:.0f} | {ms['profile']:.0f} | "
+              f"{median_ratio(times, 'lyapunov', 'predict'):.1f}x | {abs(rho / exact - 1):.0e} |", flush=True)
+    load = os.getloadavg()
+    print(f"\nload average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (2 cores: above ~1 the timings "
+          f"include waiting for a core)")
 
 
 if __name__ == "__main__":

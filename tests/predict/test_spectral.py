@@ -1,6 +1,7 @@
 """ra.predict against random-matrix laws, orthogonal and Jordan-block oracles, and bad input."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -114,6 +115,32 @@ def test_cells(rng):
     J = lstm.jacobian(state[None], x[None])[0]
     assert r.sigma_max == pytest.approx(np.linalg.norm(J, 2))
     assert ra.predict(ra.GRU(5, 2, seed=0)).n == 5
+
+
+def test_large_cell_matrices_take_arpack_and_agree_with_lapack():
+    """Above 128 a cell's spectral radius comes from ARPACK, above 256 only its top singular values."""
+    elman = ra.Elman(200, 3, init="gaussian", gain=1.5, seed=0)
+    p = ra.predict(elman, input_std=1.0)
+    W = elman.params["weight_hh"]
+    assert p.spectral_radius == pytest.approx(np.max(np.abs(np.linalg.eigvals(W))), rel=1e-10)
+    assert p.complete and p.singular_values.shape == (200,)
+    np.testing.assert_allclose(p.singular_values, np.linalg.svd(W, compute_uv=False), rtol=1e-12)
+    lstm = ra.LSTM(140, 3, init="gaussian", gain=1.5, seed=0)                  # 280 x 280 Jacobian
+    q, exact = ra.predict(lstm, input_std=1.0, top=4), ra.predict(lstm, input_std=1.0, method="dense")
+    assert exact.complete and not q.complete and q.singular_values.shape == (4,)
+    assert math.isnan(q.condition_number) and math.isfinite(exact.condition_number)
+    np.testing.assert_allclose(q.singular_values, exact.singular_values[:4], rtol=1e-10)
+    assert q.spectral_radius == pytest.approx(exact.spectral_radius, rel=1e-10)
+    assert q.log10_rate_estimate == exact.log10_rate_estimate and q.regime == exact.regime
+
+
+def test_the_transient_is_computed_by_default_for_a_bare_matrix_only(rng):
+    W = rng.normal(size=(20, 20)) / np.sqrt(20)
+    assert ra.predict(W).log10_power_norms.shape == (101,)
+    cell = ra.Elman(20, 2, seed=0)
+    assert ra.predict(cell).log10_power_norms.shape == (1,)
+    norms = ra.predict(cell, horizon=3).log10_power_norms
+    np.testing.assert_allclose(norms, exact_log10_power_norms(cell.params["weight_hh"], 3), atol=1e-9)
 
 
 def test_result_is_json_safe():
