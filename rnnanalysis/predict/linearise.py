@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..activations import get_activation, sigmoid
-from .stationary import _is_homogeneous
+from .stationary import _is_homogeneous, gaussian_moments
 
 __all__ = ["random_product_rate", "mean_jacobian", "constant_jacobian", "homogeneous_growth"]
 
@@ -82,15 +82,25 @@ def _lstm(W, act, st):
 
 
 def _gru(W, act, st):
+    """GRU factors; the previous state is drawn correlated with the candidate as the
+    statistics say (``Cov(n_t, h_{t-1})``, key "nh"): at a slow state h_{t-1} ~ n_t and the
+    update gate's factor ``(h_{t-1} - n_t) sigma'(z)`` is small."""
     n = W.shape[1]
+    en, en2 = gaussian_moments(act, st.means["n"], st.variances["n"])
+    vn = np.maximum(en2 - en * en, 0.0)
+    c_nh = st.means.get("nh", np.zeros(n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beta = np.where(vn > 0, c_nh / np.where(vn > 0, vn, 1.0), 0.0)
+    rest = np.maximum(st.variances["h"] - beta * c_nh, 0.0)
 
     def draw(rng, lead, zero=False):
         a = {k: _normal(rng, st.means[k], st.variances[k], lead + (n,), zero)
-             for k in ("r", "z", "hn", "u_n", "h")}
+             for k in ("r", "z", "hn", "u_n")}
         r, z = sigmoid(a["r"]), sigmoid(a["z"])
         a_n = a["u_n"] + r * a["hn"]
         cand = act.f(a_n)
-        return ((1.0 - z) * act.df(a_n), (a["h"] - cand) * _dsig(z), a["hn"] * _dsig(r), r, z)
+        h = st.means["h"] + beta * (cand - en) + _normal(rng, 0.0, rest, lead + (n,), zero)
+        return ((1.0 - z) * act.df(a_n), (h - cand) * _dsig(z), a["hn"] * _dsig(r), r, z)
 
     def vjp(k, g):
         k_n, k_z, k_r, r, z = k

@@ -102,28 +102,35 @@ def random_config(config):
     return {**config, **measure(cell, xs, prediction, seconds)}
 
 
-def trained_config(i, rng, T, run=True):
+def draw_trained(i, rng, T, train_it=True):
+    """Trained network i: its description, the trained cell and fresh task inputs (cell and
+    inputs None if not ``train_it``: the design's random numbers are drawn all the same)."""
     from rnnanalysis.train import Adam, get_task, make_network, train
 
     kind = ("elman", "lstm", "gru")[i % 3]
     task = ("adding", "temporal_order")[(i // 3) % 2]
     gain = float(rng.uniform(0.8, 1.8))
     seed = int(rng.integers(2 ** 31))
-    if not run:
-        return None
+    config = {"kind": f"trained {kind}", "task": task, "gain": gain, "n": 24, "cell": None, "xs": None}
+    if not train_it:
+        return config
     t = get_task(task)
     core = CELLS[kind](24, t.inputs, init="gaussian", gain=gain, seed=seed)
     result = train(make_network(core, t.outputs, seed=seed), task, 30, steps=150, batch=20,
                    optimizer=Adam(1e-3), eval_every=150, eval_size=200, log_every=50,
                    profile_every=150, seed=seed)
-    cell = result.network.core
-    xs = t.sample(T, 2, seed=seed + 1).xs
+    return {**config, "cell": result.network.core, "xs": t.sample(T, 2, seed=seed + 1).xs,
+            "final_loss": float(result.final.loss) if hasattr(result.final, "loss") else None}
+
+
+def trained_config(config):
+    """``ra.predict(cell, inputs=xs)`` and the measurement for one trained network."""
+    config = dict(config)
+    cell, xs = config.pop("cell"), config.pop("xs")
     t0 = time.perf_counter()
     prediction = ra.predict(cell, inputs=xs, horizon=0)
     seconds = time.perf_counter() - t0
-    return {"kind": f"trained {kind}", "task": task, "gain": gain, "n": 24,
-            "final_loss": float(result.final.loss) if hasattr(result.final, "loss") else None,
-            **measure(cell, xs, prediction, seconds)}
+    return {**config, **measure(cell, xs, prediction, seconds)}
 
 
 def agree(rate, measured):
@@ -219,8 +226,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     design = (draw_random(i, rng, args.T) for i in range(args.configs * len(KINDS)))
     results = [random_config(c) for c in design if c["kind"] in wanted]     # drawn all the same
-    results += [trained_config(i, rng, args.T, run="trained" in kinds) for i in range(args.trained)]
-    results = [r for r in results if r is not None]
+    trained = [draw_trained(i, rng, args.T, "trained" in kinds) for i in range(args.trained)]
+    results += [trained_config(c) for c in trained if c["cell"] is not None]
     head = (f"{args.configs} random configurations per kind + {args.trained} trained networks, T = {args.T}, "
             f"B = 2, seed {args.seed}, critical band +-{CRITICAL_BAND_LOG10}"
             + ("" if len(kinds) == len(KIND_NAMES) + 1 else f", measured only: {','.join(sorted(kinds))}")
