@@ -29,6 +29,7 @@ from .._results import Result
 from .._validate import finite_float
 from ..activations import get_activation
 from ._regime import CRITICAL_BAND_LOG10, classify
+from .stationary import _is_homogeneous
 
 __all__ = ["MeanField", "mean_field", "critical_sigma_w", "gaussian_expectation"]
 
@@ -89,7 +90,19 @@ class MeanField(Result):
 
 
 def _fixed_point(act, sigma_w, offset, q0):
-    """Stable fixed point of q -> sigma_w^2 E[phi^2] + offset reached from q0 (F is increasing)."""
+    """Stable fixed point of q -> sigma_w^2 E[phi^2] + offset reached from q0 (F is increasing).
+
+    Positively homogeneous phi (ReLU, linear): the map is affine, ``q -> slope q + offset``
+    with ``slope = sigma_w^2 E[phi(z)^2]``, solved in closed form.
+    """
+    if _is_homogeneous(act):
+        slope = sigma_w ** 2 * gaussian_expectation(lambda a: act.f(a) ** 2, 1.0)
+        if slope < 1.0:
+            return offset / (1.0 - slope)
+        if offset == 0.0 and (slope == 1.0 or q0 == 0.0):
+            return q0
+        return math.inf
+
     def F(q):
         return sigma_w ** 2 * gaussian_expectation(lambda a: act.f(a) ** 2, q) + offset
 
