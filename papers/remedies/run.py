@@ -40,6 +40,7 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from contextlib import nullcontext  # noqa: E402
+from multiprocessing import get_context  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from rnnanalysis import compare_remedies  # noqa: E402
@@ -95,7 +96,9 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=1, help="points computed at a time (processes)")
     args = ap.parse_args(argv)
     if not args.table_only:
-        with ProcessPoolExecutor(args.workers) if args.workers > 1 else nullcontext() as ex:
+        # forkserver: workers forked inside a sweep would inherit its store lock and keep it past the sweep
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("forkserver")) if args.workers > 1 \
+                else nullcontext() as ex:
             for label, task, lengths, remedies, opt, settings in blocks():
                 sys.stderr.write(f"== {label}: {task}, T = {lengths}, {type(opt).__name__}(lr={opt.lr:g})\n")
                 compare_remedies(task, lengths, remedies, args.seeds, args.steps, ex, optimizer=opt,
