@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 #: Most bytes of blocks the pool keeps (in use or free); arrays above half of it are not pooled.
-KEEP_BYTES = 1 << 26
+KEEP_BYTES = 1 << 27
 #: Arrays smaller than this come from numpy.empty (the allocator reuses those itself).
 MIN_BYTES = 1 << 16
 _PAGE = 4096

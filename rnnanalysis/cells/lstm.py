@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._buffers import empty
 from .._validate import finite_float
 from ..activations import derivative, sigmoid
 from ._base import Cell
@@ -45,52 +44,47 @@ class LSTM(Cell):
         return states[..., : self.hidden]
 
     def forward(self, u, s0):
-        T = u.shape[0]
-        s, (pre_g, phi_c) = self._buffers(u, s0, self.hidden, self.hidden)
+        n = self.hidden
+        s, (k_ifg, k_o, k_hc) = self._buffers(u, s0, 3 * n, n, n)
         tmp = np.empty(u.shape[1:], dtype=self.dtype)
-        w_t = self._wT("weight_hh")
-        for t in range(T):
-            np.matmul(s[t, ..., : self.hidden], w_t, out=tmp)
-            u[t] += tmp
-            self._gates_step(u[t], s[t], s[t + 1], pre_g[t], phi_c[t])
-        return s, self._gate_derivatives(u, s, pre_g, phi_c)
+        scratch = np.empty(u.shape[1:-1] + (2 * n,), dtype=self.dtype)
+        w_t, matmul = self._wT("weight_hh"), np.matmul
+        ss, us, ks = list(s), list(u), list(zip(k_ifg, k_o, k_hc, strict=True))   # views made once
+        for t, (a, k) in enumerate(zip(us, ks, strict=True)):
+            matmul(ss[t][..., :n], w_t, out=tmp)
+            a += tmp
+            self._gates_step(a, ss[t], ss[t + 1], *k, scratch)
+        return s, (k_ifg, k_o, k_hc, u[..., n: 2 * n])
 
-    def _gates_step(self, a, s_prev, s_next, pre_g, phi_c):
-        """Gates from their pre-activations ``a`` (overwritten by the gate values), then
-        c_t = f c_{t-1} + i g and h_t = o phi(c_t) into ``s_next``; keeps g's pre-activation
-        and phi(c_t) for the derivatives."""
+    def _gates_step(self, a, s_prev, s_next, k_ifg, k_o, k_hc, scratch):
+        """One step from the gate pre-activations ``a`` (overwritten by the gate values i, f, g,
+        o): c_t = f c_{t-1} + i g and h_t = o phi(c_t) into ``s_next``, and the step's local
+        derivatives while its arrays are in cache: the gate pre-activation gradients are
+        ``k_ifg * g_c`` (blocks i, f, g), ``k_o * g_h``, with ``g_c = g_c' + k_hc * g_h``.
+        ``scratch``: (..., 2n) workspace."""
         n, act = self.hidden, self.activation
-        pre_g[...] = a[..., 2 * n: 3 * n]
+        i, f, g, o = (a[..., k * n: (k + 1) * n] for k in range(4))
+        c_prev, c = s_prev[..., n:], s_next[..., n:]
+        pre_g, phi_c = scratch[..., :n], scratch[..., n:]
+        pre_g[...] = g
         sigmoid(a, out=a)                     # all four blocks in one contiguous call; g is redone
-        act.f(pre_g, out=a[..., 2 * n: 3 * n])
-        c_new = s_next[..., n:]
-        np.multiply(a[..., n: 2 * n], s_prev[..., n:], out=c_new)
-        c_new += a[..., :n] * a[..., 2 * n: 3 * n]
-        act.f(c_new, out=phi_c)
-        np.multiply(a[..., 3 * n:], phi_c, out=s_next[..., :n])
-
-    def _gate_derivatives(self, gates, s, pre_g, phi_c):
-        """Local derivatives for all steps: the gate pre-activation gradients are
-        ``k_ifg * g_c`` (blocks i, f, g), ``k_o * g_h`` and ``g_c = g_c' + k_hc * g_h``.
-        (In place, without temporaries of the trajectory's size: this is a hot spot.)"""
-        n, act = self.hidden, self.activation
-        i, f, g, o = (gates[..., k * n: (k + 1) * n] for k in range(4))
-        k_ifg = empty(gates.shape[:-1] + (3 * n,), gates.dtype)
-        k_i, k_f, k_g = (k_ifg[..., k * n: (k + 1) * n] for k in range(3))
-        for k, gate, other in ((k_i, i, g), (k_f, f, s[:-1, ..., n:])):   # sigma' = s(1 - s)
-            np.subtract(1.0, gate, out=k)
-            k *= gate
-            k *= other
-        derivative(act, pre_g, g, out=k_g)
+        act.f(pre_g, out=g)
+        np.multiply(f, c_prev, out=c)
+        c += np.multiply(i, g, out=phi_c)
+        act.f(c, out=phi_c)
+        np.multiply(o, phi_c, out=s_next[..., :n])
+        k_if = k_ifg[..., : 2 * n]            # sigma' = s (1 - s), times g for i and c_{t-1} for f
+        np.subtract(1.0, a[..., : 2 * n], out=k_if)
+        k_if *= a[..., : 2 * n]
+        k_ifg[..., :n] *= g
+        k_ifg[..., n: 2 * n] *= c_prev
+        k_g = derivative(act, pre_g, g, out=k_ifg[..., 2 * n:])
         k_g *= i
-        k_o = np.subtract(1.0, o, out=empty(phi_c.shape, phi_c.dtype))
+        np.subtract(1.0, o, out=k_o)
         k_o *= o
         k_o *= phi_c
-        k_hc = derivative(act, s[1:, ..., n:], phi_c, out=empty(phi_c.shape, phi_c.dtype))
+        derivative(act, c, phi_c, out=k_hc)
         k_hc *= o
-        f_c = empty(phi_c.shape, phi_c.dtype)
-        f_c[...] = f
-        return k_ifg, k_o, k_hc, f_c
 
     def _gate_adjoint(self, k_ifg, k_o, k_hc, g, out_ih=None):
         """(total gradient on c_t, gradient on the 4 gate pre-activations) from g on (h_t, c_t)."""

@@ -139,17 +139,19 @@ class LayerNormLSTM(_LayerNormMixin, LSTM):
 
     def forward(self, u, s0):
         T = u.shape[0]
-        s, (ahat, inv, pre_g, phi_c) = self._buffers(u, s0, u.shape[-1], 4, self.hidden, self.hidden)
+        n = self.hidden
+        s, (ahat, inv, k_ifg, k_o, k_hc) = self._buffers(u, s0, u.shape[-1], 4, 3 * n, n, n)
         inv = inv[..., None]
+        scratch = np.empty(u.shape[1:-1] + (2 * n,), dtype=self.dtype)
         w_t, gamma, beta = self._wT("weight_hh"), self._bias("ln_weight"), self._bias("ln_bias")
         for t in range(T):
             a = u[t]
-            a += s[t, ..., : self.hidden] @ w_t
+            a += s[t, ..., :n] @ w_t
             ahat[t], inv[t] = _ln_stats(a, 4)
             np.multiply(ahat[t], gamma, out=a)
             a += beta                                         # a now holds y_t (4 blocks)
-            self._gates_step(a, s[t], s[t + 1], pre_g[t], phi_c[t])
-        return s, self._gate_derivatives(u, s, pre_g, phi_c) + (ahat, inv)
+            self._gates_step(a, s[t], s[t + 1], k_ifg[t], k_o[t], k_hc[t], scratch)
+        return s, (k_ifg, k_o, k_hc, u[..., n: 2 * n], ahat, inv)
 
     def backward_step(self, cache, j, g, out=None, out_ih=None):
         k_ifg, k_o, k_hc, f, ahat, inv = (c[j] for c in cache)
