@@ -24,6 +24,7 @@ import json
 import os
 import stat
 import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,21 @@ VERSION = 1
 MAX_LINE_BYTES = 1 << 28                           # 256 MiB: written records must fit too
 REQUIRED = {"fn": str, "key": str, "root_seed": int, "seed": int, "params": dict, "result": object}
 HEADER = {"format": str, "version": int, "fn": str, "root_seed": int, "axes": list}
+
+
+#: Writers open in this process. A forked child (a worker of a fork-based process pool started
+#: while a sweep runs) would otherwise share the lock's open file and keep the store locked after
+#: the driver closes it; the child closes its copies at once (the driver's lock is unaffected).
+_OPEN_WRITERS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _forget_locks_in_child():
+    for writer in list(_OPEN_WRITERS):
+        writer.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_locks_in_child)
 
 
 class StoreWarning(UserWarning):
@@ -226,6 +242,7 @@ class StoreWriter:
         except BaseException:
             os.close(self._fd)
             raise
+        _OPEN_WRITERS.add(self)
 
     def _lock(self):
         if fcntl is None:
@@ -280,8 +297,9 @@ class StoreWriter:
 
     def close(self):
         if self._fd is not None:
-            os.close(self._fd)                     # releases the lock
+            os.close(self._fd)                     # releases the lock (once no forked copy holds it)
             self._fd = None
+        _OPEN_WRITERS.discard(self)
 
     def __enter__(self):
         return self

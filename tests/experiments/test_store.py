@@ -170,6 +170,20 @@ def test_a_second_writer_is_told_another_driver_holds_the_store(tmp_path):
     assert len(st.read().records) == 2
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_worker_forked_while_the_store_is_open_does_not_keep_it_locked(tmp_path):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    st = Store(tmp_path / "s.jsonl")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as ex:
+        with st.writer(*OWNER) as w:
+            assert ex.submit(os.getpid).result() != os.getpid()   # the worker forks under the lock
+            w.append(_record(0))
+        _write(st, [_record(1)])                   # the live worker does not hold the lock
+    assert len(st.read().records) == 2
+
+
 def test_a_record_without_its_fields_is_not_written(tmp_path):
     st = Store(tmp_path / "s.jsonl")
     with st.writer(*OWNER) as w, pytest.raises(ValueError, match="result"):
