@@ -161,23 +161,41 @@ def _elman_map(act, W, W2, b, u_mean, u_var):
 
 
 def _lstm_map(act, W, W2, b, u_mean, u_var, n):
+    """The LSTM's map on (E[h], E[c], E[h] ; Var h, Var c, Cov(h_t, h_{t-1})).
+
+    As for the GRU (:func:`_gru_map`), the cell input ``g_t`` is correlated across steps by the
+    network's own slow activity (lag-1 correlation ``rho_g`` through phi by Mehler's expansion
+    from ``sum_j W_ij^2 Cov(h_j,t, h_j,t-1)``), and ``c = f c + i g`` sums it over ~1/(1 - f)
+    steps: ``Cov(c_{t-1}, g_t) = E[i] rho_g Var g / (1 - E[f] rho_g)`` (g AR(1), the gates at
+    their means in the filter); ``h = o phi(c)`` then carries ``c``'s lag-1 correlation.
+    """
     def step(m, v, shrink):
-        mh, vh = m[:n], v[:n]
+        mh, vh, kh = m[:n], v[:n], v[2 * n:]
         mu = W @ mh + (b + u_mean) * shrink
         q = W2 @ vh + u_var * shrink ** 2
         blocks = {k: (mu[j * n:(j + 1) * n], q[j * n:(j + 1) * n]) for j, k in enumerate("ifgo")}
         (ei, ei2), (ef, ef2), (eo, eo2) = (gaussian_moments(_SIGMOID, *blocks[k]) for k in "ifo")
         eg, eg2 = gaussian_moments(act, *blocks["g"])
+        vg = np.maximum(eg2 - eg ** 2, 0.0)
+        qg = blocks["g"][1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr_g = np.where(qg > 0, (W2[2 * n:3 * n] @ kh) / np.where(qg > 0, qg, 1.0), 0.0)
+        rho_g = lag_correlation(act, blocks["g"][0], qg, np.clip(corr_g, -1.0, 1.0))
+        c_cg = ei * rho_g * vg / np.maximum(1.0 - ef * rho_g, _LEAK_MIN)     # Cov(c_{t-1}, g_t)
         # a forget gate saturated at 1 (1 - f below rounding) makes c a random walk: its
         # variance is then taken as huge (1e12 steps' worth), not infinite
         mc = ei * eg / np.maximum(1.0 - ef, _LEAK_MIN)
-        sc = (ei2 * eg2 + 2.0 * ef * mc * ei * eg) / np.maximum(1.0 - ef2, _LEAK_MIN)
+        sc = (ei2 * eg2 + 2.0 * ef * ei * (mc * eg + c_cg)) / np.maximum(1.0 - ef2, _LEAK_MIN)
         vc = np.maximum(sc - mc ** 2, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho_c = np.where(vc > 0, (ef * vc + ei * c_cg) / np.where(vc > 0, vc, 1.0), 0.0)
         ep, ep2 = gaussian_moments(act, mc, vc)
         mh_new = eo * ep
         vh_new = np.maximum(eo2 * ep2 - mh_new ** 2, 0.0)
+        rho_h = lag_correlation(act, mc, vc, np.clip(rho_c, -1.0, 1.0))
+        kh_new = np.minimum(eo ** 2 * np.maximum(ep2 - ep ** 2, 0.0) * rho_h, vh_new)
         blocks["h"], blocks["c"] = (mh_new, vh_new), (mc, vc)
-        return np.concatenate([mh_new, mc]), np.concatenate([vh_new, vc]), blocks
+        return np.concatenate([mh_new, mc, mh_new]), np.concatenate([vh_new, vc, kh_new]), blocks
     return step
 
 
@@ -259,7 +277,7 @@ def _cell_map(cell, u_mean, u_var):
     if cell.kind == "elman":
         return _elman_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var), n
     if cell.kind == "lstm":
-        return _lstm_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var, n), 2 * n
+        return _lstm_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var, n), 3 * n
     if cell.kind == "gru":
         return _gru_map(act, W, W2, p["bias_ih"], p["bias_hh"], u_mean, u_var, n), 2 * n
     raise ValueError(f"cell: mean-field statistics are for Elman, LSTM and GRU cells, got kind {cell.kind!r}")

@@ -2,7 +2,8 @@
 
 Usage:
 
-    nice python scripts/benchmarks/predictions.py [--configs 300] [--trained 24] [--T 300] [--seed 0]
+    nice python scripts/benchmarks/predictions.py [--configs 300] [--trained 60] [--T 300] [--seed 0]
+                                                  [--kinds gru,trained] [--misses]
                                                   [--out results.json] [--summary accuracy.json]
 
 (The committed table papers/predictions/accuracy.json, which the report prints, is
@@ -24,7 +25,14 @@ log10/step. Predictors: ``ra.predict(cell, input_std=s)`` (the stochastic linear
 weights and input moments only), linear ``log10 rho`` (of W_hh; of the state Jacobian at the
 stationary means for gated cells), the Pascanu bound (decides "vanishing" only when it is
 negative, Elman only) and the Lyapunov exponent lambda_1 (a simulation of the same sequence).
+For trained networks also the independent-steps ceiling (:func:`shuffled_rate`): the
+network's own step Jacobians along the measured trajectory, multiplied in shuffled order —
+what any predictor that treats the steps as independent draws could reach at best.
 Rate errors are absolute, log10 per step, over configurations where both rates are finite.
+
+Quick mode: ``--kinds`` measures only some groups (elman-tanh, elman-relu, lstm, gru,
+trained) of the same seeded design; ``--misses`` lists every configuration whose regime
+``ra.predict`` misses, with its gain, n, input std and bias.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ KINDS = [("elman", "tanh"), ("elman", "relu"), ("lstm", "tanh"), ("gru", "tanh")
 CELLS = {"elman": ra.Elman, "lstm": ra.LSTM, "gru": ra.GRU}
 LN10 = math.log(10.0)
 ROWS = ("predict", "linear_rho", "pascanu_bound", "lyapunov_lambda1")
+EXTRA_ROWS = ("independent_steps",)          # trained networks only: see shuffled_rate
 
 
 def classify(rate):
@@ -123,14 +132,42 @@ def draw_trained(i, rng, T, train_it=True):
             "final_loss": float(result.final.loss) if hasattr(result.final, "loss") else None}
 
 
+def shuffled_rate(cell, xs, seed=0):
+    """The measured network's own step Jacobians (after the fit's skip) multiplied in a random
+    order: the rate any predictor that takes the steps as independent draws could reach at
+    best (it keeps each step's exact Jacobian, cross-unit structure included, and loses only
+    their order in time). Median over the batch, log10 per step."""
+    skip = xs.shape[0] // 10
+    states = ra.simulate(cell, xs).states           # states[t] is the state before input t
+    rng = np.random.default_rng(seed)
+    rates = []
+    for b in range(xs.shape[1]):
+        g = rng.standard_normal(cell.state_size)
+        order = skip + rng.permutation(xs.shape[0] - skip)
+        total = 0.0
+        for t in order:
+            g = g @ cell.jacobian(states[t, b][None], xs[t, b][None])[0]
+            norm = float(np.linalg.norm(g))
+            if norm == 0.0:
+                return -math.inf
+            total += math.log10(norm)
+            g /= norm
+        rates.append(total / order.size)
+    return float(np.median(rates))
+
+
 def trained_config(config):
-    """``ra.predict(cell, inputs=xs)`` and the measurement for one trained network."""
+    """``ra.predict(cell, inputs=xs)`` and the measurement for one trained network, with the
+    independent-steps ceiling (:func:`shuffled_rate`)."""
     config = dict(config)
     cell, xs = config.pop("cell"), config.pop("xs")
     t0 = time.perf_counter()
     prediction = ra.predict(cell, inputs=xs, horizon=0)
     seconds = time.perf_counter() - t0
-    return {**config, **measure(cell, xs, prediction, seconds)}
+    result = {**config, **measure(cell, xs, prediction, seconds)}
+    shuffled = shuffled_rate(cell, xs)
+    result["rows"]["independent_steps"] = (shuffled, classify(shuffled))
+    return result
 
 
 def agree(rate, measured):
@@ -152,7 +189,9 @@ def accuracy(results) -> list:
             continue
         row = {"cells": name, "configs": len(rs),
                "predict_ms": 1e3 * float(np.median([r["predict_seconds"] for r in rs]))}
-        for key in ROWS:
+        for key in ROWS + EXTRA_ROWS:
+            if not all(key in r["rows"] for r in rs):
+                continue
             decided = [r for r in rs if r["rows"][key][1] != "undecided"]
             hits = [r["rows"][key][1] == r["measured_regime"] for r in decided]
             errs = [agree(r["rows"][key][0], r["measured"]) for r in decided]
@@ -175,6 +214,12 @@ def summarise(results):
             cells += ([f"{a['decided']} / {a['accuracy']:.1%}"] if key == "pascanu_bound"
                       else [f"{a['accuracy']:.1%}", f"{a['error']:.4f}"])
         lines.append("| " + " | ".join(cells + [f"{row['predict_ms']:.0f}"]) + " |")
+    ceiling = [(row["cells"], row["independent_steps"]) for row in accuracy(results)
+               if "independent_steps" in row]
+    if ceiling:
+        lines += ["", "independent-steps ceiling (the network's own Jacobians in shuffled order; "
+                  "regime accuracy / mean abs. error):"]
+        lines += [f"  {name}: {a['accuracy']:.1%} / {a['error']:.4f}" for name, a in ceiling]
     worst = sorted(results, key=lambda r: -agree(r["rows"]["predict"][0], r["measured"]))[:8]
     lines += ["", "largest `ra.predict` rate errors (log10/step):"]
     for r in worst:
@@ -207,7 +252,7 @@ def misses(results):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", type=int, default=300, help="random configurations per cell kind")
-    ap.add_argument("--trained", type=int, default=24, help="trained networks")
+    ap.add_argument("--trained", type=int, default=60, help="trained networks (a third per cell kind)")
     ap.add_argument("--T", type=int, default=300, help="sequence length of the measurement")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--kinds", default=",".join([*KIND_NAMES, "trained"]),

@@ -54,4 +54,6 @@ def test_per_unit_statistics_where_plain_iteration_never_settles_match_a_simulat
     mean, var = h.mean(0), h.var(0)
     assert np.corrcoef(mean, st.means["h"])[0, 1] > 0.99
     assert np.sqrt(np.mean((mean - st.means["h"]) ** 2)) < 0.2 * np.sqrt(np.mean(mean ** 2))
-    assert np.mean(st.variances["h"]) == pytest.approx(np.mean(var), rel=0.1)
+    # rel 0.25: the LSTM's lag-1 closure puts this case at +19% (-5% with a white cell input),
+    # and gains 2.8 at -16% (was -52%): see test_inputs.test_lstm_slow_activity_variance...
+    assert np.mean(st.variances["h"]) == pytest.approx(np.mean(var), rel=0.25)
