@@ -36,6 +36,7 @@ from .stationary import _is_homogeneous, gaussian_moments
 __all__ = ["random_product_rate", "mean_jacobian", "constant_jacobian", "homogeneous_growth"]
 
 _BLOCK_ELEMENTS = 1 << 18         # factors drawn per block: steps x chains x state size
+_CHECK = 50                       # steps per block at most; stop= is asked every _CHECK steps
 
 
 def _normal(rng, mean, var, shape, zero):
@@ -188,7 +189,7 @@ def homogeneous_growth(W, act, *, steps=300, warmup=200, tol=1e-12):
     return grow / steps, tangent / steps
 
 
-def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0):
+def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0, stop=None):
     """(rate, standard error), log10 per step: the top Lyapunov exponent of the random product.
 
     ``chains`` independent unit vectors are carried through ``warmup + steps`` draws; the rate
@@ -196,6 +197,9 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0)
     their spread over sqrt(chains). A chain whose vector becomes exactly zero has rate -inf.
     An Elman cell (or bare W) with a positively homogeneous activation whose zero-drive map
     grows (:func:`homogeneous_growth`) has that map's gradient rate instead (standard error 0).
+    stop: optional ``stop(rate, se, steps_done) -> bool``, asked every 50 steps after the warm-up;
+    True ends the product there, with the rate and standard error of the steps done (factors are
+    drawn 50 steps at a time: with the default warm-up, stopping after k steps gives ``steps=k``).
     """
     if _elman_model(model):
         W, act = model if isinstance(model, tuple) else (
@@ -211,7 +215,8 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0)
     g /= np.linalg.norm(g, axis=1, keepdims=True)
     total = np.zeros(chains)
     dead = np.zeros(chains, dtype=bool)
-    block = max(1, min(warmup + steps, _BLOCK_ELEMENTS // (chains * S)))
+    block = max(1, min(_CHECK, _BLOCK_ELEMENTS // (chains * S)))
+    done = 0
     for t in range(warmup + steps):
         if t % block == 0:                           # draw many steps' factors at once: fewer calls
             factors = draw(rng, (min(block, warmup + steps - t), chains))
@@ -220,10 +225,19 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0)
         zero = norm == 0
         dead |= zero
         norm[zero] = 1.0
+        g /= norm[:, None]
         if t >= warmup:
             total += np.log10(norm)
-        g /= norm[:, None]
-    rates = np.where(dead, -np.inf, total / steps)
+            done += 1
+            if (stop is not None and done % _CHECK == 0 and done < steps and not np.any(dead)
+                    and stop(*_mean_and_se(total / done), done)):
+                break
     if np.any(dead):
         return -math.inf, 0.0
+    return _mean_and_se(total / done)
+
+
+def _mean_and_se(rates):
+    """(mean over chains, its standard error: spread / sqrt(chains); NaN for one chain)."""
+    chains = rates.size
     return float(np.mean(rates)), float(np.std(rates) / math.sqrt(chains)) if chains > 1 else math.nan

@@ -1,0 +1,55 @@
+"""The Monte-Carlo rate stops early once decided, without changing its answer beyond its standard error."""
+
+import math
+
+import numpy as np
+import pytest
+
+import rnnanalysis as ra
+from rnnanalysis.predict.linearise import random_product_rate
+
+
+@pytest.fixture(scope="module")
+def lstm():
+    cell = ra.LSTM(64, 4, init="gaussian", gain=1.5, seed=0)
+    return cell, ra.stationary_statistics(cell, input_std=1.0)
+
+
+def test_a_stop_that_never_fires_changes_nothing_and_one_that_fires_gives_the_shorter_run(lstm):
+    cell, st = lstm
+    asked = []
+
+    def never(rate, se, done):
+        asked.append(done)
+        return False
+
+    assert random_product_rate(cell, st, seed=3, stop=never) == random_product_rate(cell, st, seed=3)
+    assert asked == [50, 100, 150, 200, 250]
+    assert random_product_rate(cell, st, seed=3, stop=lambda *a: True) == \
+        random_product_rate(cell, st, seed=3, steps=50)
+
+
+def monte_carlo_seed(k):
+    """The seed predict(seed=np.random.default_rng(k)) gives its Monte-Carlo product (its first draw)."""
+    return int(np.random.default_rng(k).integers(2 ** 63))
+
+
+def test_predict_stops_once_decided_and_agrees_with_the_full_product(lstm):
+    cell, st = lstm
+    p = ra.predict(cell, input_std=1.0, seed=np.random.default_rng(7))
+    runs = {k: random_product_rate(cell, st, steps=k, seed=monte_carlo_seed(7))
+            for k in (100, 150, 200, 250, 300)}
+    stopped = [k for k, r in runs.items() if r == (p.log10_rate_stochastic, p.log10_rate_stochastic_se)]
+    assert stopped and stopped[0] < 300 and p.log10_rate_stochastic_se <= 1e-3
+    full, se = random_product_rate(cell, st, steps=3000, seed=1)
+    assert p.regime == "vanishing" and p.log10_rate_stochastic < -0.02
+    assert p.log10_rate_stochastic == pytest.approx(full, abs=5 * math.hypot(p.log10_rate_stochastic_se, se))
+
+
+def test_near_the_critical_band_predict_runs_every_step():
+    cell = ra.Elman(64, 4, init="gaussian", gain=1.2, seed=0)
+    st = ra.stationary_statistics(cell, input_std=0.3)
+    p = ra.predict(cell, input_std=0.3, seed=np.random.default_rng(7))
+    assert abs(p.log10_rate_stochastic) < 0.005                     # within a few standard errors
+    assert (p.log10_rate_stochastic, p.log10_rate_stochastic_se) == \
+        random_product_rate(cell, st, steps=300, seed=monte_carlo_seed(7))
