@@ -313,16 +313,21 @@ def _gated_fallback(cell):
     return c.jacobian(np.zeros((1, c.state_size)), np.zeros((1, c.inputs)))[0]
 
 
-def _stochastic(model, stats, steps, seed, spectrum, band):
-    """(rate, standard error, predictor) of the stochastic linearisation; NaN if it overflowed.
-
-    ``spectrum(J)`` gives (rho, ...) of a matrix: used when the Jacobian is constant. The
-    Monte-Carlo product stops once decided (see _MC_MIN_STEPS).
-    """
+def monte_carlo_stop(band=CRITICAL_BAND_LOG10):
+    """The ``stop`` predict gives :func:`~rnnanalysis.predict.linearise.random_product_rate`:
+    after at least _MC_MIN_STEPS steps, once the standard error is <= _MC_SE and the rate lies
+    more than _MC_MARGIN standard errors from both edges of the critical band +-``band``."""
     def stop(rate, se, done):
         return (done >= _MC_MIN_STEPS and se <= _MC_SE
                 and min(abs(rate - band), abs(rate + band)) > _MC_MARGIN * se)
+    return stop
 
+
+def _stochastic(model, stats, steps, seed, spectrum, band):
+    """(rate, standard error, predictor) of the stochastic linearisation; NaN if it overflowed.
+
+    ``spectrum(J)`` gives (rho, ...) of a matrix: used when the Jacobian is constant.
+    """
     with np.errstate(over="ignore", invalid="ignore"):
         finite = all(np.all(np.isfinite(v)) for d in (stats.means, stats.variances) for v in d.values())
         if not finite:
@@ -330,7 +335,7 @@ def _stochastic(model, stats, steps, seed, spectrum, band):
         if constant_jacobian(model, stats):
             return _log10(spectrum(mean_jacobian(model, stats))[0]), 0.0, "fixed_point_rho"
         with single_blas_thread():       # products with 4 vectors: a second thread only spins
-            rate, se = random_product_rate(model, stats, steps=steps, seed=seed, stop=stop)
+            rate, se = random_product_rate(model, stats, steps=steps, seed=seed, stop=monte_carlo_stop(band))
     if not math.isfinite(se):
         return math.nan, math.nan, None
     return rate, se, "stochastic_linearisation"

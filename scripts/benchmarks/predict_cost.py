@@ -13,7 +13,8 @@ it times, in interleaved rounds (``_timing.interleaved``), in one process:
   covariance are used);
 - its components, each through the public function ``ra.predict`` calls: the stationary
   statistics (``ra.stationary_statistics``), the stochastic linearisation
-  (``linearise.random_product_rate`` on those statistics, on one BLAS thread as in predict),
+  (``linearise.random_product_rate`` on those statistics, on one BLAS thread and with the stop
+  rule ``spectral.monte_carlo_stop`` as in predict),
   the scalar mean-field rate (``ra.mean_field``, Elman only); the rest of ``predict`` (the
   spectral radius, all singular values, forming a gated cell's Jacobian at the stationary
   means) is the difference;
@@ -45,16 +46,17 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
 from rnnanalysis.predict.linearise import constant_jacobian, random_product_rate  # noqa: E402
+from rnnanalysis.predict.spectral import monte_carlo_stop  # noqa: E402
 
 CELLS = [("Elman tanh", ra.Elman, "tanh"), ("Elman relu", ra.Elman, "relu"),
          ("LSTM", ra.LSTM, "tanh"), ("GRU", ra.GRU, "tanh")]
 
 
 def rate(cell, stats):
-    """The stochastic linearisation as predict runs it (one BLAS thread)."""
+    """The stochastic linearisation as predict runs it (one BLAS thread, stopped once decided)."""
     with threadpool_limits(1, user_api="blas"):
         if not constant_jacobian(cell, stats):
-            random_product_rate(cell, stats)
+            random_product_rate(cell, stats, stop=monte_carlo_stop())
 
 
 def scalar_mean_field(cell, stats):
