@@ -4,13 +4,16 @@ Small LAPACK calls (QR, eigenvalues for n <= a few hundred) and the per-step pro
 loop with few right-hand sides (``(k x S)(S x S)`` with small k) run faster on one OpenBLAS
 thread: the second thread costs more in synchronisation than it saves, and on a busy machine its
 spinning makes such loops 10-20x slower (measured: k = 1, n = 1024, T = 1500 Lyapunov run 1.7 s
-on one thread, 21-39 s on two while other processes held the cores). threadpoolctl is optional:
-without it this is a no-op.
+on one thread, 21-39 s on two while other processes held the cores). The time loops and the
+large products around them (:func:`loop_threads`, :func:`large_product_threads`) measure
+instead of guessing: whether a second thread pays depends on the machine and on what else runs
+on it. threadpoolctl is optional: without it this is a no-op.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 
 #: Square matrices up to this size are factorised with one BLAS thread.
 SINGLE_THREAD_MAX = 512
@@ -18,10 +21,15 @@ SINGLE_THREAD_MAX = 512
 FEW_VECTORS = 64
 
 
-#: Time loops whose per-step GEMM has at most this many flops run on one BLAS thread (the
-#: benchmark sizes of scripts/benchmarks/bptt.py, up to n = 256 with batch 16, and LSTM
-#: n = 128 with batch 32): measured 5-28x faster than two threads on a busy 2-core machine.
-SMALL_STEP_FLOPS = 1 << 23
+#: Products below this many flops run on one BLAS thread without measuring: a second thread
+#: never paid there (a step of n = 64, B = 32 has 2^18).
+MEASURE_FLOPS = 1 << 20
+#: Large products (an input projection, weight gradients) from this many flops on follow a
+#: measured probe product of :data:`PROBE_SHAPE`.
+LARGE_FLOPS = 1 << 24
+PROBE_SHAPE = (128, 256, 256)
+#: A measured choice is kept this many seconds: other jobs come and go.
+RECHECK_SECONDS = 30.0
 
 
 def single_blas_thread(enabled: bool = True):
@@ -49,3 +57,57 @@ def _controller():
 
 
 _CONTROLLER = False
+
+
+def loop_threads(rows: int, k: int, p: int, dtype):
+    """BLAS threads for a time loop whose per-step product is (rows x k)(k x p): one thread, unless
+    timing that product (with the elementwise pass that follows it in a step) shows the default
+    threads at least 10% faster on this machine now. A second thread helps big steps on an idle
+    machine and is several times slower on one whose cores are busy (measured 5-28x in a time loop
+    on a 2-core machine shared with other jobs)."""
+    return single_blas_thread(_one_thread(rows, k, p, dtype))
+
+
+def large_product_threads(flops: float, dtype):
+    """BLAS threads for one large product (input projection, weight gradients over time): the
+    default threads when the product is large and a probe product (:data:`PROBE_SHAPE`) runs
+    faster on them now, else one thread."""
+    return single_blas_thread(flops < LARGE_FLOPS or _one_thread(*PROBE_SHAPE, dtype))
+
+
+_CHOICES: dict = {}      # (rows, k, p, dtype) -> (when measured, one thread is the choice)
+
+
+def _one_thread(rows, k, p, dtype) -> bool:
+    """Whether one BLAS thread is the better choice for a (rows x k)(k x p) product now."""
+    if 2 * rows * k * p < MEASURE_FLOPS or _controller() is None:
+        return True
+    key = (rows, k, p, str(dtype))
+    now = time.monotonic()
+    hit = _CHOICES.get(key)
+    if hit is None or now - hit[0] > RECHECK_SECONDS:
+        hit = _CHOICES[key] = (now, _measure_one_thread(rows, k, p, dtype))
+    return hit[1]
+
+
+def _measure_one_thread(rows, k, p, dtype) -> bool:
+    """Time the product followed by a tanh of its result, interleaved on one thread and on the
+    default threads (3 rounds of ~2 ms each, fewer once the default is twice as slow), best of
+    each; True unless the default is >= 10% faster."""
+    import numpy as np
+
+    a, w = np.full((rows, k), 0.5, dtype), np.full((k, p), 1.0 / k, dtype)
+    out = np.empty((rows, p), dtype)
+    reps = int(min(200, max(3, 4e7 / (2 * rows * k * p))))
+    best = {True: float("inf"), False: float("inf")}
+    for _ in range(3):
+        for one in (True, False):
+            with single_blas_thread(one):
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    np.matmul(a, w, out=out)
+                    np.tanh(out, out=out)
+                best[one] = min(best[one], time.perf_counter() - t0)
+        if best[False] > 2 * best[True]:
+            break
+    return best[False] * 1.1 > best[True]

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._buffers import KEEP_BYTES, empty
 from ._results import Result
-from ._threads import SMALL_STEP_FLOPS, single_blas_thread
+from ._threads import large_product_threads, loop_threads
 from ._validate import float_array, positive_int
 from .cells import ForwardCache, check_cell
 from .cells.layout import lead_shape, prepare_inputs, prepare_state, to_public
@@ -126,8 +126,7 @@ def simulate(cell, xs, h0=None) -> Trajectory:
     """
     xsi = prepare_inputs(check_cell(cell), xs)
     s0 = prepare_state(cell, h0, xsi.shape[-2])
-    with _loop_threads(cell, s0[..., 0].size):
-        fc = cell.run(xsi, s0)
+    fc = cell.run(xsi, s0)
     public, out = to_public(fc.states, cell), cell.output_slice
     if cell.state_size == out.stop:
         return Trajectory(public[..., out], None, fc)
@@ -227,23 +226,23 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         segments = _reverse_segments(cell, xsi, s0, checkpoint)
     step, adj = cell.backward_step, list(adjoints)
     w_ih, w_hh = cell.grad_widths
-    # the weight-gradient GEMMs (K = T B) too: measured 3-11x slower on two threads than on
-    # one for n = 64..128 on a 2-core machine busy with other jobs
-    with _loop_threads(cell, g[..., 0].size):
-        for a, b, states, cache in segments:
-            g_ih = empty((b - a,) + lead + (w_ih,), cell.dtype)
-            g_hh = empty((b - a,) + lead + (w_hh,), cell.dtype) if cell.separate_hh_grad else g_ih
-            gi = list(g_ih)
+    rows = g[..., 0].size
+    for a, b, states, cache in segments:
+        g_ih = empty((b - a,) + lead + (w_ih,), cell.dtype)
+        g_hh = empty((b - a,) + lead + (w_hh,), cell.dtype) if cell.separate_hh_grad else g_ih
+        gi = list(g_ih)
+        with loop_threads(rows, n, w_hh, cell.dtype):
             for t in range(b, a, -1):
                 g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
                 if g_hh is not g_ih:
                     g_hh[t - 1 - a] = gh
                 if at == "every" and t > 1:
                     g[..., out] += dh[t - 2]
+        with large_product_threads(2 * (b - a) * rows * w_ih * (cell.inputs + S), cell.dtype):
             seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
-            if input_grads:
-                grad_xs[a:b] = seg_xs
-            grads = seg if grads is None else {k: grads[k] + seg[k] for k in seg}
+        if input_grads:
+            grad_xs[a:b] = seg_xs
+        grads = seg if grads is None else {k: grads[k] + seg[k] for k in seg}
     return BPTTResult(grads, to_public(adjoints, cell),
                       None if grad_xs is None else to_public(grad_xs, cell), adjoints[0])
 
@@ -342,30 +341,23 @@ def renormalised_sweep(cell, cache, g, start, stop, accept, *, extra=0, length=8
 GROUP_BYTES = KEEP_BYTES
 
 
-def _loop_threads(cell, rows):
-    """One BLAS thread for a time loop whose per-step GEMM ((rows x S)(S x P)) is small."""
-    return single_blas_thread(2 * rows * cell.state_size * cell.grad_widths[1] <= SMALL_STEP_FLOPS)
-
-
 def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
-    """:func:`_sweep_all` over groups of ensemble members (see ``GROUP_BYTES``), one BLAS thread
-    for small steps."""
+    """:func:`_sweep_all` over groups of ensemble members (see ``GROUP_BYTES``)."""
     rows = g[..., 0].size
     E = cell.ensemble or 1
     per_member = 4 * (xsi.shape[0] + 1) * (rows // E) * cell.state_size * cell.dtype.itemsize
     size = max(1, min(E, GROUP_BYTES // per_member))
-    with _loop_threads(cell, rows // E * size):
-        if size >= E:
-            return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
-        lead = g.ndim - s0.ndim
-        parts = []
-        for a in range(0, E, size):
-            sl = a if size == 1 else slice(a, a + size)    # one member: a plain cell, no member axis
-            sub = cell.with_params({k: v[sl] for k, v in cell.params.items()})
-            xs_part = xsi[:, sl] if xsi.ndim == s0.ndim + 1 else xsi
-            part = _sweep_all(sub, xs_part, s0[sl], g[(slice(None),) * lead + (sl,)], checkpoint, summarise)
-            parts.append(part[:, None] if size == 1 else part)
-        return np.concatenate(parts, axis=1)
+    if size >= E:
+        return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
+    lead = g.ndim - s0.ndim
+    parts = []
+    for a in range(0, E, size):
+        sl = a if size == 1 else slice(a, a + size)        # one member: a plain cell, no member axis
+        sub = cell.with_params({k: v[sl] for k, v in cell.params.items()})
+        xs_part = xsi[:, sl] if xsi.ndim == s0.ndim + 1 else xsi
+        part = _sweep_all(sub, xs_part, s0[sl], g[(slice(None),) * lead + (sl,)], checkpoint, summarise)
+        parts.append(part[:, None] if size == 1 else part)
+    return np.concatenate(parts, axis=1)
 
 
 def _sweep_all(cell, xsi, s0, g, checkpoint, summarise=None):
@@ -414,7 +406,8 @@ def _sweep_all(cell, xsi, s0, g, checkpoint, summarise=None):
     length = 8
     for a, b, _, cache in _reverse_segments(cell, xsi, s0, checkpoint, finite=True):
         offset = a
-        g, length = renormalised_sweep(cell, cache, g, b - a, 0, accept, extra=extra, length=length)
+        with loop_threads(g[..., 0].size, cell.hidden, cell.grad_widths[1], cell.dtype):
+            g, length = renormalised_sweep(cell, cache, g, b - a, 0, accept, extra=extra, length=length)
     return out
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import init as _init
 from .._buffers import empty
+from .._threads import large_product_threads, loop_threads
 from .._validate import as_dtype, float_array, positive_int, rng_from
 from ..activations import Activation, get_activation
 from .layout import prepare_inputs, prepare_state
@@ -286,8 +287,13 @@ class Cell:
 
     # -- the protocol over prepared arrays ---------------------------------------------
     def run(self, xs, s0) -> ForwardCache:
-        """project + forward over prepared xs (T, *lead, m) from s0 (*lead, S)."""
-        states, cache = self.forward(self.project(xs), s0)
+        """project + forward over prepared xs (T, *lead, m) from s0 (*lead, S), each on the BLAS
+        threads that pay for its products (``rnnanalysis._threads``)."""
+        rows = s0[..., 0].size
+        with large_product_threads(2 * xs.shape[0] * rows * self.inputs * self.grad_widths[0], self.dtype):
+            u = self.project(xs)
+        with loop_threads(rows, self.hidden, self.grad_widths[1], self.dtype):
+            states, cache = self.forward(u, s0)
         return ForwardCache(self, xs, states, cache)
 
     def for_inference(self) -> Cell:
