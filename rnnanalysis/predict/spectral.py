@@ -403,15 +403,13 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
     if isinstance(W_or_cell, Cell):
         cell = W_or_cell
         W, act, source, sigma_b = _from_cell(cell, activation, reference)
-        with single_blas_thread():       # matrix-vector products
-            stats = stationary_statistics(cell, **described) if cell.kind in MEAN_FIELD_KINDS else None
+        stats = stationary_statistics(cell, **described) if cell.kind in MEAN_FIELD_KINDS else None
         model = cell
     else:
         if reference is not None:
             raise ValueError("reference: only for gated cells (LSTM, GRU), not for a bare W")
         W, act, source, sigma_b = _check_matrix(W_or_cell), get_activation(activation or "tanh"), "W", 0.0
-        with single_blas_thread():
-            stats = matrix_statistics(W, act, **described)
+        stats = matrix_statistics(W, act, **described)
         model = (W, act)
     from_cell = isinstance(model, Cell)
     gated = from_cell and model.kind != "elman"

@@ -57,3 +57,18 @@ def test_per_unit_statistics_where_plain_iteration_never_settles_match_a_simulat
     # rel 0.25: the LSTM's lag-1 closure puts this case at +19% (-5% with a white cell input),
     # and gains 2.8 at -16% (was -52%): see test_inputs.test_lstm_slow_activity_variance...
     assert np.mean(st.variances["h"]) == pytest.approx(np.mean(var), rel=0.25)
+
+
+def test_zero_input_statistics_are_the_trajectory_when_it_settles_slowly_and_noisy_when_it_never_does():
+    n = 48
+    Q = np.linalg.qr(np.random.default_rng(0).standard_normal((n, n)))[0]
+    slow = ra.Elman(n, 2, seed=0).with_params({"weight_hh": 0.95 * Q, "weight_ih": np.zeros((n, 2)),
+                                              "bias_ih": 0.3 * np.random.default_rng(1).standard_normal(n),
+                                              "bias_hh": np.zeros(n)})
+    st = ra.stationary_statistics(slow)                # contracts by <= 0.95 per step: ~500 steps
+    assert st.deterministic and st.converged
+    end = ra.simulate(slow, np.zeros((2000, 1, 2))).states[-1, 0]
+    np.testing.assert_allclose(st.means["h"], end, atol=1e-8)
+    chaotic = biased(ra.Elman, n, 3.0, seed=0, sigma_b=0.5)  # zero input: the trajectory never settles
+    st = ra.stationary_statistics(chaotic)
+    assert not st.deterministic and st.converged and np.mean(st.variances["h"]) > 0.1
