@@ -198,6 +198,12 @@ def _answers(points, clip):
                              for r, o, lr, v in wins) or "nothing"
             out.append(f"- {task.replace('_', ' ')}, T = {L}: the tanh RNN (Adam) solves "
                        f"{_rate(base[1]):.0%} of seeds; solved by at least 3 of 5 seeds: {text}.")
+    copy = [(rem, got[1]) for (tk, rem, L, o, _), got in points.items() if tk == "copy" and L == 100]
+    base = get_task("copy").baseline(100)
+    out.append("- copy memory, T = 100: " + ("not run yet." if not copy else "median final loss " + ", ".join(
+        f"{parse_remedy(rem).label} {float(_median(res, 'final_loss')) / base:.2f}x" for rem, res in copy)
+        + f" the memoryless baseline ({base:.4f} nats per step); solved by at least 3 of 5 seeds: "
+        + (", ".join(parse_remedy(rem).label for rem, res in copy if _rate(res) >= 0.6) or "nothing") + "."))
     out += [f"- Clipping under plain SGD (T = 50): {_clip_verdict(clip)}", ""]
     return out
 
@@ -251,9 +257,9 @@ def write_all(store, out, blocks, seeds, steps, settings):
              f"{settings['eval_size']} fresh sequences, stopping at success; a run *diverges* when its loss "
              f"or gradient is NaN/Inf or its training loss exceeds {settings['max_loss_ratio']:g}x its first "
              f"(it then stops). Clipping: global norm 1; Omega weight 2.", "",
-             f"**Wall time:** {cpu_s / 3600:.1f} h of training for the {len(points)} finished points "
-             f"(one process, one BLAS thread, niced, on a 2-core machine shared with other work: "
-             f"{_machine()}). "
+             f"**Wall time:** {cpu_s / 3600:.1f} h, the sum over the {len(points)} finished points of "
+             f"each point's wall time (one or two points at a time, one BLAS thread each, niced, on a "
+             f"2-core machine shared with other work: {_machine()}). "
              f"{len(missing)} of {len(expected)} points are still missing (listed at the end).", "",
              "Cells: `solved/seeds (median steps to solve)`, `dK`: K runs diverged, `–`: not run yet. "
              "Runs are paired: for a seed and T every remedy sees the same training sequences, and the plain "
