@@ -166,7 +166,7 @@ def _published(points, task, steps, batch):
                                  "no early stop on a growing loss", verdict)
     elif task == "copy":
         base = get_task("copy").baseline(100)
-        got = [(rem, res(rem, 100, adam)) for rem in ("tanh", "orthogonal", "irnn", "gru", "lstm")]
+        got = [(rem, res(rem, 100, adam)) for rem in ("tanh", "orthogonal", "lstm")]
         got = [(rem, r) for rem, r in got if r is not None]
         verdict = ("not run yet" if not got else
                    "; ".join(f"{parse_remedy(rem).label}: median final loss {_median(r, 'final_loss')} "
