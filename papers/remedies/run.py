@@ -38,12 +38,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from contextlib import nullcontext  # noqa: E402
-from multiprocessing import get_context  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from rnnanalysis import compare_remedies  # noqa: E402
+from rnnanalysis.experiments.pool import local_pool  # noqa: E402
 from rnnanalysis.train import SGD, Adam  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -96,9 +95,7 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=1, help="points computed at a time (processes)")
     args = ap.parse_args(argv)
     if not args.table_only:
-        # forkserver: workers forked inside a sweep would inherit its store lock and keep it past the sweep
-        with ProcessPoolExecutor(args.workers, mp_context=get_context("forkserver")) if args.workers > 1 \
-                else nullcontext() as ex:
+        with local_pool(args.workers) if args.workers > 1 else nullcontext() as ex:
             for label, task, lengths, remedies, opt, settings in blocks():
                 sys.stderr.write(f"== {label}: {task}, T = {lengths}, {type(opt).__name__}(lr={opt.lr:g})\n")
                 compare_remedies(task, lengths, remedies, args.seeds, args.steps, ex, optimizer=opt,

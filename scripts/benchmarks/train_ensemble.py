@@ -20,8 +20,12 @@ interleaved rounds and prints the time of one step per member: where it is lowes
 runs are worth stacking on one ensemble axis (more members than that make each step slower per
 member, so ``compare_remedies`` trains the seeds of each remedy together, not several remedies).
 
+``--allocations`` instead prints the fresh memory one step of ours takes (tracemalloc's peak
+above the memory held before the step, after a warm-up step; scratch reused from
+``rnnanalysis._buffers`` is not fresh).
+
     PYTHONPATH=. python3 scripts/benchmarks/train_ensemble.py [--rounds 15] [--cells elman lstm gru]
-        [--allocator default|keep] [--members 1 2 5 10 20]
+        [--allocator default|keep] [--members 1 2 5 10 20] [--allocations]
 """
 
 from __future__ import annotations
@@ -127,6 +131,27 @@ def members(sizes, args):
         print(f"| {E} | {t * 1e3:.3f} | {t / statistics.median(times[best]):.2f}x |")
 
 
+def allocations(args):
+    """Fresh memory (MB) one step of ours takes, per cell and dtype."""
+    import tracemalloc
+
+    print(f"{args.seeds} seeds x (n = {args.n}, T = {args.T}, batch {args.batch}, Adam)\n")
+    print("| cell | dtype | fresh MB per step |")
+    print("|---|---|---|")
+    for kind in args.cells:
+        for dt in args.dtypes:
+            run = ours(kind, args.seeds, args.n, args.T, args.batch, np.dtype(dt).type)
+            run()                                          # warm-up: fills the scratch pool
+            tracemalloc.start()
+            try:
+                held = tracemalloc.get_traced_memory()[0]
+                run()
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            print(f"| {kind} | {dt} | {(peak - held) / 1e6:.1f} |")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
@@ -141,6 +166,7 @@ def main(argv=None):
                     help="keep: glibc keeps freed memory (mallopt), for ours and PyTorch alike")
     ap.add_argument("--members", type=int, nargs="+", metavar="E",
                     help="time ours alone at these ensemble sizes (per member), no PyTorch")
+    ap.add_argument("--allocations", action="store_true", help="fresh memory of one step of ours, no timing")
     args = ap.parse_args(argv)
     if args.allocator == "keep" and not keep_freed_memory():
         raise SystemExit("--allocator keep: mallopt failed (not glibc?)")
@@ -150,9 +176,9 @@ def main(argv=None):
     torch.set_num_threads(1)
     E, B = args.seeds, args.batch
     with threadpool_limits(limits=1):
-        if args.members:
+        if args.members or args.allocations:
             print(f"machine: {machine()}; allocator: {args.allocator}")
-            return members(sorted(set(args.members)), args)
+            return members(sorted(set(args.members)), args) if args.members else allocations(args)
         print(f"machine: {machine()}; PyTorch {torch.__version__} ({torch.get_num_threads()} threads); "
               f"allocator: {args.allocator}")
         print(f"{E} seeds x (n = {args.n}, T = {args.T}, batch {B}, Adam), adding task; "
