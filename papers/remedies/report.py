@@ -245,6 +245,7 @@ def write_all(store, out, blocks, seeds, steps, settings):
         for rem in remedies:
             for L in lengths:
                 expected.append((task, rem, L, type(opt).__name__.lower(), float(opt.lr)))
+    expected = list(dict.fromkeys(expected))                   # a point may sit in two blocks
     missing = [k for k in expected if k not in points]
     cpu_s = sum(e for _, _, e in points.values())
     lines = ["# Remedies on the classic long-range tasks: what each buys, measured", "",
