@@ -140,7 +140,7 @@ def mean_jacobian(model, stats):
     draw, vjp, S = _model(model, stats)
     if isinstance(model, tuple) and sp.issparse(model[0]):
         return sp.diags(draw(None, (1,), zero=True)[0]) @ model[0]
-    return vjp(draw(None, (S,), zero=True), np.eye(S))
+    return vjp(draw(None, (1,), zero=True), np.eye(S))       # one row of factors, broadcast
 
 
 def _at(factors, j):
