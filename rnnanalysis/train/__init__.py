@@ -39,6 +39,7 @@ from .regularizers import omega as omega
 from .remedies import Remedy as Remedy
 from .remedies import parse_remedy as parse_remedy
 from .remedies import remedy_runs as remedy_runs
+from .remedies import remedy_runs_together as remedy_runs_together
 from .tasks import TASKS as TASKS
 from .tasks import Batch as Batch
 from .tasks import Task as Task
@@ -55,5 +56,5 @@ __all__ = [
     "clip_by_value", "clip_adaptive", "SGD", "RMSprop", "Adam", "make_optimizer", "omega",
     "OmegaPenalty", "GradientTransformation", "StepContext", "chain", "apply_updates",
     "Evaluation", "TrainResult", "StepInfo", "evaluate", "train", "train_step", "make_transform",
-    "Remedy", "parse_remedy", "remedy_runs",
+    "Remedy", "parse_remedy", "remedy_runs", "remedy_runs_together",
 ]

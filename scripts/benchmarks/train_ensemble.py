@@ -17,8 +17,9 @@ applies to the whole process, so to PyTorch as well.
 
 ``--members 1 2 5 10 20`` instead times ours alone at each ensemble size E (Elman, float64) in
 interleaved rounds and prints the time of one step per member: where it is lowest is how many
-runs are worth stacking on one ensemble axis (more members than that make each step slower per
-member, so ``compare_remedies`` trains the seeds of each remedy together, not several remedies).
+runs are worth stacking on one ensemble axis (the reason ``compare_remedies`` stacks the seeds of
+one remedy and not several remedies: on the 2-core machine of the README, E = 20 was not
+consistently faster per member than E = 5).
 
 ``--allocations`` instead prints the fresh memory one step of ours takes (tracemalloc's peak
 above the memory held before the step, after a warm-up step; scratch reused from
