@@ -63,7 +63,7 @@ def blocks():
     does not; why a published result is not reproduced). ``settings`` override :data:`SETTINGS`."""
     out = [("clipping under SGD", task, [50], ["tanh", "tanh+clip"], SGD(lr=lr), {})
            for lr in CLIP_LRS for task in TASKS]
-    key, inits = ["tanh", "gru", "lstm", "irnn"], ["orthogonal", "he", "smart_tanh"]
+    key, inits = list(KEY_REMEDIES), ["orthogonal", "he", "smart_tanh"]
     norms = ["tanh+ln", "tanh+bn"]
     for lengths, remedies in (([100], key), ([100], inits), ([100], norms)):
         for task in TASKS:
