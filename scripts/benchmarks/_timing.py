@@ -62,3 +62,13 @@ def machine(short: bool = False) -> str:
     if short:
         return f"{cpu}, {blas}"
     return f"{cpu}, {os.cpu_count()} cores; {blas}; NumPy {np.__version__}"
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 minutes): other jobs on the cores change small-step
+    timings several-fold, so a run says how busy the machine was."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import machine  # noqa: E402
+from _timing import load, machine  # noqa: E402
 
 from rnnanalysis.cells import LSTM, Elman  # noqa: E402
 from rnnanalysis.train import Adam, apply_updates, clip_by_global_norm, loss_and_grads, make_network  # noqa: E402
@@ -102,7 +102,7 @@ def main(argv=None):
     shape = (args.n, args.batch, args.T, args.inputs)
     print(f"n={args.n} batch={args.batch} T={args.T} m={args.inputs}; torch {torch.__version__}, "
           f"numpy {np.__version__}; {args.rounds} interleaved rounds of {args.reps} steps")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; {load()}")
     print(f"{'threads':8} {'cell':6} {'dtype':8} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}  machine")
     default_threads = torch.get_num_threads()
     for threads in ("default", "1"):
@@ -116,6 +116,7 @@ def main(argv=None):
                     ta, tb, ratio = interleaved(a, b, args.rounds, args.reps)
                     print(f"{threads:8} {kind:6} {np.dtype(dtype).name:8} {ta * 1e3:9.2f} {tb * 1e3:9.2f} "
                           f"{ratio:11.2f}  {machine(short=True)}", flush=True)
+    print(load(), "at the end")
 
 
 if __name__ == "__main__":
