@@ -36,6 +36,7 @@ from .stationary import _is_homogeneous, gaussian_moments
 __all__ = ["random_product_rate", "mean_jacobian", "constant_jacobian", "homogeneous_growth"]
 
 _BLOCK_ELEMENTS = 1 << 18         # factors drawn per block: steps x chains x state size
+_DENSE_EIG_MAX = 1024            # homogeneous_growth: dense eigenvalues up to this n
 _CHECK = 50                       # steps per block at most; stop= is asked every _CHECK steps
 
 
@@ -147,6 +148,20 @@ def _at(factors, j):
     return factors[j] if isinstance(factors, np.ndarray) else tuple(f[j] for f in factors)
 
 
+def _power_rate(W, d, v, warmup, steps):
+    """Mean log10 growth per step of ``v -> d * (W v)`` over ``steps`` steps after ``warmup``."""
+    total = 0.0
+    for t in range(warmup + steps):
+        v = d * (W @ v)
+        norm = float(np.linalg.norm(v))
+        if norm == 0.0:
+            return -math.inf
+        v = v / norm
+        if t >= warmup:
+            total += math.log10(norm)
+    return total / steps
+
+
 def homogeneous_growth(W, act, *, steps=300, warmup=200, tol=1e-12):
     """(activity rate, gradient rate), log10 per step, of the zero-drive map ``h -> phi(W h)``
     of a positively homogeneous activation (ReLU, leaky ReLU), from ``h = (1, ..., 1)``.
@@ -174,8 +189,9 @@ def homogeneous_growth(W, act, *, steps=300, warmup=200, tol=1e-12):
             return -math.inf, -math.inf
         g /= norm
         if np.max(np.abs(g - h)) <= tol:            # a nonlinear eigenvector: the Jacobian is fixed
-            J = d[:, None] * (W.toarray() if sp.issparse(W) else W)
-            rho = float(np.max(np.abs(np.linalg.eigvals(J))))
+            if sp.issparse(W) or n > _DENSE_EIG_MAX:   # its radius by power iteration on D* W
+                return math.log10(norm), _power_rate(W, d, v, warmup, steps)
+            rho = float(np.max(np.abs(np.linalg.eigvals(d[:, None] * W))))
             return math.log10(norm), math.log10(rho) if rho > 0 else -math.inf
         v = d * (W @ v)
         vn = float(np.linalg.norm(v))

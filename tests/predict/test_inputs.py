@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -174,6 +175,8 @@ def test_relu_growth_on_a_positive_matrix_is_log_rho(rng):
     cell = ra.Elman.from_params({"weight_hh": W, "weight_ih": np.eye(30), "bias_ih": np.zeros(30),
                                  "bias_hh": np.zeros(30)}, "relu")
     assert measured(cell, 0.5 * rng.standard_normal((400, 2, 30))) == pytest.approx(math.log10(1.1), abs=1e-3)
+    sparse = ra.predict(sp.csr_matrix(W), activation="relu", input_std=0.5, horizon=0)   # power iteration
+    assert sparse.log10_rate_estimate == pytest.approx(math.log10(1.1), rel=1e-9)
 
 
 @pytest.mark.parametrize("seed, grows", [(3, True), (5, True), (0, False)])
