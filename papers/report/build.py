@@ -180,7 +180,21 @@ def accuracy_table() -> list:
         table(["cells", "$N$", "predict", "err.", "$\\rho$", "err.", "Pascanu", "$\\lambda_1$", "err."], rows,
               "lrrrrrrrr"),
         "\\end{center}",
-    ]
+    ] + accuracy_notes(data)
+
+
+def accuracy_notes(data) -> list:
+    """The benchmark's shortfalls and the trained networks' independent-steps ceiling, as text."""
+    ceiling = [f"{tex(r['cells'])} {100 * r['independent_steps']['accuracy']:.1f}\\% / "
+               f"{r['independent_steps']['error']:.4f}" for r in data["rows"] if "independent_steps" in r]
+    notes = []
+    if data.get("shortfalls"):
+        notes.append("Short of the targets: " + "; ".join(tex(s) for s in data["shortfalls"]) + ".")
+    if ceiling:
+        notes.append("The trained networks' own step Jacobians multiplied in shuffled order (the best any "
+                     "predictor that draws the steps independently could do) reach " + ", ".join(ceiling)
+                     + " (regime accuracy / mean abs. error).")
+    return notes
 
 
 def predictions(cfg) -> str:
