@@ -82,7 +82,8 @@ class StationaryStatistics(Result):
 
     means, variances: name -> (n,) arrays. Elman: "a" (pre-activation), "h". LSTM: "i", "f",
     "g", "o" (pre-activations), "h", "c". GRU: "r", "z" (pre-activations), "hn" (W_hn h + b_hn),
-    "u_n" (W_in x + b_in), "n" (the candidate's pre-activation u_n + r hn), "h".
+    "u_n" (W_in x + b_in), "n" (the candidate's pre-activation u_n + r hn), "h", and "nh": the
+    covariance of the candidate phi(n_t) with the previous state h_{t-1} (in means; variance 0).
     deterministic: no variance anywhere (the state sits at a fixed point); converged: the
     iteration reached its tolerance; log_scale: ln of the factor by which the activity of a
     homogeneous cell grows without bound (0 when bounded); inputs: what was assumed of them;
@@ -262,7 +263,7 @@ def _gru_map(act, W, W2, b_ih, b_hh, u_mean, u_var, n):
             corr_a = np.where(var_a > 0, er * er * (W2[c] @ kh) / np.where(var_a > 0, var_a, 1.0), 0.0)
         corr_a = np.clip(corr_a, -1.0, 1.0)
         rho = lag_correlation(act, mean_n, var_a, corr_a)
-        c_nh = (1.0 - ez) * rho * vn / (1.0 - ez * rho)
+        c_nh = (1.0 - ez) * rho * vn / np.maximum(1.0 - ez * rho, _LEAK_MIN)
         e1z2 = 1.0 - 2.0 * ez + ez2                  # E[(1 - z)^2]
         s = (e1z2 * en2 + 2.0 * (ez - ez2) * (en * en + c_nh)) / (1.0 - ez2)
         var_h = np.maximum(s - en ** 2, 0.0)

@@ -234,3 +234,14 @@ def test_lstm_slow_activity_variance_against_simulation():
     xs = 0.5 * np.random.default_rng(3).standard_normal((400, 64, 4))
     simulated = np.mean(ra.simulate(cell, xs).states[150:, :, :n].var(axis=(0, 1)))
     assert predicted == pytest.approx(simulated, rel=0.25)
+
+
+def test_gru_with_update_gate_saturated_at_1_is_critical(rng):
+    """z = sigma(40) rounds to 1: h_t = h_{t-1} exactly, every Jacobian is the identity."""
+    cell = ra.GRU(16, 2, init="gaussian", gain=1.5, seed=0)
+    bias = np.array(cell.params["bias_ih"])
+    bias[16:32] = 40.0
+    cell = with_params(cell, bias_ih=bias)
+    p = ra.predict(cell, input_std=1.0)
+    assert p.regime == "critical" and p.log10_rate_estimate == 0.0
+    assert measured(cell, rng.standard_normal((300, 2, 2))) == 0.0
