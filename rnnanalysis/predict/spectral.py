@@ -48,7 +48,7 @@ DENSE_LIMIT = 3000
 #: only its ``top`` singular values (complete False): LAPACK's eigenvalues cost 20-35 ms at
 #: n = 256 and ~220 ms at 512 (an LSTM with n = 256), ARPACK's six largest 9-17 ms; all singular
 #: values 5-8 ms at 256 but 50-70 ms at 512, ARPACK's top six ~15 ms (one thread, loaded 2-core
-#: machine); the radius agrees with LAPACK's to 1e-12 relative (``scripts/benchmarks/predict_cost.py``
+#: machine); the radius agrees with LAPACK's to 1e-9 relative (ARPACK tol 1e-8; predict_cost.py
 #: prints it). A bare W keeps LAPACK: it may be strongly non-normal (a Jordan block), where Arnoldi
 #: iteration is unreliable, and its whole singular spectrum is drawn in the figures.
 CELL_EIG_DENSE_MAX, CELL_SVD_DENSE_MAX = 128, 256
