@@ -2,7 +2,7 @@
 
 Usage:
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE nice python scripts/benchmarks/predict_cost.py \
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/benchmarks/predict_cost.py \
         [--hidden 256] [--rounds 5]
 
 For Elman (tanh, ReLU), LSTM and GRU cells (W_hh ~ N(0, 1.5^2/n), m = 8 inputs i.i.d. N(0, 1))
