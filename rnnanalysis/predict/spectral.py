@@ -58,7 +58,7 @@ _ARPACK_RESTARTS = 100   # bound on ARPACK's implicit restarts (each O(ncv n) wo
 #: The Monte-Carlo product (at most ``steps`` steps) stops early, after at least _MC_MIN_STEPS,
 #: once its standard error is <= _MC_SE log10/step (a tenth of the 0.01 rate-error target) and its
 #: rate lies more than _MC_MARGIN standard errors from both edges of the critical band (the regime
-#: is decided): a cell far from the band needs a third of the draws (LSTM, GRU at n = 256, gain 1.5).
+#: is decided): a cell far from the band draws 150 of the 350 steps (LSTM, GRU at n = 256, gain 1.5).
 _MC_MIN_STEPS, _MC_SE, _MC_MARGIN = 100, 1e-3, 5.0
 
 
