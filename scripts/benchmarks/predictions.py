@@ -146,6 +146,7 @@ def shuffled_rate(cell, xs, seed=0):
     rates = []
     for b in range(xs.shape[1]):
         g = rng.standard_normal(cell.state_size)
+        g /= np.linalg.norm(g)
         order = skip + rng.permutation(xs.shape[0] - skip)
         total = 0.0
         for t in order:
