@@ -37,13 +37,46 @@ _SCALE_MIN, _SCALE_MAX = 1e-100, 1e100      # q = 0 and q = inf are evaluated as
 _Q_MIN, _Q_MAX = 1e-200, 1e200
 
 
-def gaussian_expectation(f, q: float) -> float:
-    """``E[f(sqrt(q) z)]`` for z ~ N(0, 1), by adaptive quadrature split at 0 (kinks of ReLU-like f).
+_Z_MAX = 40.0                        # phi(40) ~ 1e-349: the Gaussian weight beyond is zero
+_RULE, _CHECK_RULE = (np.polynomial.legendre.leggauss(k) for k in (24, 16))
 
-    Accurate to ~1e-12 absolute for bounded or polynomially growing f. ``q = 0`` and ``q = inf``
-    are taken as limits (scale 1e-100 and 1e100), so ``E[relu'(sqrt(q) z)^2] -> 1/2`` at q = 0.
+
+def _panels(s):
+    """Panel edges on z in [0, _Z_MAX], doubling from min(1, 1/s)/64 (fine where phi's features at
+    |a| ~ 1, a = s z, or the Gaussian's at z ~ 1 lie; a = 1 is an edge), with z = 0 the first."""
+    lo = min(1.0, 1.0 / s) / 64.0
+    edges = lo * 2.0 ** np.arange(math.ceil(math.log2(_Z_MAX / lo)))
+    return np.unique(np.concatenate([[0.0], edges[edges < _Z_MAX], [min(1.0 / s, _Z_MAX), _Z_MAX]]))
+
+
+def _composite(f, s, rule):
+    """Composite Gauss-Legendre ``E[f(s z)]`` over |z| <= _Z_MAX, f called once on all nodes."""
+    edges = _panels(s)
+    x, w = rule
+    half = 0.5 * np.diff(edges)[:, None]
+    z = (half * x + (edges[:-1, None] + half)).ravel()
+    weights = (half * w).ravel() * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    values = np.asarray(f(np.concatenate([s * z, -s * z])), dtype=np.float64)
+    return float(weights @ (values[:z.size] + values[z.size:]))
+
+
+def gaussian_expectation(f, q: float) -> float:
+    """``E[f(sqrt(q) z)]`` for z ~ N(0, 1), split at 0 (kinks of ReLU-like f).
+
+    A composite 24-point Gauss-Legendre rule on panels doubling in z and in ``a = sqrt(q) z``
+    (one vectorised call of f), accepted when a 16-point rule on the same panels agrees to
+    1e-13 relative; otherwise (e.g. a custom f with a kink away from a = 0, +-1) adaptive
+    quadrature on each half-line. Accurate to ~1e-12 absolute for bounded or polynomially
+    growing f (the rule agrees with adaptive quadrature to 1e-15 for tanh, sigmoid, ReLU,
+    leaky ReLU, linear and their derivatives, q up to 1e6; beyond, the rule still resolves the
+    narrow peak of tanh'(sqrt(q) z) that quadrature misses). ``q = 0`` and ``q = inf`` are taken
+    as limits (scale 1e-100 and 1e100), so ``E[relu'(sqrt(q) z)^2] -> 1/2`` at q = 0.
     """
     s = min(max(math.sqrt(q), _SCALE_MIN), _SCALE_MAX)
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, check = _composite(f, s, _RULE), _composite(f, s, _CHECK_RULE)
+    if math.isfinite(value) and abs(value - check) <= 1e-13 * max(1.0, abs(value)):
+        return value
     norm = 1.0 / math.sqrt(2.0 * math.pi)
 
     def integrand(z):

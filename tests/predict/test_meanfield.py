@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import optimize, special
+from scipy import integrate, optimize, special
 
 import rnnanalysis as ra
 from rnnanalysis.predict import gaussian_expectation
@@ -29,6 +29,33 @@ def test_gaussian_expectation_closed_forms(q):
     if q <= 2.0:
         assert gaussian_expectation(lambda a: tanh.f(a) ** 2, q) == pytest.approx(gh, abs=1e-10)
 
+
+
+def _adaptive(f, q):
+    """E[f(sqrt(q) z)] by scipy's adaptive quadrature on each half-line (the reference)."""
+    def g(z):
+        return float(f(np.array([math.sqrt(q) * z]))[0]) * math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    return sum(integrate.quad(g, lo, hi, epsabs=1e-14, epsrel=1e-13, limit=200)[0]
+               for lo, hi in ((-np.inf, 0.0), (0.0, np.inf)))
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "relu", "linear", "leaky"])
+def test_gaussian_expectation_rule_matches_adaptive_quadrature(name):
+    act = ra.leaky_relu(0.1) if name == "leaky" else ra.get_activation(name)
+    for q in 10.0 ** np.arange(-6.0, 6.5, 1.5):
+        for f in (act.f, lambda a: act.f(a) ** 2, lambda a: act.df(a) ** 2):
+            ref = _adaptive(f, q)
+            assert abs(gaussian_expectation(f, q) - ref) <= 1e-10 * max(1.0, abs(ref)), (name, q)
+
+
+def test_gaussian_expectation_kink_off_the_panel_edges_and_a_narrow_peak():
+    # a custom f with a kink at a = 0.3 (the fixed rule's check fails: adaptive quadrature)
+    clip = lambda a: np.clip(a, -0.3, 0.3) ** 2  # noqa: E731
+    assert gaussian_expectation(clip, 2.0) == pytest.approx(_adaptive(clip, 2.0), abs=1e-12)
+    # E[tanh'(s z)^2] -> (4/3) / (s sqrt(2 pi)) as s -> inf (int sech^4 = 4/3), error O(1/s^3)
+    s = 1e4
+    assert gaussian_expectation(lambda a: (1 - np.tanh(a) ** 2) ** 2, s * s) == pytest.approx(
+        4 / 3 / (s * math.sqrt(2 * math.pi)), rel=1e-7)
 
 def test_tanh_is_critical_at_unit_gain():
     mf = ra.mean_field("tanh", 1.0, 0.0)
