@@ -53,3 +53,22 @@ def test_near_the_critical_band_predict_runs_every_step():
     assert abs(p.log10_rate_stochastic) < 0.005                     # within a few standard errors
     assert (p.log10_rate_stochastic, p.log10_rate_stochastic_se) == \
         random_product_rate(cell, st, steps=300, seed=monte_carlo_seed(7))
+
+
+def test_float32_products_move_the_rate_far_less_than_its_standard_error(lstm, monkeypatch):
+    from rnnanalysis.predict import linearise
+    cell, st = lstm
+    monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", 0)
+    single = random_product_rate(cell, st, seed=3)
+    monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", math.inf)
+    double = random_product_rate(cell, st, seed=3)
+    assert single != double and abs(single[0] - double[0]) < 1e-3 * double[1]
+    # scaled: no overflow or underflow at float64's extremes, float64 where float32 cannot say
+    monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", 0)
+    W = np.random.default_rng(0).standard_normal((8, 5))
+    x = np.random.default_rng(1).standard_normal((3, 8))
+    for a, b in ((1e-300, 1e300), (1e300, 1e-300), (1e-200, 1e-100)):
+        got = linearise._right_product(a * W, True)(b * x)
+        np.testing.assert_allclose(got, (b * x) @ (a * W), rtol=1e-5)
+    x[0, 0] = np.inf
+    np.testing.assert_array_equal(linearise._right_product(W, True)(x), x @ W)   # float64's own answer
