@@ -3,9 +3,8 @@
 A training step, a profile or a sweep allocates the same large arrays (trajectories, local
 derivatives, adjoints, gate gradients) call after call. Fresh large arrays come from the
 operating system as untouched pages (glibc maps allocations above its mmap threshold and
-unmaps them on free), and first touching them costs page faults: measured 9 ms of a 28 ms LSTM
-forward pass (n = 128, B = 32, T = 100, float32) and about half the throughput of training
-seeds together (``scripts/benchmarks/train_ensemble.py --allocator keep``).
+unmaps them on free), and first touching them costs page faults (what keeping memory is worth
+to training: ``scripts/benchmarks/train_ensemble.py --allocator keep``).
 
 :func:`empty` is ``numpy.empty`` for such arrays, served from blocks that earlier calls
 released. A block is handed out again only when no array refers to it (its reference count is

@@ -64,7 +64,7 @@ def loop_threads(rows: int, k: int, p: int, dtype):
     unless timing that product (with the elementwise pass that follows it in a step) shows the
     default threads faster on this machine now (see :func:`_measure_one_thread`). A second
     thread helps big steps on an idle machine and is several times slower on one whose cores are
-    busy (measured 5-28x in a time loop on a 2-core machine shared with other jobs)."""
+    busy (compare the README's busy and idle runs of scripts/benchmarks/bptt.py)."""
     return single_blas_thread(_one_thread(rows, k, p, dtype))
 
 
@@ -94,8 +94,7 @@ def _measure_one_thread(rows, k, p, dtype) -> bool:
     """Time the product followed by a tanh of its result on one thread and on the default
     threads, in turn, 3 rounds of ~2 ms each: False (use the default) only if the default was at
     least 20% faster in every round. One lucky round on a busy machine would otherwise pick two
-    threads for loops that then run 4-8x slower (measured for bptt at n = 64 and 128 under load
-    6 on a 2-core machine)."""
+    threads for loops that then run several times slower."""
     import numpy as np
 
     a, w = np.full((rows, k), 0.5, dtype), np.full((k, p), 1.0 / k, dtype)

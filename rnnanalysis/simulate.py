@@ -335,9 +335,8 @@ def renormalised_sweep(cell, cache, g, start, stop, accept, *, extra=0, length=8
 
 
 #: Ensemble members swept together keep their forward pass within about this many bytes (what
-#: the scratch pool keeps, so no group pays for fresh pages). Against a loop over 64 members,
-#: thread CPU time, tanh Elman T = 1000: groups of 128 MB vs 4 MB gave 6.1x vs 1.7x (n = 16,
-#: B = 4), 2.2x vs 1.0x (n = 32, B = 8), 1.27x vs 1.04x (n = 64, B = 16).
+#: the scratch pool keeps, so no group pays for fresh pages); the ensemble lines of
+#: scripts/benchmarks/bptt.py compare one call with a loop over the members.
 GROUP_BYTES = KEEP_BYTES
 
 

@@ -334,8 +334,8 @@ class Cell:
         return states, tuple(empty(u.shape[:-1] + (w,), self.dtype) for w in widths)
 
     def _wT(self, name):
-        """The transposed weight, copied to C order: a product with a transposed view is up to
-        3x slower (NumPy's stacked matmul, ensembles of small n)."""
+        """The transposed weight, copied to C order: NumPy's stacked matmul (ensembles) takes a
+        slow path on a transposed view."""
         return np.ascontiguousarray(np.swapaxes(self._params[name], -1, -2))
 
     def _bias(self, name):
