@@ -8,7 +8,9 @@ but per unit and from the real matrices instead of a scalar sigma_w: each pre-ac
     \\mathbb{E}[a_i] = \\sum_j W_{ij}\\,\\mathbb{E}[h_j] + \\mathbb{E}[u_i], \\qquad
     \\operatorname{Var}[a_i] = \\sum_j W_{ij}^2 \\operatorname{Var}[h_j] + \\operatorname{Var}[u_i]
 
-(units and steps independent), and the state's moments follow from the cell's update:
+(units and steps independent; for noisy Elman cells up to ``FULL_COVARIANCE_MAX`` units the
+state's cross-unit covariances are kept too, :func:`_elman_covariance`: trained weights couple
+the units), and the state's moments follow from the cell's update:
 Elman ``h = phi(a)``; LSTM ``c = f c + i g`` at its stationary first two moments, then
 ``h = o phi(c)``; GRU ``h = (1 - z) n + z h`` with ``n = phi(u_n + r (W_hn h + b_hn))``. Gaussian
 expectations by 32-point Gauss-Hermite quadrature (closed forms for ReLU and linear).
@@ -25,7 +27,7 @@ no longer matters.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -51,6 +53,9 @@ _STALL = 100
 _LEAK_MIN = 1e-12            # smallest 1 - E[f] of an LSTM forget gate (saturated gates)
 _SCALE_LIMIT = 1e8           # homogeneous activations: renormalise the statistics beyond this scale
 _SIGMOID = get_activation("sigmoid")
+#: noisy Elman cells up to this width get the full-covariance closure (:func:`_elman_covariance`,
+#: O(n^3) per evaluation); wider ones the per-unit closure (ra.predict's cost at n = 256)
+FULL_COVARIANCE_MAX = 128
 #: What a prediction made without input statistics says about its inputs.
 ZERO_INPUT = "zero input (no input statistics given: pass inputs= or input_std=)"
 
@@ -115,14 +120,16 @@ def _check_std(cell_inputs, input_std):
     return np.broadcast_to(std, (cell_inputs,))
 
 
-def input_moments(w_ih, *, inputs=None, input_std=None, input_variance=None, width=None):
+def input_moments(w_ih, *, inputs=None, input_std=None, input_variance=None, width=None,
+                  covariance=False):
     """(mean, variance, description) of the input drive ``W_ih x`` on each pre-activation.
 
     w_ih: (rows, m), or None for identity input weights on ``width`` units (a bare W).
     inputs: (T, B, m) array, of which only the mean and covariance over time and batch are used;
     input_std: inputs i.i.d. N(0, s^2) with s a scalar or one per input; input_variance: the
     drive's variance itself (the same on every pre-activation). At most one may be given; none
-    means zero input.
+    means zero input. covariance: the second element is the drive's whole (rows, rows)
+    covariance matrix ``W_ih Cov(x) W_ih^T`` instead of its diagonal.
     """
     rows, m = (width, width) if w_ih is None else w_ih.shape
     given = [k for k, v in (("inputs", inputs), ("input_std", input_std), ("input_variance", input_variance))
@@ -138,19 +145,25 @@ def input_moments(w_ih, *, inputs=None, input_std=None, input_variance=None, wid
         mu = flat.mean(axis=0)
         centred = flat - mu
         text = f"the first two moments of inputs {xs.shape}"
-        if w_ih is None:
-            return mu, np.mean(centred ** 2, axis=0), text
         cov = centred.T @ centred / flat.shape[0]
+        if w_ih is None:
+            return mu, (cov if covariance else np.diag(cov).copy()), text
+        if covariance:
+            return w_ih @ mu, w_ih @ cov @ w_ih.T, text
         return w_ih @ mu, np.maximum(np.einsum("ij,jk,ik->i", w_ih, cov, w_ih), 0.0), text
     if input_std is not None:
         std = _check_std(m, input_std)
         text = f"i.i.d. N(0, s^2) inputs, s = {float(std[0]):g}" if np.all(std == std[0]) else \
             "i.i.d. N(0, s_j^2) inputs, one s_j per input"
+        if covariance:
+            return np.zeros(rows), (np.diag(std ** 2) if w_ih is None else (w_ih * std ** 2) @ w_ih.T), text
         return np.zeros(rows), (std ** 2 if w_ih is None else (w_ih ** 2) @ std ** 2), text
     if input_variance is not None:
         v = finite_float("input_variance", input_variance, at_least=0)
-        return np.zeros(rows), np.full(rows, v), f"input drive of variance {v:g} on every pre-activation"
-    return np.zeros(rows), np.zeros(rows), ZERO_INPUT
+        var = np.full(rows, v)
+        return np.zeros(rows), (np.diag(var) if covariance else var), \
+            f"input drive of variance {v:g} on every pre-activation"
+    return np.zeros(rows), (np.zeros((rows, rows)) if covariance else np.zeros(rows)), ZERO_INPUT
 
 
 # ---- one step of the mean-field map per cell kind --------------------------------------------------
@@ -163,6 +176,55 @@ def _elman_map(act, W, W2, b, u_mean, u_var):
         var = np.maximum(e2 - e1 ** 2, 0.0)
         return e1, var, {"a": (mu, q), "h": (e1, var)}
     return step
+
+
+def _elman_covariance(act, W, b, u_mean, u_cov, start):
+    """Full-covariance closure of a noisy Elman cell, from the per-unit fixed point ``start``.
+
+    Trained weights couple the units: the state's cross-unit covariances add to each
+    pre-activation's variance, ``C_a = W C_h W^T + Cov(u)``, which the per-unit closure (units
+    independent: only ``diag C_h``) misses (trained Elman networks: Var a under by a factor of
+    1.2-4, typical). Here ``C_h`` is iterated whole: each unit's mean and variance exactly by
+    1-D quadrature at ``N(E a_i, (C_a)_ii)``, the cross terms to first order of Price's theorem,
+    ``Cov(phi(a_i), phi(a_j)) ~ E[phi'(a_i)] E[phi'(a_j)] (C_a)_ij`` (the Hermite expansion's
+    first term; it keeps ``C_h`` positive semidefinite since ``Var phi(a) >= E[phi']^2 Var a``).
+    For i.i.d. weights the cross terms are O(1/sqrt(n)) and the answer is the per-unit one's.
+    Solved by Anderson acceleration over (E h, C_h), O(n^3) per map evaluation.
+    Returns (stats, converged, iterations) with the stats of the smallest residual reached.
+    """
+    n = W.shape[0]
+    mu_u = b + u_mean
+
+    def image(x):
+        C = x[n:].reshape(n, n)
+        mu, Ca = W @ x[:n] + mu_u, W @ C @ W.T + u_cov
+        q = np.maximum(np.diag(Ca), 0.0)
+        e1, e2 = gaussian_moments(act, mu, q)
+        gain = act.df(mu[:, None] + np.sqrt(q)[:, None] * _NODES) @ _WEIGHTS
+        var = np.maximum(e2 - e1 ** 2, 0.0)
+        Ch = np.outer(gain, gain) * Ca
+        np.fill_diagonal(Ch, var)
+        return np.concatenate([e1, Ch.ravel()]), {"a": (mu, q), "h": (e1, var)}
+
+    x = np.concatenate([start["h"][0], np.diag(start["h"][1]).ravel()])
+    history, best = [], (math.inf, None)
+    for it in range(1, _MAX_NOISY + 1):
+        g, stats = image(x)
+        if not np.all(np.isfinite(g)):
+            break
+        delta = float(np.max(np.abs(g - x)))
+        if delta < best[0]:
+            best = (delta, stats)
+        if delta <= _TOL * max(float(np.max(np.abs(g))), 1e-3):
+            return stats, True, it
+        if it <= _WARM:
+            x = g
+        elif delta > 10 * best[0]:     # extrapolation went astray: restart from the last image
+            history.clear()
+            x = g
+        else:
+            x = _anderson(x, g, history, _DEPTH)
+    return (best[1] or start), False, it
 
 
 def _lstm_map(act, W, W2, b, u_mean, u_var, n):
@@ -388,10 +450,14 @@ def _solve(step, size, homogeneous, noisy):
     return stats, ok, it, ls, False
 
 
-def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=None) -> StationaryStatistics:
+def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=None,
+                          full_covariance=None) -> StationaryStatistics:
     """Per-unit stationary pre-activation and state statistics of an Elman, LSTM or GRU cell.
 
     inputs / input_std / input_variance: see :func:`input_moments` (none: zero input).
+    full_covariance: noisy Elman cells with a bounded activation get the cross-unit covariances
+    (:func:`_elman_covariance`) if True, the per-unit closure if False; None (default): full up
+    to ``FULL_COVARIANCE_MAX`` units (its O(n^3) evaluations cost ~20 ms at n = 128 on one thread).
     Uses the weights and the inputs' first two moments only (no simulation through time).
 
     Example:
@@ -407,7 +473,24 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
     u_mean, u_var, text = input_moments(w_ih, inputs=inputs, input_std=input_std,
                                         input_variance=input_variance)
     step, size = _cell_map(cell, u_mean, u_var)
-    return _statistics(cell.kind, step, size, cell.activation, u_var, text)
+    st = _statistics(cell.kind, step, size, cell.activation, u_var, text)
+    if full_covariance is None:
+        full_covariance = cell.hidden <= FULL_COVARIANCE_MAX
+    elif not isinstance(full_covariance, (bool, np.bool_)):
+        raise TypeError(f"full_covariance: expected True, False or None, got {full_covariance!r}")
+    if not full_covariance or cell.kind != "elman" or st.deterministic or \
+            _is_homogeneous(cell.activation) or st.log_scale > 0:
+        return st
+    p = {k: np.asarray(v, dtype=np.float64) for k, v in cell.params.items()}
+    u_cov = input_moments(w_ih, inputs=inputs, input_std=input_std, input_variance=input_variance,
+                          covariance=True)[1]
+    start = {k: (st.means[k], st.variances[k]) for k in st.means}
+    with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
+        stats, ok, it = _elman_covariance(cell.activation, p["weight_hh"], p["bias_ih"] + p["bias_hh"],
+                                          u_mean, u_cov, start)
+    return replace(st, means={k: np.asarray(v[0], dtype=np.float64) for k, v in stats.items()},
+                   variances={k: np.asarray(v[1], dtype=np.float64) for k, v in stats.items()},
+                   converged=ok, iterations=st.iterations + it)
 
 
 def matrix_statistics(W, activation, *, inputs=None, input_std=None,

@@ -47,7 +47,7 @@ def test_predict_stops_once_decided_and_agrees_with_the_full_product(lstm):
 
 
 def test_near_the_critical_band_predict_runs_every_step():
-    cell = ra.Elman(64, 4, init="gaussian", gain=1.2, seed=0)
+    cell = ra.Elman(64, 4, init="gaussian", gain=1.3, seed=0)      # predicted -0.0006 +- 0.0011
     st = ra.stationary_statistics(cell, input_std=0.3)
     p = ra.predict(cell, input_std=0.3, seed=np.random.default_rng(7))
     assert abs(p.log10_rate_stochastic) < 0.005                     # within a few standard errors
