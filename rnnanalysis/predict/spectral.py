@@ -47,7 +47,7 @@ DENSE_LIMIT = 3000
 #: CELL_EIG_DENSE_MAX gets its spectral radius from ARPACK, and one larger than CELL_SVD_DENSE_MAX
 #: only its ``top`` singular values (complete False): LAPACK's eigenvalues cost 20-35 ms at
 #: n = 256 and ~220 ms at 512 (an LSTM with n = 256), ARPACK's six largest 9-17 ms; all singular
-#: values 5-8 ms at 256 but 50-70 ms at 512, ARPACK's top six ~15 ms (one thread, loaded 2-core
+#: values 5-8 ms at 256 but 50-70 ms at 512, PROPACK's top six 15-25 ms (one thread, loaded 2-core
 #: machine); the radius agrees with LAPACK's to 1e-9 relative (ARPACK tol 1e-8; predict_cost.py
 #: prints it). A bare W keeps LAPACK: it may be strongly non-normal (a Jordan block), where Arnoldi
 #: iteration is unreliable, and its whole singular spectrum is drawn in the figures.
@@ -55,6 +55,7 @@ CELL_EIG_DENSE_MAX, CELL_SVD_DENSE_MAX = 128, 256
 #: Cells whose stationary statistics and stochastic linearisation are implemented.
 MEAN_FIELD_KINDS = ("elman", "lstm", "gru")
 _ARPACK_RESTARTS = 100   # bound on ARPACK's implicit restarts (each O(ncv n) work + ncv products)
+_PROPACK_KMAX = 100      # bound on PROPACK's Lanczos vectors (each two products)
 #: The Monte-Carlo product (at most ``steps`` steps) stops early, after at least _MC_MIN_STEPS,
 #: once its standard error is <= _MC_SE log10/step (a tenth of the 0.01 rate-error target) and its
 #: rate lies more than _MC_MARGIN standard errors from both edges of the critical band (the regime
@@ -225,7 +226,7 @@ def _spectrum(W, method, top, rng, cell_matrix=False):
         rho = _arpack_radius(A, rng) if cell_matrix and n > CELL_EIG_DENSE_MAX else None
         if rho is None:
             rho = float(np.max(np.abs(sla.eigvals(A, check_finite=False))))
-        sv = _arpack_top(A, top, rng) if cell_matrix and n > CELL_SVD_DENSE_MAX else None
+        sv = _top_singular_values(A, top, rng) if cell_matrix and n > CELL_SVD_DENSE_MAX else None
         if sv is None:
             return rho * scale, sla.svdvals(A, check_finite=False) * scale, True
         return rho * scale, sv * scale, False
@@ -245,11 +246,25 @@ def _arpack_radius(A, rng):
     return float(np.max(np.abs(eig)))
 
 
-def _arpack_top(A, top, rng):
-    """The ``top`` largest singular values of A by ARPACK, descending, or None if it does not converge."""
+def _top_singular_values(A, top, rng):
+    """The ``top`` largest singular values of A, descending, or None if they do not converge.
+
+    PROPACK's Lanczos bidiagonalisation (2-3x faster than ARPACK on A^T A for an LSTM's
+    512 x 512 Jacobian, the same values to 1e-15), accepted when its triplets are singular
+    triplets of A (residual <= 1e-6 sigma_max: PROPACK returns wrong values without an error
+    for a repeated top singular value, e.g. the identity); ARPACK otherwise.
+    """
+    k = min(top, A.shape[0] - 1)
     try:
-        sv = spla.svds(A, k=min(top, A.shape[0] - 1), return_singular_vectors=False,
-                       v0=rng.standard_normal(A.shape[0]), tol=1e-8, maxiter=_ARPACK_RESTARTS)
+        u, sv, vh = spla.svds(A, k=k, solver="propack", random_state=rng, tol=1e-8, maxiter=_PROPACK_KMAX)
+        residual = max(np.linalg.norm(A @ vh.T - u * sv), np.linalg.norm(A.T @ u - vh.T * sv))
+        if residual <= 1e-6 * np.max(sv):
+            return np.sort(sv)[::-1]
+    except np.linalg.LinAlgError:
+        pass
+    try:
+        sv = spla.svds(A, k=k, return_singular_vectors=False, v0=rng.standard_normal(A.shape[0]),
+                       tol=1e-8, maxiter=_ARPACK_RESTARTS)
     except (spla.ArpackNoConvergence, spla.ArpackError):
         return None
     return np.sort(sv)[::-1]
@@ -263,7 +278,7 @@ def _arpack(A, top, rng):
     and a failure is a ValueError that says what to do instead.
     """
     rho = _arpack_radius(A, rng)
-    sv = None if rho is None else _arpack_top(A, top, rng)
+    sv = None if rho is None else _top_singular_values(A, top, rng)
     if sv is None:
         n = A.shape[0]
         raise ValueError(f"W: ARPACK found no spectral radius for this {n} x {n} matrix in "

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 import rnnanalysis as ra
+from rnnanalysis.predict.spectral import _top_singular_values
 
 
 def exact_log10_power_norms(W, horizon):
@@ -133,6 +134,17 @@ def test_large_cell_matrices_take_arpack_and_agree_with_lapack():
     assert q.spectral_radius == pytest.approx(exact.spectral_radius, rel=1e-9)
     assert q.log10_rate_estimate == exact.log10_rate_estimate and q.regime == exact.regime
 
+
+
+def test_repeated_top_singular_values_are_found():
+    """PROPACK returns wrong values for the identity without an error: the residual check falls back."""
+    D = np.diag(np.r_[np.full(5, 2.0), np.linspace(0.1, 1.0, 295)])
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.standard_normal((300, 300)))[0]
+    for A, top in ((np.eye(300), np.ones(6)), (Q @ D @ Q.T, np.r_[np.full(5, 2.0), 1.0])):
+        np.testing.assert_allclose(_top_singular_values(A, 6, rng), top, rtol=1e-10)
+    p = ra.predict(sp.identity(300, format="csr") * 0.5, method="sparse", horizon=0)
+    np.testing.assert_allclose(p.singular_values, 0.5, rtol=1e-12)
 
 def test_the_transient_is_computed_by_default_for_a_bare_matrix_only(rng):
     W = rng.normal(size=(20, 20)) / np.sqrt(20)
