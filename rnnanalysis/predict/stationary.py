@@ -56,6 +56,7 @@ _SIGMOID = get_activation("sigmoid")
 #: noisy Elman cells up to this width get the full-covariance closure (:func:`_elman_covariance`,
 #: O(n^3) per evaluation); wider ones the per-unit closure (ra.predict's cost at n = 256)
 FULL_COVARIANCE_MAX = 128
+_FULL_DEPTH = 8              # its Anderson history (n^2/2 numbers per entry)
 #: What a prediction made without input statistics says about its inputs.
 ZERO_INPUT = "zero input (no input statistics given: pass inputs= or input_std=)"
 
@@ -194,9 +195,12 @@ def _elman_covariance(act, W, b, u_mean, u_cov, start):
     """
     n = W.shape[0]
     mu_u = b + u_mean
+    upper = np.triu_indices(n)                 # C_h is symmetric: iterate its upper triangle
+    lower = (upper[1], upper[0])
 
     def image(x):
-        C = x[n:].reshape(n, n)
+        C = np.empty((n, n))
+        C[upper] = C[lower] = x[n:]
         mu, Ca = W @ x[:n] + mu_u, W @ C @ W.T + u_cov
         q = np.maximum(np.diag(Ca), 0.0)
         e1, e2 = gaussian_moments(act, mu, q)
@@ -204,9 +208,9 @@ def _elman_covariance(act, W, b, u_mean, u_cov, start):
         var = np.maximum(e2 - e1 ** 2, 0.0)
         Ch = np.outer(gain, gain) * Ca
         np.fill_diagonal(Ch, var)
-        return np.concatenate([e1, Ch.ravel()]), {"a": (mu, q), "h": (e1, var)}
+        return np.concatenate([e1, Ch[upper]]), {"a": (mu, q), "h": (e1, var)}
 
-    x = np.concatenate([start["h"][0], np.diag(start["h"][1]).ravel()])
+    x = np.concatenate([start["h"][0], np.diag(start["h"][1])[upper]])
     history, best = [], (math.inf, None)
     for it in range(1, _MAX_NOISY + 1):
         g, stats = image(x)
@@ -223,7 +227,7 @@ def _elman_covariance(act, W, b, u_mean, u_cov, start):
             history.clear()
             x = g
         else:
-            x = _anderson(x, g, history, _DEPTH)
+            x = _anderson(x, g, history, _FULL_DEPTH)
     return (best[1] or start), False, it
 
 
@@ -457,7 +461,7 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
     inputs / input_std / input_variance: see :func:`input_moments` (none: zero input).
     full_covariance: noisy Elman cells with a bounded activation get the cross-unit covariances
     (:func:`_elman_covariance`) if True, the per-unit closure if False; None (default): full up
-    to ``FULL_COVARIANCE_MAX`` units (its O(n^3) evaluations cost ~20 ms at n = 128 on one thread).
+    to ``FULL_COVARIANCE_MAX`` units (60-150 map evaluations of O(n^3) each; n = 256 keeps its cost).
     Uses the weights and the inputs' first two moments only (no simulation through time).
 
     Example:
