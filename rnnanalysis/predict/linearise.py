@@ -51,12 +51,26 @@ def _dsig(s):
     return s * (1.0 - s)
 
 
-def _right_product(W, single):
-    """``x -> x @ W``; single: in float32 for a dense W of at least _SINGLE_MIN_BYTES (half the
+def _right_product(W, mode="double"):
+    """``x -> x @ W`` for a dense or sparse W (n columns), by mode:
+
+    "double": float64. "single": in float32 for a dense W of at least _SINGLE_MIN_BYTES (half the
     memory traffic of W, which dominates a product with a few rows), with x and W scaled to
     max |.| = 1 (no overflow or underflow); float64 for an x that is zero or not finite or a
-    product that is not finite."""
-    large = single and not sp.issparse(W) and W.nbytes >= _SINGLE_MIN_BYTES
+    product that is not finite. "diagonal_blocks": x's n x n blocks are diagonal (the rows
+    :func:`mean_jacobian` feeds vjp), so ``x @ W`` is a sum of row-scaled blocks of W: O(n^2)
+    instead of a GEMM's O(n^3); float64 for a sparse W.
+    """
+    dense = not sp.issparse(W)
+    if mode == "diagonal_blocks" and dense:
+        n = W.shape[1]
+        blocks = W.reshape(-1, n, n)
+
+        def product(x):
+            d = x.reshape(x.shape[0] // n, n, blocks.shape[0], n).diagonal(axis1=1, axis2=3)
+            return np.einsum("rbi,bij->rij", d, blocks).reshape(x.shape[0], n)
+        return product
+    large = mode == "single" and dense and W.nbytes >= _SINGLE_MIN_BYTES
     scale = float(np.max(np.abs(W))) if large else 0.0
     if not 0.0 < scale < math.inf:
         return lambda x: x @ W
@@ -72,10 +86,10 @@ def _right_product(W, single):
     return product
 
 
-def _elman(W, act, st, single=False):
+def _elman(W, act, st, product="double"):
     mu, q = st.means["a"], st.variances["a"]
     Wt = W.T.tocsr() if sp.issparse(W) else None
-    times_W = _right_product(W, single)
+    times_W = _right_product(W, product)
 
     def draw(rng, lead, zero=False):
         return act.df(_normal(rng, mu, q, lead + (mu.size,), zero))
@@ -86,9 +100,9 @@ def _elman(W, act, st, single=False):
     return draw, vjp
 
 
-def _lstm(W, act, st, single=False):
+def _lstm(W, act, st, product="double"):
     n = W.shape[1]
-    times_W = _right_product(W, single)
+    times_W = _right_product(W, product)
 
     def draw(rng, lead, zero=False):
         a = {k: _normal(rng, st.means[k], st.variances[k], lead + (n,), zero) for k in "ifgoc"}
@@ -107,7 +121,7 @@ def _lstm(W, act, st, single=False):
     return draw, vjp
 
 
-def _gru(W, act, st, single=False):
+def _gru(W, act, st, product="double"):
     """GRU factors; the previous state is drawn correlated with the candidate as the
     statistics say (``Cov(n_t, h_{t-1})``, key "nh"): at a slow state h_{t-1} ~ n_t and the
     update gate's factor ``(h_{t-1} - n_t) sigma'(z)`` is small."""
@@ -118,7 +132,7 @@ def _gru(W, act, st, single=False):
     with np.errstate(invalid="ignore", divide="ignore"):
         beta = np.where(vn > 0, c_nh / np.where(vn > 0, vn, 1.0), 0.0)
     rest = np.maximum(st.variances["h"] - beta * c_nh, 0.0)
-    times_W = _right_product(W, single)
+    times_W = _right_product(W, product)
 
     def draw(rng, lead, zero=False):
         a = {k: _normal(rng, st.means[k], st.variances[k], lead + (n,), zero)
@@ -136,15 +150,15 @@ def _gru(W, act, st, single=False):
     return draw, vjp
 
 
-def _model(model, stats, single=False):
-    """(draw, vjp, state size) for a cell or a bare (W, activation); single: vjp's products with
-    W in float32 (:func:`_right_product`)."""
+def _model(model, stats, product="double"):
+    """(draw, vjp, state size) for a cell or a bare (W, activation); product: how vjp multiplies
+    by W (:func:`_right_product`)."""
     if isinstance(model, tuple):
         W, act = model
-        return (*_elman(W, get_activation(act), stats, single), W.shape[0])
+        return (*_elman(W, get_activation(act), stats, product), W.shape[0])
     W = np.asarray(model.params["weight_hh"], dtype=np.float64)
     build = {"elman": _elman, "lstm": _lstm, "gru": _gru}[model.kind]
-    return (*build(W, model.activation, stats, single), model.state_size)
+    return (*build(W, model.activation, stats, product), model.state_size)
 
 
 def _elman_model(model):
@@ -164,7 +178,7 @@ def constant_jacobian(model, stats) -> bool:
 
 def mean_jacobian(model, stats):
     """The step Jacobian at the stationary means (numerator layout; sparse for a sparse bare W)."""
-    draw, vjp, S = _model(model, stats)
+    draw, vjp, S = _model(model, stats, product="diagonal_blocks")
     if isinstance(model, tuple) and sp.issparse(model[0]):
         return sp.diags(draw(None, (1,), zero=True)[0]) @ model[0]
     return vjp(draw(None, (1,), zero=True), np.eye(S))       # one row of factors, broadcast
@@ -253,7 +267,7 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0,
             activity, gradient = homogeneous_growth(W, act)
             if activity > 0:
                 return gradient, 0.0
-    draw, vjp, S = _model(model, stats, single=True)
+    draw, vjp, S = _model(model, stats, product="single")
     rng = np.random.default_rng(seed)
     g = rng.standard_normal((chains, S))
     g /= np.linalg.norm(g, axis=1, keepdims=True)

@@ -68,7 +68,28 @@ def test_float32_products_move_the_rate_far_less_than_its_standard_error(lstm, m
     W = np.random.default_rng(0).standard_normal((8, 5))
     x = np.random.default_rng(1).standard_normal((3, 8))
     for a, b in ((1e-300, 1e300), (1e300, 1e-300), (1e-200, 1e-100)):
-        got = linearise._right_product(a * W, True)(b * x)
+        got = linearise._right_product(a * W, "single")(b * x)
         np.testing.assert_allclose(got, (b * x) @ (a * W), rtol=1e-5)
     x[0, 0] = np.inf
-    np.testing.assert_array_equal(linearise._right_product(W, True)(x), x @ W)   # float64's own answer
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(linearise._right_product(W, "single")(x), x @ W)  # float64's answer
+
+
+@pytest.mark.parametrize("cls", [ra.Elman, ra.LSTM, ra.GRU])
+def test_mean_jacobian_from_diagonal_blocks_is_the_cells_jacobian_at_its_fixed_point(cls):
+    """O(n^2) row-scaled blocks of W instead of a GEMM with the identity: the cell's own Jacobian."""
+    from rnnanalysis.predict import linearise
+    from rnnanalysis.predict.linearise import mean_jacobian
+    cell = cls(12, 3, init="gaussian", gain=0.8, seed=2)
+    rng = np.random.default_rng(0)
+    cell = cell.with_params({k: v + (0.5 * rng.standard_normal(v.shape) if k.startswith("bias") else 0)
+                             for k, v in cell.params.items()})
+    st = ra.stationary_statistics(cell)                     # zero input: a deterministic fixed point
+    assert st.deterministic
+    state = np.concatenate([st.means["h"]] + ([st.means["c"]] if cls is ra.LSTM else []))
+    J = cell.astype(np.float64).jacobian(state[None], np.zeros((1, 3)))[0]
+    structured = mean_jacobian(cell, st)
+    np.testing.assert_allclose(structured, J, rtol=1e-8, atol=1e-12)     # the fixed point's tolerance
+    draw, vjp, S = linearise._model(cell, st)                             # the GEMM with the identity
+    gemm = vjp(draw(None, (1,), zero=True), np.eye(S))
+    np.testing.assert_allclose(structured, gemm, rtol=1e-14, atol=1e-16)
