@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import rnnanalysis as ra
@@ -99,6 +99,7 @@ def test_lstm_with_saturated_forget_gate_is_critical(rng):
 
 @settings(max_examples=8, deadline=None)
 @given(kind=st.sampled_from(["elman", "lstm", "gru"]), seed=st.integers(0, 2 ** 16), std=st.floats(0.0, 2.0))
+@example(kind="elman", seed=313, std=0.125)    # the Monte-Carlo stop once fired on a 4-chain se too small
 def test_predictions_are_invariant_under_a_permutation_of_hidden_units(kind, seed, std):
     rng = np.random.default_rng(seed)
     cls = {"elman": ra.Elman, "lstm": ra.LSTM, "gru": ra.GRU}[kind]
