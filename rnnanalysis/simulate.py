@@ -344,7 +344,9 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
     """:func:`_sweep_all` over groups of ensemble members (see ``GROUP_BYTES``)."""
     rows = g[..., 0].size
     E = cell.ensemble or 1
-    per_member = 4 * (xsi.shape[0] + 1) * (rows // E) * cell.state_size * cell.dtype.itemsize
+    # a member's forward pass (states, projection, local derivatives): about 2 (S + P) numbers a step
+    per_member = (2 * (xsi.shape[0] + 1) * (rows // E) * (cell.state_size + cell.grad_widths[0])
+                  * cell.dtype.itemsize)
     size = max(1, min(E, GROUP_BYTES // per_member))
     if size >= E:
         return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
