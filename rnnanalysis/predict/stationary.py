@@ -184,9 +184,10 @@ def _elman_covariance(act, W, b, u_mean, u_cov, start):
 
     Trained weights couple the units: the state's cross-unit covariances add to each
     pre-activation's variance, ``C_a = W C_h W^T + Cov(u)``, which the per-unit closure (units
-    independent: only ``diag C_h``) misses (trained Elman networks: Var a under by a factor of
-    1.2-4, typical). Here ``C_h`` is iterated whole: each unit's mean and variance exactly by
-    1-D quadrature at ``N(E a_i, (C_a)_ii)``, the cross terms to first order of Price's theorem,
+    independent: only ``diag C_h``) underestimates (a low-rank-plus-noise W: by a factor 1.35,
+    this closure within 0.5%, ``tests/predict/test_stationary.py``). Here ``C_h`` is iterated
+    whole: each unit's mean and variance exactly by 1-D quadrature at ``N(E a_i, (C_a)_ii)``,
+    the cross terms to first order of Price's theorem,
     ``Cov(phi(a_i), phi(a_j)) ~ E[phi'(a_i)] E[phi'(a_j)] (C_a)_ij`` (the Hermite expansion's
     first term; it keeps ``C_h`` positive semidefinite since ``Var phi(a) >= E[phi']^2 Var a``).
     For i.i.d. weights the cross terms are O(1/sqrt(n)) and the answer is the per-unit one's.
@@ -473,6 +474,8 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
     check_cell(cell)
     if cell.ensemble is not None:
         raise ValueError(f"cell: expected a single network, got an ensemble cell with E={cell.ensemble}")
+    if full_covariance is not None and not isinstance(full_covariance, (bool, np.bool_)):
+        raise TypeError(f"full_covariance: expected True, False or None, got {full_covariance!r}")
     w_ih = np.asarray(cell.params["weight_ih"], dtype=np.float64)
     u_mean, u_var, text = input_moments(w_ih, inputs=inputs, input_std=input_std,
                                         input_variance=input_variance)
@@ -480,8 +483,6 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
     st = _statistics(cell.kind, step, size, cell.activation, u_var, text)
     if full_covariance is None:
         full_covariance = cell.hidden <= FULL_COVARIANCE_MAX
-    elif not isinstance(full_covariance, (bool, np.bool_)):
-        raise TypeError(f"full_covariance: expected True, False or None, got {full_covariance!r}")
     if not full_covariance or cell.kind != "elman" or st.deterministic or \
             _is_homogeneous(cell.activation) or st.log_scale > 0:
         return st
