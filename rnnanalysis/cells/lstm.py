@@ -52,13 +52,13 @@ class LSTM(Cell):
         c = empty((T + 1,) + lead + (n,), dt)
         c[0] = s0[..., n:]
         k_ifg = empty((T, 3) + lead + (n,), dt)
-        k_o, k_hc, g = (empty((T,) + lead + (n,), dt) for _ in range(3))
+        k_o, k_hc = (empty((T,) + lead + (n,), dt) for _ in range(2))
         w4 = self._gate_major(self._wT("weight_hh"), 0)      # (4, *E, n, n)
-        tmp, phi = np.empty((4,) + lead + (n,), dt), np.empty(lead + (n,), dt)
+        tmp, g, phi = np.empty((4,) + lead + (n,), dt), np.empty(lead + (n,), dt), np.empty(lead + (n,), dt)
         hs, cs, matmul = [st[..., :n] for st in s], list(c), np.matmul   # views made once
-        for t, row in enumerate(zip(gates, g, k_ifg, k_o, k_hc, strict=True)):
-            np.add(row[0], matmul(hs[t], w4, out=tmp), out=row[0])
-            self._gates_step(cs[t], cs[t + 1], hs[t + 1], *row, phi)
+        for t, (a, *row) in enumerate(zip(gates, k_ifg, k_o, k_hc, strict=True)):
+            np.add(a, matmul(hs[t], w4, out=tmp), out=a)
+            self._gates_step(cs[t], cs[t + 1], hs[t + 1], a, g, *row, phi)
         s[1:, ..., n:] = c[1:]
         return s, (np.moveaxis(k_ifg, 1, -2), k_o, k_hc, gates[:, 1])   # cache arrays (T, *lead, ...)
 
@@ -79,7 +79,7 @@ class LSTM(Cell):
         c_t = f c_{t-1} + i g into ``c``, h_t = o phi(c_t) into ``h``; and the step's local
         derivatives while its arrays are in cache: the pre-activation gradients of i, f, g are
         ``k_ifg * g_c`` (k_ifg (3, ..., n)), of o ``k_o * g_h``, with ``g_c = g_c' + k_hc * g_h``.
-        ``phi``: (..., n) workspace."""
+        ``g``, ``phi``: (..., n) workspaces."""
         act = self.activation
         i, f, o, a_g = gates
         sigmoid(gates[:3], out=gates[:3])

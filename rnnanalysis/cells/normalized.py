@@ -140,12 +140,12 @@ class LayerNormLSTM(_LayerNormMixin, LSTM):
     def forward(self, u, s0):
         T = u.shape[0]
         n, lead = self.hidden, s0.shape[:-1]
-        s, (ahat, inv, k_o, k_hc, g, f) = self._buffers(u, s0, u.shape[-1], 4, n, n, n, n)
+        s, (ahat, inv, k_o, k_hc, f) = self._buffers(u, s0, u.shape[-1], 4, n, n, n)
         inv = inv[..., None]
         k_ifg = np.empty((T, 3) + lead + (n,), dtype=self.dtype)
         c = np.empty((T + 1,) + lead + (n,), dtype=self.dtype)
         c[0] = s0[..., n:]
-        phi = np.empty(lead + (n,), dtype=self.dtype)
+        g, phi = np.empty(lead + (n,), dtype=self.dtype), np.empty(lead + (n,), dtype=self.dtype)
         w_t, gamma, beta = self._wT("weight_hh"), self._bias("ln_weight"), self._bias("ln_bias")
         for t in range(T):
             a = u[t]
@@ -154,7 +154,7 @@ class LayerNormLSTM(_LayerNormMixin, LSTM):
             np.multiply(ahat[t], gamma, out=a)
             a += beta                                         # a now holds y_t (4 blocks)
             gates = self._gate_major(a, 0)
-            self._gates_step(c[t], c[t + 1], s[t + 1, ..., :n], gates, g[t], k_ifg[t], k_o[t], k_hc[t], phi)
+            self._gates_step(c[t], c[t + 1], s[t + 1, ..., :n], gates, g, k_ifg[t], k_o[t], k_hc[t], phi)
             f[t] = gates[1]
         s[1:, ..., n:] = c[1:]
         return s, (np.moveaxis(k_ifg, 1, -2), k_o, k_hc, f, ahat, inv)
