@@ -1,5 +1,10 @@
-"""Shared fixtures: every random draw in the tests comes from a fixed seed."""
+"""Shared fixtures: every random draw in the tests comes from a fixed seed.
 
+Property tests (hypothesis) draw their examples deterministically too, so a test run is the
+same on every machine; ``HYPOTHESIS_PROFILE=explore`` draws fresh examples to hunt for new
+failures (add any it finds as an ``@example``)."""
+
+import os
 import re
 import shutil
 import subprocess
@@ -7,6 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture
