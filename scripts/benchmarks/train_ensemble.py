@@ -11,9 +11,9 @@ step of all E seeds, sequences per second (E * batch / time), and the median rat
 (> 1: ours trains more sequences per second).
 
 ``--allocator keep`` first tells glibc (``mallopt``) to keep freed memory instead of handing it
-back to the system: one ensemble step allocates ~15 MB of fresh arrays (float64, E = 5), and on
-machines where faulting fresh pages in is slow that, not arithmetic, dominates the step. It
-applies to the whole process, so to PyTorch as well.
+back to the system (what a step still allocates fresh, ``--allocations``, is then served from
+the heap instead of freshly faulted pages). It applies to the whole process, so to PyTorch as
+well.
 
 ``--members 1 2 5 10 20`` instead times ours alone at each ensemble size E (Elman, float64) in
 interleaved rounds and prints the time of one step per member: where it is lowest is how many
