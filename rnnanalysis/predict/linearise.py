@@ -256,8 +256,8 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0,
     stop: optional ``stop(rate, se, steps_done) -> bool``, asked every 50 steps after the warm-up
     (se: the larger of the chains' and the 50-step block means' standard error, see
     :func:`_stop_estimate`); True ends the product there, with the rate and standard error of
-    the steps done (factors are
-    drawn 50 steps at a time: with the default warm-up, stopping after k steps gives ``steps=k``).
+    the steps done (factors are drawn 50 steps at a time: with the default warm-up, stopping
+    after k steps gives ``steps=k``).
     The products with a W of 1 MB or more (an LSTM from n = 181) run in float32 (rescaled):
     the rate moves by ~1e-9 log10/step (LSTM, GRU at n = 256), far inside its standard error.
     """
@@ -276,7 +276,7 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0,
     total = np.zeros(chains)
     dead = np.zeros(chains, dtype=bool)
     block = max(1, min(_CHECK, _BLOCK_ELEMENTS // (chains * S)))
-    done, blocks = 0, []                             # blocks: per-chain sums of each _CHECK steps
+    done, blocks, before = 0, [], np.zeros(chains)   # blocks: per-chain sums of each _CHECK steps
     for t in range(warmup + steps):
         if t % block == 0:                           # draw many steps' factors at once: fewer calls
             factors = draw(rng, (min(block, warmup + steps - t), chains))
@@ -290,7 +290,8 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0,
             total += np.log10(norm)
             done += 1
             if stop is not None and done % _CHECK == 0:
-                blocks.append(total - sum(blocks, np.zeros(chains)))
+                blocks.append(total - before)
+                before = total.copy()
                 if done < steps and not np.any(dead) and stop(*_stop_estimate(total / done, blocks), done):
                     break
     if np.any(dead):

@@ -256,7 +256,7 @@ def _top_singular_values(A, top, rng):
     """
     k = min(top, A.shape[0] - 1)
     try:
-        u, sv, vh = spla.svds(A, k=k, solver="propack", random_state=rng, tol=1e-8, maxiter=_PROPACK_KMAX)
+        u, sv, vh = spla.svds(A, k=k, solver="propack", rng=rng, tol=1e-8, maxiter=_PROPACK_KMAX)
         residual = max(np.linalg.norm(A @ vh.T - u * sv), np.linalg.norm(A.T @ u - vh.T * sv))
         if residual <= 1e-6 * np.max(sv):
             return np.sort(sv)[::-1]
