@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..activations import get_activation, sigmoid
-from .stationary import _is_homogeneous, gaussian_moments
+from .stationary import _is_homogeneous, _ratio, gaussian_moments
 
 __all__ = ["random_product_rate", "mean_jacobian", "constant_jacobian", "homogeneous_growth"]
 
@@ -129,8 +129,7 @@ def _gru(W, act, st, product="double"):
     en, en2 = gaussian_moments(act, st.means["n"], st.variances["n"])
     vn = np.maximum(en2 - en * en, 0.0)
     c_nh = st.means.get("nh", np.zeros(n))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        beta = np.where(vn > 0, c_nh / np.where(vn > 0, vn, 1.0), 0.0)
+    beta = _ratio(c_nh, vn)
     rest = np.maximum(st.variances["h"] - beta * c_nh, 0.0)
     times_W = _right_product(W, product)
 

@@ -76,6 +76,12 @@ def gaussian_moments(act, mean, var):
     return y @ _WEIGHTS, (y * y) @ _WEIGHTS
 
 
+def _ratio(num, den):
+    """``num / den`` elementwise where ``den > 0``, else 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
 def _is_homogeneous(act):
     """phi(c a) = c phi(a) for c > 0 (ReLU, linear, leaky ReLU): checked numerically."""
     a = np.array([-2.5, -0.5, 0.0, 0.7, 3.0])
@@ -250,8 +256,7 @@ def _lstm_map(act, W, W2, b, u_mean, u_var, n):
         eg, eg2 = gaussian_moments(act, *blocks["g"])
         vg = np.maximum(eg2 - eg ** 2, 0.0)
         qg = blocks["g"][1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr_g = np.where(qg > 0, (W2[2 * n:3 * n] @ kh) / np.where(qg > 0, qg, 1.0), 0.0)
+        corr_g = _ratio(W2[2 * n:3 * n] @ kh, qg)
         rho_g = lag_correlation(act, blocks["g"][0], qg, np.clip(corr_g, -1.0, 1.0))
         c_cg = ei * rho_g * vg / np.maximum(1.0 - ef * rho_g, _LEAK_MIN)     # Cov(c_{t-1}, g_t)
         # a forget gate saturated at 1 (1 - f below rounding) makes c a random walk: its
@@ -259,8 +264,7 @@ def _lstm_map(act, W, W2, b, u_mean, u_var, n):
         mc = ei * eg / np.maximum(1.0 - ef, _LEAK_MIN)
         sc = (ei2 * eg2 + 2.0 * ef * ei * (mc * eg + c_cg)) / np.maximum(1.0 - ef2, _LEAK_MIN)
         vc = np.maximum(sc - mc ** 2, 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rho_c = np.where(vc > 0, (ef * vc + ei * c_cg) / np.where(vc > 0, vc, 1.0), 0.0)
+        rho_c = _ratio(ef * vc + ei * c_cg, vc)
         ep, ep2 = gaussian_moments(act, mc, vc)
         mh_new = eo * ep
         vh_new = np.maximum(eo2 * ep2 - mh_new ** 2, 0.0)
@@ -296,8 +300,7 @@ def lag_correlation(act, mean, var, corr):
     order = _HERMITE.shape[1]
     series = (power * corr[..., None] ** np.arange(1, order + 1)).sum(axis=-1)
     series += corr ** (order + 1) * np.maximum(total - power.sum(axis=-1), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, series / np.where(total > 0, total, 1.0), 0.0)
+    return _ratio(series, total)
 
 
 def _gru_map(act, W, W2, b_ih, b_hh, u_mean, u_var, n):
@@ -326,9 +329,7 @@ def _gru_map(act, W, W2, b_ih, b_hh, u_mean, u_var, n):
         pre["n"] = (mean_n, var_a)
         en, en2 = gaussian_moments(act, *pre["n"])
         vn = np.maximum(en2 - en ** 2, 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr_a = np.where(var_a > 0, er * er * (W2[c] @ kh) / np.where(var_a > 0, var_a, 1.0), 0.0)
-        corr_a = np.clip(corr_a, -1.0, 1.0)
+        corr_a = np.clip(_ratio(er * er * (W2[c] @ kh), var_a), -1.0, 1.0)
         rho = lag_correlation(act, mean_n, var_a, corr_a)
         c_nh = (1.0 - ez) * rho * vn / np.maximum(1.0 - ez * rho, _LEAK_MIN)
         e1z2 = 1.0 - 2.0 * ez + ez2                  # E[(1 - z)^2]
