@@ -45,12 +45,13 @@ __all__ = ["SpectralPrediction", "predict", "input_variance", "DENSE_LIMIT"]
 DENSE_LIMIT = 3000
 #: Under ``method="auto"`` a cell's matrix (Elman W_hh, a gated cell's state Jacobian) larger than
 #: CELL_EIG_DENSE_MAX gets its spectral radius from ARPACK, and one larger than CELL_SVD_DENSE_MAX
-#: only its ``top`` singular values (complete False): LAPACK's eigenvalues cost 20-35 ms at
-#: n = 256 and ~220 ms at 512 (an LSTM with n = 256), ARPACK's six largest 9-17 ms; all singular
-#: values 5-8 ms at 256 but 50-70 ms at 512, PROPACK's top six 15-25 ms (one thread, loaded 2-core
-#: machine); the radius agrees with LAPACK's to 1e-9 relative (ARPACK tol 1e-8; predict_cost.py
-#: prints it). A bare W keeps LAPACK: it may be strongly non-normal (a Jordan block), where Arnoldi
-#: iteration is unreliable, and its whole singular spectrum is drawn in the figures.
+#: only its ``top`` singular values (complete False): LAPACK's whole spectra cost O(n^3), a
+#: few extreme values O(n^2) per iteration (their share of predict: the "spectra + rest" column
+#: of scripts/benchmarks/predict_cost.py); the radius agrees with LAPACK's to 1e-9 relative and
+#: the top singular values to 1e-10 (ARPACK tol 1e-8; tests/predict/test_spectral.py,
+#: predict_cost.py prints the radius's). A bare W keeps LAPACK: it may be strongly non-normal
+#: (a Jordan block), where Arnoldi iteration is unreliable, and its whole singular spectrum is
+#: drawn in the figures.
 CELL_EIG_DENSE_MAX, CELL_SVD_DENSE_MAX = 128, 256
 #: Cells whose stationary statistics and stochastic linearisation are implemented.
 MEAN_FIELD_KINDS = ("elman", "lstm", "gru")
@@ -249,10 +250,10 @@ def _arpack_radius(A, rng):
 def _top_singular_values(A, top, rng):
     """The ``top`` largest singular values of A, descending, or None if they do not converge.
 
-    PROPACK's Lanczos bidiagonalisation (2-3x faster than ARPACK on A^T A for an LSTM's
-    512 x 512 Jacobian, the same values to 1e-15), accepted when its triplets are singular
-    triplets of A (residual <= 1e-6 sigma_max: PROPACK returns wrong values without an error
-    for a repeated top singular value, e.g. the identity); ARPACK otherwise.
+    PROPACK's Lanczos bidiagonalisation of A (no eigenproblem of A^T A, as ARPACK's svds),
+    accepted when its triplets are singular triplets of A (residual <= 1e-6 sigma_max: PROPACK
+    returns wrong values without an error for a repeated top singular value, e.g. the
+    identity); ARPACK otherwise.
     """
     k = min(top, A.shape[0] - 1)
     try:
@@ -379,8 +380,8 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
     so: ``zero_input``, ``inputs``).
     activation: for a bare W (default "tanh"). horizon: largest k for ``||W^k||`` (default for a
     bare W: 100 dense, 10 sparse/large; for a cell 0: its rate is the stochastic linearisation,
-    and the transient of W_hh or of the mean Jacobian costs one n x n product per lag, ~0.4 s for
-    100 lags at n = 256). top: singular values computed for sparse/large W and for a cell's matrix
+    and the transient of W_hh or of the mean Jacobian costs one n x n product per lag, O(n^3)
+    each). top: singular values computed for sparse/large W and for a cell's matrix
     beyond ``CELL_SVD_DENSE_MAX`` = 256 (an LSTM's 2n x 2n Jacobian from n = 129). method: "auto",
     "dense" (LAPACK throughout) or "sparse". reference: (state, x) at which a gated cell's
     Jacobian is analysed spectrally (default: the stationary means). band: rates within +-band
