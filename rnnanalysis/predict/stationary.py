@@ -46,7 +46,7 @@ _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(32)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 _MAX_ITER, _TOL = 1000, 1e-10
 #: noisy statistics: map evaluations, plain steps before Anderson's extrapolation, its history
-_MAX_NOISY, _WARM, _DEPTH = 300, 20, 24     # depth 24 vs 8: 20% fewer evaluations on hard cases
+_MAX_NOISY, _WARM, _DEPTH = 300, 20, 24
 #: the deterministic trajectory gives up after 3 x _STALL steps once a _STALL-step stretch has not
 #: cut its step size tenfold (it could not reach the tolerance within _MAX_ITER steps at that pace)
 _STALL = 100
@@ -515,7 +515,7 @@ def matrix_statistics(W, activation, *, inputs=None, input_std=None,
 def _statistics(kind, step, size, act, u_var, text):
     homogeneous = _is_homogeneous(act)
     # weights beyond 1e154: non-finite statistics; matrix-vector products: one BLAS thread (a second
-    # one spins: 4.5 s instead of 0.4 s for a zero-input Elman cell at n = 256 on the loaded machine)
+    # one spins and, on a busy machine, is several times slower: rnnanalysis._threads)
     with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
         stats, ok, it, log_scale, det = _solve(step, size, homogeneous, bool(np.any(u_var > 0)))
     means = {k: np.asarray(mv[0], dtype=np.float64) for k, mv in stats.items()}
