@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import interleaved, machine, median, median_ratio  # noqa: E402
+from _timing import interleaved, load, machine, median, median_ratio  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
@@ -79,10 +79,9 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args(argv)
     n = args.hidden
-    load = os.getloadavg()
     print(f"n = {n}, m = 8, inputs N(0, 1); {machine()}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; medians of {args.rounds} "
-          f"interleaved rounds; load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n")
+          f"interleaved rounds; before: {load()}\n")
     print("| cell | ra.predict (ms) | fastest round (ms) | predict(inputs=xs) (ms) | stationary | rate "
           "| mean field | spectra + rest | lambda_1, T=1000 (ms) | gradient_profile, T=1000 (ms) "
           "| lambda_1 / predict | rho vs LAPACK |")
@@ -120,9 +119,7 @@ def main(argv=None):
               f"{share(parts['mean_field']) if 'mean_field' in ms else '—'} | "
               f"{share(rest)} | {ms['lyapunov']:.0f} | {ms['profile']:.0f} | "
               f"{median_ratio(times, 'lyapunov', 'predict'):.1f}x | {abs(rho / exact - 1):.0e} |", flush=True)
-    load = os.getloadavg()
-    print(f"\nload average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (2 cores: above ~1 the timings "
-          f"include waiting for a core)")
+    print(f"\nafter: {load()} (2 cores: above ~1 the timings include waiting for a core)")
 
 
 if __name__ == "__main__":
