@@ -214,7 +214,8 @@ def homogeneous_growth(W, act, *, steps=300, warmup=200, tol=1e-12):
     log10 growth of ``||h||`` per step, says whether the activity grows at all (> 0). The
     independent-step statistics miss this: the active pattern is selected by the dynamics,
     not drawn afresh each step (e.g. ReLU at gain 1.3, below the independent-pattern critical
-    gain sqrt(2), grows at +0.026 log10/step, as the simulated network does).
+    gain sqrt(2): for some W the activity and the gradients grow, at the rate simulated to
+    1e-5 log10/step, ``tests/predict/test_inputs.py``).
     """
     n = W.shape[0]
     h = np.full(n, 1.0 / math.sqrt(n))
