@@ -67,10 +67,12 @@ def gaussian_expectation(f, q: float) -> float:
     (one vectorised call of f), accepted when a 16-point rule on the same panels agrees to
     1e-13 relative; otherwise (e.g. a custom f with a kink away from a = 0, +-1) adaptive
     quadrature on each half-line. Accurate to ~1e-12 absolute for bounded or polynomially
-    growing f (the rule agrees with adaptive quadrature to 1e-15 for tanh, sigmoid, ReLU,
-    leaky ReLU, linear and their derivatives, q up to 1e6; beyond, the rule still resolves the
-    narrow peak of tanh'(sqrt(q) z) that quadrature misses). ``q = 0`` and ``q = inf`` are taken
-    as limits (scale 1e-100 and 1e100), so ``E[relu'(sqrt(q) z)^2] -> 1/2`` at q = 0.
+    growing f (the rule agrees with adaptive quadrature to 3e-16 relative for tanh, sigmoid,
+    ReLU, leaky ReLU, linear and their derivatives, q = 1e-6..1e6: the grid of
+    ``tests/predict/test_meanfield.py``, which asserts 1e-10; beyond, the rule still resolves the
+    narrow peak of tanh'(sqrt(q) z) that quadrature misses, tested at q = 1e8). ``q = 0`` and
+    ``q = inf`` are taken as limits (scale 1e-100 and 1e100), so ``E[relu'(sqrt(q) z)^2] -> 1/2``
+    at q = 0.
     """
     s = min(max(math.sqrt(q), _SCALE_MIN), _SCALE_MAX)
     with np.errstate(over="ignore", invalid="ignore"):
