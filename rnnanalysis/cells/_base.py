@@ -367,9 +367,11 @@ class Cell:
         if self.ensemble is not None and xs.ndim == 3:
             xs = np.broadcast_to(xs[:, None], (xs.shape[0], self.ensemble) + xs.shape[1:])
         b_ih = _batch_sum(g_ih, self.ensemble)
+        rows_ih = _rows(g_ih, self.ensemble)
+        rows_hh = rows_ih if g_hh is g_ih else _rows(g_hh, self.ensemble)
         grads = {
-            "weight_ih": _outer_sum(g_ih, xs, self.ensemble),
-            "weight_hh": _outer_sum(g_hh, h_prev, self.ensemble),
+            "weight_ih": _outer_sum(rows_ih, _rows(xs, self.ensemble)),
+            "weight_hh": _outer_sum(rows_hh, _rows(h_prev, self.ensemble)),
             "bias_ih": b_ih,
             "bias_hh": b_ih.copy() if g_hh is g_ih else _batch_sum(g_hh, self.ensemble),
         }
@@ -379,13 +381,19 @@ class Cell:
         return grads, np.matmul(g_ih, w, out=empty(g_ih.shape[:-1] + w.shape[-1:], self.dtype))
 
 
-def _outer_sum(a, b, ensemble):
-    """sum over time and batch of a[..., i] b[..., j]: (p, q) or (E, p, q)."""
+def _rows(a, ensemble):
+    """``a`` (T, *lead, p) as the rows to sum over: (T B, p), or (E, T B, p) for an ensemble (a
+    member-major copy in pooled memory, so a training step faults in no fresh pages for it)."""
     if ensemble is None:
-        return a.reshape(-1, a.shape[-1]).T @ b.reshape(-1, b.shape[-1])
-    a = np.moveaxis(a, 1, 0).reshape(ensemble, -1, a.shape[-1])
-    b = np.moveaxis(b, 1, 0).reshape(ensemble, -1, b.shape[-1])
-    return np.swapaxes(a, 1, 2) @ b
+        return a.reshape(-1, a.shape[-1])
+    out = empty((ensemble, a.shape[0]) + a.shape[2:], a.dtype)
+    np.copyto(out, np.moveaxis(a, 1, 0))
+    return out.reshape(ensemble, -1, a.shape[-1])
+
+
+def _outer_sum(rows_a, rows_b):
+    """Sum over time and batch of a[..., i] b[..., j] from their :func:`_rows`: (p, q) or (E, p, q)."""
+    return np.swapaxes(rows_a, -1, -2) @ rows_b
 
 
 def _batch_sum(a, ensemble):

@@ -33,7 +33,7 @@ import numpy as np
 
 from .._validate import as_dtype, finite_float, float_array
 from ..activations import get_activation, sigmoid
-from ._base import Cell, _outer_sum
+from ._base import Cell, _outer_sum, _rows
 from .elman import Elman
 from .lstm import LSTM
 
@@ -274,8 +274,8 @@ class BatchNormRNN(Cell):
         xhat, inv_x = self._normalise(xs @ self._wT("weight_ih"), "x")
         vhat, _ = self._normalise(states[:-1, :, :n] @ self._wT("weight_hh"), "h")
         d_ux = _bn_back(g_z * p["bn_x_weight"], xhat, inv_x, self.training)
-        grads = {"weight_ih": _outer_sum(d_ux, xs, None),
-                 "weight_hh": _outer_sum(g_hh, states[:-1, :, :n], None),
+        grads = {"weight_ih": _outer_sum(_rows(d_ux, None), _rows(xs, None)),
+                 "weight_hh": _outer_sum(_rows(g_hh, None), _rows(states[:-1, :, :n], None)),
                  "bias": g_z.sum(axis=(0, 1)),
                  "bn_h_weight": (g_z * vhat).sum(axis=(0, 1)),
                  "bn_x_weight": (g_z * xhat).sum(axis=(0, 1))}
