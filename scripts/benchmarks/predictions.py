@@ -225,20 +225,20 @@ def summarise(results):
              "| linear rho err. | Pascanu: decides / acc. | lambda_1 acc. | lambda_1 err. "
              "| predict median ms |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in accuracy(results):
+    rows = accuracy(results)
+    for row in rows:
         cells = [row["cells"], str(row["configs"])]
         for key in ROWS:
             a = row[key]
             cells += ([f"{a['decided']} / {a['accuracy']:.1%}"] if key == "pascanu_bound"
                       else [f"{a['accuracy']:.1%}", f"{a['error']:.4f}"])
         lines.append("| " + " | ".join(cells + [f"{row['predict_ms']:.0f}"]) + " |")
-    ceiling = [(row["cells"], row["independent_steps"]) for row in accuracy(results)
-               if "independent_steps" in row]
+    ceiling = [(row["cells"], row["independent_steps"]) for row in rows if "independent_steps" in row]
     if ceiling:
         lines += ["", "independent-steps ceiling (the network's own Jacobians in shuffled order; "
                   "regime accuracy / mean abs. error):"]
         lines += [f"  {name}: {a['accuracy']:.1%} / {a['error']:.4f}" for name, a in ceiling]
-    short = shortfalls(accuracy(results))
+    short = shortfalls(rows)
     lines += ["", f"targets (regime >= {TARGET_ACCURACY:.0%}, error <= {TARGET_ERROR}): "
               + ("all met" if not short else "missed:")] + [f"  {line}" for line in short]
     worst = sorted(results, key=lambda r: -agree(r["rows"]["predict"][0], r["measured"]))[:8]
