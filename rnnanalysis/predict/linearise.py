@@ -86,7 +86,7 @@ def _right_product(W, mode="double"):
     return product
 
 
-def _elman(W, act, st, product="double"):
+def _elman(W, act, st, product):
     mu, q = st.means["a"], st.variances["a"]
     Wt = W.T.tocsr() if sp.issparse(W) else None
     times_W = _right_product(W, product)
@@ -100,7 +100,7 @@ def _elman(W, act, st, product="double"):
     return draw, vjp
 
 
-def _lstm(W, act, st, product="double"):
+def _lstm(W, act, st, product):
     n = W.shape[1]
     times_W = _right_product(W, product)
 
@@ -121,7 +121,7 @@ def _lstm(W, act, st, product="double"):
     return draw, vjp
 
 
-def _gru(W, act, st, product="double"):
+def _gru(W, act, st, product):
     """GRU factors; the previous state is drawn correlated with the candidate as the
     statistics say (``Cov(n_t, h_{t-1})``, key "nh"): at a slow state h_{t-1} ~ n_t and the
     update gate's factor ``(h_{t-1} - n_t) sigma'(z)`` is small."""
