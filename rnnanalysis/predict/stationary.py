@@ -463,7 +463,8 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
     inputs / input_std / input_variance: see :func:`input_moments` (none: zero input).
     full_covariance: noisy Elman cells with a bounded activation get the cross-unit covariances
     (:func:`_elman_covariance`) if True, the per-unit closure if False; None (default): full up
-    to ``FULL_COVARIANCE_MAX`` units (60-150 map evaluations of O(n^3) each; n = 256 keeps its cost).
+    to ``FULL_COVARIANCE_MAX`` units (map evaluations of O(n^3) each, counted in ``iterations``
+    with the per-unit ones; n = 256 keeps its cost).
     Uses the weights and the inputs' first two moments only (no simulation through time).
 
     Example:
