@@ -39,7 +39,7 @@ from .linearise import constant_jacobian, mean_jacobian, random_product_rate
 from .meanfield import mean_field
 from .stationary import ZERO_INPUT, matrix_statistics, stationary_statistics
 
-__all__ = ["SpectralPrediction", "predict", "input_variance", "DENSE_LIMIT"]
+__all__ = ["SpectralPrediction", "predict", "input_variance", "monte_carlo_stop", "DENSE_LIMIT"]
 
 #: Largest n analysed with dense LAPACK under ``method="auto"``; larger or sparse W use ARPACK.
 DENSE_LIMIT = 3000

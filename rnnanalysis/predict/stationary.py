@@ -40,7 +40,7 @@ from ..activations import get_activation
 from ..cells import check_cell
 
 __all__ = ["StationaryStatistics", "stationary_statistics", "matrix_statistics", "input_moments",
-           "gaussian_moments", "ZERO_INPUT"]
+           "gaussian_moments", "lag_correlation", "ZERO_INPUT", "FULL_COVARIANCE_MAX"]
 
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(32)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
