@@ -1,4 +1,4 @@
-"""One BLAS thread for small or matrix-vector-shaped linear algebra, when threadpoolctl is installed.
+"""One BLAS thread for small or matrix-vector-shaped linear algebra, through threadpoolctl.
 
 Small LAPACK calls (QR, eigenvalues for n <= a few hundred) and the per-step products of a time
 loop with few right-hand sides (``(k x S)(S x S)`` with small k) run faster on one OpenBLAS
@@ -7,7 +7,8 @@ spinning makes such loops 10-20x slower (measured: k = 1, n = 1024, T = 1500 Lya
 on one thread, 21-39 s on two while other processes held the cores). The time loops and the
 large products around them (:func:`loop_threads`, :func:`large_product_threads`) measure
 instead of guessing: whether a second thread pays depends on the machine and on what else runs
-on it. threadpoolctl is optional: without it this is a no-op.
+on it. threadpoolctl is a dependency of the package; where it is missing all this is a no-op
+(the default BLAS threads everywhere).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ def test_small_products_take_one_thread_without_measuring(monkeypatch):
 def test_a_measured_choice_is_kept_then_measured_again(monkeypatch):
     calls, clock = [], [1000.0]
     monkeypatch.setattr(threads, "_CHOICES", {})
+    monkeypatch.setattr(threads, "_controller", lambda: object())     # as if threadpoolctl were present
     monkeypatch.setattr(threads.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(threads, "_measure_one_thread", lambda *a: calls.append(a) or len(calls) % 2 == 1)
     assert threads._one_thread(64, 256, 256, np.float64) is True
@@ -24,6 +25,12 @@ def test_a_measured_choice_is_kept_then_measured_again(monkeypatch):
     assert threads._one_thread(64, 256, 256, np.float64) is True and len(calls) == 1
     clock[0] += threads.RECHECK_SECONDS
     assert threads._one_thread(64, 256, 256, np.float64) is False and len(calls) == 2
+
+
+def test_without_threadpoolctl_nothing_is_measured(monkeypatch):
+    monkeypatch.setattr(threads, "_controller", lambda: None)
+    monkeypatch.setattr(threads, "_measure_one_thread", lambda *a: 1 / 0)
+    assert threads._one_thread(64, 256, 256, np.float64)
 
 
 def test_the_measurement_runs_and_decides():
