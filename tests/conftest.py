@@ -4,10 +4,12 @@ Property tests (hypothesis) draw their examples deterministically too, so a test
 same on every machine; ``HYPOTHESIS_PROFILE=explore`` draws fresh examples to hunt for new
 failures (add any it finds as an ``@example``)."""
 
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,25 @@ from hypothesis import settings
 settings.register_profile("deterministic", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """``load_script("papers/report/build.py")``: run a repository script as a fresh module and
+    return it (registered in ``sys.modules`` under a name made from its path, so functions it
+    defines can be sent to worker processes)."""
+    def load(relative_path):
+        path = ROOT / relative_path
+        name = "_".join(path.relative_to(ROOT).with_suffix("").parts)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+    return load
 
 
 @pytest.fixture

@@ -1,25 +1,15 @@
 """The report: builds from the toolkit in quick mode, cites every published number, compiles."""
 
-import importlib.util
 import math
 import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
-def build_module():
-    spec = importlib.util.spec_from_file_location("report_build", ROOT / "papers" / "report" / "build.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["report_build"] = mod                # its functions run in worker processes
-    spec.loader.exec_module(mod)
-    yield mod
-    del sys.modules["report_build"]
+def build_module(load_script):
+    return load_script("papers/report/build.py")      # its functions run in worker processes
 
 
 def test_tex_escaping(build_module):

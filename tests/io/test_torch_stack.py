@@ -1,8 +1,6 @@
 """Saved 2-layer PyTorch LSTM/GRU models (prefix + readout head): per-lag gradient norms agree with
 autograd to 1e-10 in log10 over T = 500, and the CLI reads the files. Skipped without torch."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,15 +10,11 @@ from rnnanalysis.cli import main
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_against_torch.py"
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("check_against_torch", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def script(load_script):
+    return load_script("scripts/check_against_torch.py")
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])

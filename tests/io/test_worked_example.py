@@ -1,7 +1,5 @@
 """The README's worked example (docs/examples/trained_lstm.py) runs: train, save, analyse. Needs torch."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,13 +9,10 @@ import rnnanalysis as ra
 torch = pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "trained_lstm.py"
 
 
-def test_worked_example_trains_saves_and_analyses(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("trained_lstm", EXAMPLE)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+def test_worked_example_trains_saves_and_analyses(tmp_path, capsys, load_script):
+    example = load_script("docs/examples/trained_lstm.py")
     result = example.run(tmp_path, steps=20, T=80)
     out = capsys.readouterr().out
     for name in ("model.pt", "model.npz", "check.tex", "profile.png"):

@@ -1,24 +1,17 @@
 """The predictions benchmark's quick mode sees the same seeded design; its independent-steps ceiling."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rnnanalysis as ra
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmarks" / "predictions.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("predictions_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_script):
+    return load_script("scripts/benchmarks/predictions.py")
 
 
 def test_quick_mode_measures_the_same_configurations(bench, tmp_path, capsys):

@@ -60,14 +60,8 @@ def test_store_resumes_and_extends(tmp_path, capsys):
     assert table == c.to_markdown() and "| GRU | 0/2 | 0/2 |" in table and len(repr(c)) < 200
 
 
-def test_the_study_writes_its_table_from_a_partial_store(tmp_path):
-    import importlib.util
-    from pathlib import Path
-
-    here = Path(__file__).resolve().parents[2] / "papers" / "remedies" / "run.py"
-    spec = importlib.util.spec_from_file_location("remedies_run", here)
-    run = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run)
+def test_the_study_writes_its_table_from_a_partial_store(tmp_path, load_script):
+    run = load_script("papers/remedies/run.py")
     store = tmp_path / "store.jsonl"
     _, task, _, remedies, opt, _ = run.blocks()[0]
     compare_remedies(task, [50], remedies, 2, 4, optimizer=opt, store=store, progress=False, estimate=False,
