@@ -1,7 +1,6 @@
 """Saved 2-layer PyTorch LSTM/GRU models (prefix + readout head): per-lag gradient norms agree with
 autograd to 1e-10 in log10 over T = 500, and the CLI reads the files. Skipped without torch."""
 
-
 import numpy as np
 import pytest
 
@@ -9,7 +8,6 @@ from rnnanalysis.cli import main
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
-
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """The README's worked example (docs/examples/trained_lstm.py) runs: train, save, analyse. Needs torch."""
 
-
 import numpy as np
 import pytest
 
@@ -8,7 +7,6 @@ import rnnanalysis as ra
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
-
 
 
 def test_worked_example_trains_saves_and_analyses(tmp_path, capsys, load_script):
