@@ -197,6 +197,15 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 KILL_GRID = {"gain": [0.8, 1.2], "replicate": list(range(6)), "T": 3000, "hidden": 32, "batch": 16}
 
 
+def _start_kill_sweep(workdir, name, extra=(), **popen):
+    """Write the kill grid's sweep config ``<name>.json`` and start its sweep in a new session."""
+    cfg = workdir / f"{name}.json"
+    cfg.write_text(json.dumps({"function": "gradient_decay", "grid": KILL_GRID, "seed": 3}))
+    proc = subprocess.Popen(_sweep_cmd(cfg) + list(extra), stdout=subprocess.PIPE, env=ENV,
+                            start_new_session=True, **popen)
+    return cfg, proc
+
+
 def _read_all(proc, got):
     got.append(proc.stdout.read())
 
@@ -236,11 +245,8 @@ def driver_kills(tally, rng, workdir, n, reference):
     family = "SIGKILL of the sweep driver"
     for i in range(n):
         tally.add(family)
-        cfg = workdir / f"kill{i}.json"
-        cfg.write_text(json.dumps({"function": "gradient_decay", "grid": KILL_GRID, "seed": 3}))
+        cfg, proc = _start_kill_sweep(workdir, f"kill{i}", stderr=subprocess.DEVNULL)
         store = workdir / f"kill{i}.jsonl"
-        proc = subprocess.Popen(_sweep_cmd(cfg), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV,
-                                start_new_session=True)
         want = rng.randint(0, 9)                        # finished points before the kill
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None and \
@@ -271,10 +277,7 @@ def worker_kills(tally, rng, workdir, n, reference):
     family = "SIGKILL of a pool worker"
     for i in range(n):
         tally.add(family)
-        cfg = workdir / f"wkill{i}.json"
-        cfg.write_text(json.dumps({"function": "gradient_decay", "grid": KILL_GRID, "seed": 3}))
-        proc = subprocess.Popen(_sweep_cmd(cfg) + ["--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=ENV, start_new_session=True)
+        _, proc = _start_kill_sweep(workdir, f"wkill{i}", ["--json"], stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
             time.sleep(0.01)
