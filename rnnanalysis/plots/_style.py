@@ -39,8 +39,8 @@ RC = {
 
 
 def colour(i: int) -> str:
-    """The i-th series colour (cycles through the first seven Okabe-Ito colours)."""
-    return OKABE_ITO[i % 7]
+    """The i-th series colour (cycles through the eight Okabe-Ito colours)."""
+    return OKABE_ITO[i % len(OKABE_ITO)]
 
 
 def styled(plot):

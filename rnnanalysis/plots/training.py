@@ -24,7 +24,7 @@ def plot_remedies(result):
     for ax, task, success in zip(axes, result.tasks, np.asarray(result.success), strict=True):
         for i, label in enumerate(result.labels):
             ax.plot(lengths * 2 ** (0.05 * (i - (R - 1) / 2)), 100 * success[i], color=colour(i),
-                    marker="os^Dv<>"[i % 7], ls=("-", "--", "-.", ":")[i % 4], label=label)
+                    marker="os^Dv<>PX"[i % 9], ls=("-", "--", "-.", ":")[i % 4], label=label)
         ax.set_xscale("log", base=2)
         ax.set_xticks(lengths, [str(int(v)) for v in lengths])
         ax.minorticks_off()
