@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._buffers import empty
 from ..activations import derivative
 from ._base import PARAM_NAMES, Cell, _batch_sum
 from .elman import Elman
@@ -142,8 +143,8 @@ class LayerNormLSTM(_LayerNormMixin, LSTM):
         n, lead = self.hidden, s0.shape[:-1]
         s, (ahat, inv, k_o, k_hc, f) = self._buffers(u, s0, u.shape[-1], 4, n, n, n)
         inv = inv[..., None]
-        k_ifg = np.empty((T, 3) + lead + (n,), dtype=self.dtype)
-        c = np.empty((T + 1,) + lead + (n,), dtype=self.dtype)
+        k_ifg = empty((T, 3) + lead + (n,), self.dtype)
+        c = empty((T + 1,) + lead + (n,), self.dtype)
         c[0] = s0[..., n:]
         g, phi = np.empty(lead + (n,), dtype=self.dtype), np.empty(lead + (n,), dtype=self.dtype)
         w_t, gamma, beta = self._wT("weight_hh"), self._bias("ln_weight"), self._bias("ln_bias")
