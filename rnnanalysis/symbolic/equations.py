@@ -175,33 +175,51 @@ def _stacked(spec, gates):
                    "bias_ih": [f"b_i{g}" for g in gates], "bias_hh": [f"b_h{g}" for g in gates]}
 
 
-def elman(activation="tanh") -> CellSpec:
-    """Elman: ``a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh``, ``h_t = phi(a_t)``."""
-    spec = CellSpec("Elman")
+def _elman(name, activation, layer_norm):
+    spec = CellSpec(name)
     h, x = spec.state("h"), spec.input("x")
     W_ih, W_hh = spec.weight("W_ih", cols="m"), spec.weight("W_hh")
     b_ih, b_hh = spec.bias("b_ih"), spec.bias("b_hh")
+    if layer_norm:
+        alpha, beta = spec.bias("alpha"), spec.bias("beta")
     phi = spec.activation("phi", activation)
     a = spec.define("a", MatAdd(W_ih * x, b_ih, W_hh * h, b_hh))
+    if layer_norm:
+        a = spec.define("y", MatAdd(hadamard(alpha, normalize(a)), beta))
     spec.update(h, phi(a))
     spec.layout = {"weight_ih": ["W_ih"], "weight_hh": ["W_hh"], "bias_ih": ["b_ih"], "bias_hh": ["b_hh"]}
+    if layer_norm:
+        spec.layout.update(ln_weight=["alpha"], ln_bias=["beta"])
     return spec
 
 
-def lstm(activation="tanh") -> CellSpec:
-    """LSTM with PyTorch's gates (i, f, g, o) and state (h, c); phi acts on g and on c."""
-
-    spec = CellSpec("LSTM")
+def _lstm(name, activation, layer_norm):
+    spec = CellSpec(name)
     h, c, x = spec.state("h"), spec.state("c"), spec.input("x")
     sigma, phi = spec.activation("sigma", "sigmoid"), spec.activation("phi", activation)
     gate = {}
     for g in "ifgo":
         a = spec.define(f"a_{g}", _pre_activation(spec, g, x, h))
+        if layer_norm:
+            alpha, beta = spec.bias(f"alpha_{g}"), spec.bias(f"beta_{g}")
+            a = spec.define(f"y_{g}", MatAdd(hadamard(alpha, normalize(a)), beta))
         gate[g] = spec.define(g, (phi if g == "g" else sigma)(a))
     c_t = spec.update(c, MatAdd(hadamard(gate["f"], c), hadamard(gate["i"], gate["g"])))
     spec.update(h, hadamard(gate["o"], phi(c_t)))
     _stacked(spec, "ifgo")
+    if layer_norm:
+        spec.layout.update(ln_weight=[f"alpha_{g}" for g in "ifgo"], ln_bias=[f"beta_{g}" for g in "ifgo"])
     return spec
+
+
+def elman(activation="tanh") -> CellSpec:
+    """Elman: ``a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh``, ``h_t = phi(a_t)``."""
+    return _elman("Elman", activation, layer_norm=False)
+
+
+def lstm(activation="tanh") -> CellSpec:
+    """LSTM with PyTorch's gates (i, f, g, o) and state (h, c); phi acts on g and on c."""
+    return _lstm("LSTM", activation, layer_norm=False)
 
 
 def gru(activation="tanh") -> CellSpec:
@@ -220,38 +238,12 @@ def gru(activation="tanh") -> CellSpec:
 
 def ln_elman(activation="tanh") -> CellSpec:
     """Layer-normalised Elman (Ba et al. 2016): ``h_t = phi(alpha ⊙ norm(a_t) + beta)``."""
-
-    spec = CellSpec("LayerNorm-Elman")
-    h, x = spec.state("h"), spec.input("x")
-    W_ih, W_hh = spec.weight("W_ih", cols="m"), spec.weight("W_hh")
-    b_ih, b_hh, alpha, beta = spec.bias("b_ih"), spec.bias("b_hh"), spec.bias("alpha"), spec.bias("beta")
-    phi = spec.activation("phi", activation)
-    a = spec.define("a", MatAdd(W_ih * x, b_ih, W_hh * h, b_hh))
-    y = spec.define("y", MatAdd(hadamard(alpha, normalize(a)), beta))
-    spec.update(h, phi(y))
-    spec.layout = {"weight_ih": ["W_ih"], "weight_hh": ["W_hh"], "bias_ih": ["b_ih"], "bias_hh": ["b_hh"],
-                   "ln_weight": ["alpha"], "ln_bias": ["beta"]}
-    return spec
+    return _elman("LayerNorm-Elman", activation, layer_norm=True)
 
 
 def ln_lstm(activation="tanh") -> CellSpec:
     """LSTM whose gate pre-activations are layer-normalised block by block (Ba et al. 2016)."""
-
-    spec = CellSpec("LayerNorm-LSTM")
-    h, c, x = spec.state("h"), spec.state("c"), spec.input("x")
-    sigma, phi = spec.activation("sigma", "sigmoid"), spec.activation("phi", activation)
-    gate = {}
-    for g in "ifgo":
-        a = spec.define(f"a_{g}", _pre_activation(spec, g, x, h))
-        alpha, beta = spec.bias(f"alpha_{g}"), spec.bias(f"beta_{g}")
-        y = spec.define(f"y_{g}", MatAdd(hadamard(alpha, normalize(a)), beta))
-        gate[g] = spec.define(g, (phi if g == "g" else sigma)(y))
-    c_t = spec.update(c, MatAdd(hadamard(gate["f"], c), hadamard(gate["i"], gate["g"])))
-    spec.update(h, hadamard(gate["o"], phi(c_t)))
-    _stacked(spec, "ifgo")
-    spec.layout["ln_weight"] = [f"alpha_{g}" for g in "ifgo"]
-    spec.layout["ln_bias"] = [f"beta_{g}" for g in "ifgo"]
-    return spec
+    return _lstm("LayerNorm-LSTM", activation, layer_norm=True)
 
 
 BUILTIN_CELLS = {"elman": elman, "rnn": elman, "lstm": lstm, "gru": gru, "ln_elman": ln_elman,
