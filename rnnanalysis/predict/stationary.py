@@ -9,7 +9,7 @@ but per unit and from the real matrices instead of a scalar sigma_w: each pre-ac
     \\operatorname{Var}[a_i] = \\sum_j W_{ij}^2 \\operatorname{Var}[h_j] + \\operatorname{Var}[u_i]
 
 (units and steps independent; for noisy Elman cells up to ``FULL_COVARIANCE_MAX`` units the
-state's cross-unit covariances are kept too, :func:`_elman_covariance`: trained weights couple
+state's cross-unit covariances are kept too, :mod:`~rnnanalysis.predict.covariance`: trained weights couple
 the units), and the state's moments follow from the cell's update:
 Elman ``h = phi(a)``; LSTM ``c = f c + i g`` at its stationary first two moments, then
 ``h = o phi(c)``; GRU ``h = (1 - z) n + z h`` with ``n = phi(u_n + r (W_hn h + b_hn))``. Gaussian
@@ -31,49 +31,30 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import special
 
 from .._results import Result
 from .._threads import single_blas_thread
 from .._validate import finite_float, float_array
 from ..activations import get_activation
 from ..cells import check_cell
+from .covariance import FULL_COVARIANCE_MAX, elman_covariance
+from .fixed_point import anderson_solve, converged
+from .gaussian import _NODES, _WEIGHTS, gaussian_moments
 
 __all__ = ["StationaryStatistics", "stationary_statistics", "matrix_statistics", "input_moments",
            "gaussian_moments", "lag_correlation", "ZERO_INPUT", "FULL_COVARIANCE_MAX"]
 
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(32)
-_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
-_MAX_ITER, _TOL = 1000, 1e-10
-#: noisy statistics: map evaluations, plain steps before Anderson's extrapolation, its history
-_MAX_NOISY, _WARM, _DEPTH = 300, 20, 24
+_MAX_ITER = 1000
+#: noisy statistics: map evaluations, Anderson's history (:func:`~.fixed_point.anderson_solve`)
+_MAX_NOISY, _DEPTH = 300, 24
 #: the deterministic trajectory gives up after 3 x _STALL steps once a _STALL-step stretch has not
 #: cut its step size tenfold (it could not reach the tolerance within _MAX_ITER steps at that pace)
 _STALL = 100
 _LEAK_MIN = 1e-12            # smallest 1 - E[f] of an LSTM forget gate (saturated gates)
 _SCALE_LIMIT = 1e8           # homogeneous activations: renormalise the statistics beyond this scale
 _SIGMOID = get_activation("sigmoid")
-#: noisy Elman cells up to this width get the full-covariance closure (:func:`_elman_covariance`,
-#: O(n^3) per evaluation); wider ones the per-unit closure (ra.predict's cost at n = 256)
-FULL_COVARIANCE_MAX = 128
-_FULL_DEPTH = 8              # its Anderson history (n^2/2 numbers per entry)
 #: What a prediction made without input statistics says about its inputs.
 ZERO_INPUT = "zero input (no input statistics given: pass inputs= or input_std=)"
-
-
-def gaussian_moments(act, mean, var):
-    """(E[phi(a)], E[phi(a)^2]) for a ~ N(mean, var), elementwise (var = 0 gives phi(mean))."""
-    mean, sd = np.asarray(mean, dtype=float), np.sqrt(np.maximum(var, 0.0))
-    if act.name == "linear":
-        return mean, mean ** 2 + sd ** 2
-    if act.name == "relu":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(sd > 0, mean / sd, np.copysign(np.inf, mean))
-        cdf, pdf = special.ndtr(t), np.exp(-0.5 * np.minimum(t * t, 1e300)) / math.sqrt(2 * math.pi)
-        return mean * cdf + sd * pdf, (mean ** 2 + sd ** 2) * cdf + mean * sd * pdf
-    a = mean[..., None] + sd[..., None] * _NODES
-    y = act.f(a)
-    return y @ _WEIGHTS, (y * y) @ _WEIGHTS
 
 
 def _ratio(num, den):
@@ -183,59 +164,6 @@ def _elman_map(act, W, W2, b, u_mean, u_var):
         var = np.maximum(e2 - e1 ** 2, 0.0)
         return e1, var, {"a": (mu, q), "h": (e1, var)}
     return step
-
-
-def _elman_covariance(act, W, b, u_mean, u_cov, start):
-    """Full-covariance closure of a noisy Elman cell, from the per-unit fixed point ``start``.
-
-    Trained weights couple the units: the state's cross-unit covariances add to each
-    pre-activation's variance, ``C_a = W C_h W^T + Cov(u)``, which the per-unit closure (units
-    independent: only ``diag C_h``) underestimates (a low-rank-plus-noise W: by a factor 1.35,
-    this closure within 0.5%, ``tests/predict/test_stationary.py``). Here ``C_h`` is iterated
-    whole: each unit's mean and variance exactly by 1-D quadrature at ``N(E a_i, (C_a)_ii)``,
-    the cross terms to first order of Price's theorem,
-    ``Cov(phi(a_i), phi(a_j)) ~ E[phi'(a_i)] E[phi'(a_j)] (C_a)_ij`` (the Hermite expansion's
-    first term; it keeps ``C_h`` positive semidefinite since ``Var phi(a) >= E[phi']^2 Var a``).
-    For i.i.d. weights the cross terms are O(1/sqrt(n)) and the answer is the per-unit one's.
-    Solved by Anderson acceleration over (E h, C_h), O(n^3) per map evaluation.
-    Returns (stats, converged, iterations) with the stats of the smallest residual reached.
-    """
-    n = W.shape[0]
-    mu_u = b + u_mean
-    upper = np.triu_indices(n)                 # C_h is symmetric: iterate its upper triangle
-    lower = (upper[1], upper[0])
-
-    def image(x):
-        C = np.empty((n, n))
-        C[upper] = C[lower] = x[n:]
-        mu, Ca = W @ x[:n] + mu_u, W @ C @ W.T + u_cov
-        q = np.maximum(np.diag(Ca), 0.0)
-        e1, e2 = gaussian_moments(act, mu, q)
-        gain = act.df(mu[:, None] + np.sqrt(q)[:, None] * _NODES) @ _WEIGHTS
-        var = np.maximum(e2 - e1 ** 2, 0.0)
-        Ch = np.outer(gain, gain) * Ca
-        np.fill_diagonal(Ch, var)
-        return np.concatenate([e1, Ch[upper]]), {"a": (mu, q), "h": (e1, var)}
-
-    x = np.concatenate([start["h"][0], np.diag(start["h"][1])[upper]])
-    history, best = [], (math.inf, None)
-    for it in range(1, _MAX_NOISY + 1):
-        g, stats = image(x)
-        if not np.all(np.isfinite(g)):
-            break
-        delta = float(np.max(np.abs(g - x)))
-        if delta < best[0]:
-            best = (delta, stats)
-        if delta <= _TOL * max(float(np.max(np.abs(g))), 1e-3):
-            return stats, True, it
-        if it <= _WARM:
-            x = g
-        elif delta > 10 * best[0]:     # extrapolation went astray: restart from the last image
-            history.clear()
-            x = g
-        else:
-            x = _anderson(x, g, history, _FULL_DEPTH)
-    return (best[1] or start), False, it
 
 
 def _lstm_map(act, W, W2, b, u_mean, u_var, n):
@@ -356,41 +284,23 @@ def _cell_map(cell, u_mean, u_var):
     raise ValueError(f"cell: mean-field statistics are for Elman, LSTM and GRU cells, got kind {cell.kind!r}")
 
 
-def _anderson(x, g, history, depth):
-    """Anderson-accelerated next iterate (Walker & Ni 2011, type II, no damping) from the iterate
-    ``x``, its image ``g`` under the map and the last ``depth`` pairs of differences kept in
-    ``history`` = [(x, g), ...]: ``x+ = g - dG gamma`` with ``gamma`` the least-squares fit of the
-    residual ``f = g - x`` by the residual differences ``dF``."""
-    history.append((x, g))
-    del history[:-depth - 1]
-    if len(history) < 2:
-        return g
-    xs = np.array([h[0] for h in history])
-    gs = np.array([h[1] for h in history])
-    f = gs - xs
-    dF, dG = np.diff(f, axis=0), np.diff(gs, axis=0)
-    gamma = np.linalg.lstsq(dF.T, f[-1], rcond=1e-12)[0]
-    return g - gamma @ dG
-
-
 def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=False):
     """Fixed point of (m, v) -> step(m, v); returns (stats dict, converged, iterations, log_scale).
 
-    Noisy statistics of a bounded activation are solved by Anderson acceleration (Walker & Ni
-    2011; ``_WARM`` plain steps first, then depth ``_DEPTH``). Why: plain iteration of the
-    mean-field map is the means' own one-step dynamics, which at gains above ~1.8 with biases
-    oscillates around the fixed point (tanh Elman, LSTM, GRU at n = 64, gain 2.2, sigma_b = 0.8:
-    none settled in 300 steps); the fixed point still exists and is the self-consistent
-    stationary state (a simulation agrees, the annealed closure does not). Anderson's
-    extrapolation from the last residuals reaches it in under 150 map evaluations (the cases of
+    Noisy statistics of a bounded activation are solved by Anderson acceleration
+    (:func:`~rnnanalysis.predict.fixed_point.anderson_solve`, history ``_DEPTH``). Why: plain
+    iteration of the mean-field map is the means' own one-step dynamics, which at gains above
+    ~1.8 with biases oscillates around the fixed point (tanh Elman, LSTM, GRU at n = 64, gain
+    2.2, sigma_b = 0.8: none settled in 300 steps); the fixed point still exists and is the
+    self-consistent stationary state (a simulation agrees, the annealed closure does not).
+    Anderson's extrapolation reaches it in under 150 map evaluations (the cases of
     ``tests/predict/test_stationary.py``), each as cheap as a plain step (two matrix-vector
     products and a quadrature). Newton's method needs the dense Jacobian of the map factorised
     at each step, and Newton-Krylov (GMRES) stalls there: the linearised map ``diag(phi') W``
     has eigenvalues on a disc of radius > 1, so ``I - J`` has eigenvalues around 0 (tried:
     100-1300 evaluations, some failures). Where plain iteration does settle, the answer is the
-    same (to 1e-8, the same tests). A step that makes the residual grow
-    tenfold over the best seen restarts the history from that best iterate. Homogeneous
-    activations keep plain steps (their activity may grow without bound: no fixed point).
+    same (to 1e-8, the same tests). Homogeneous activations keep plain steps (their activity
+    may grow without bound: no fixed point).
     deterministic: variances held at exactly 0 (rounding in the quadrature would otherwise seed
     them and a chaotic network would "converge" to its noisy statistics) and plain iteration,
     which is then the network's own trajectory from h0 = 0: its fixed point counts only if that
@@ -400,15 +310,24 @@ def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=Fals
     weight-ensemble closure; the last resort when the per-unit means do not settle.
     """
     x = np.concatenate([np.zeros(size), np.full(size, float(v0))])
-    log_scale, shrink = 0.0, 1.0
-    history, best, deltas = [], (math.inf, x), []
 
-    def apply(x):
+    def apply(x, shrink=1.0):
         m, v = x[:size], x[size:]
         return step(np.zeros_like(m), v + m * m, shrink) if annealed else step(m, v, shrink)
 
-    for it in range(1, max_iter + 1):
-        m1, v1, stats = apply(x)
+    if not (deterministic or homogeneous):
+        def image(x):
+            m1, v1, stats = apply(x)
+            return np.concatenate([m1, v1]), stats
+
+        def clip(x):
+            x[size:] = np.maximum(x[size:], 0.0)
+            return x
+        stats, ok, it = anderson_solve(image, x, size, depth=_DEPTH, max_evals=max_iter, clip=clip)
+        return stats, ok, it, 0.0
+    log_scale, shrink, deltas = 0.0, 1.0, []
+    for it in range(1, max_iter + 1):               # plain steps
+        m1, v1, stats = apply(x, shrink)
         if deterministic:
             v1 = np.zeros_like(v1)
         if homogeneous:                # unbounded activity: follow its shape, count its growth
@@ -420,27 +339,16 @@ def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=Fals
         if not (np.all(np.isfinite(m1)) and np.all(np.isfinite(v1))):
             return stats, False, it, log_scale
         g = np.concatenate([m1, v1])
-        delta = float(np.max(np.abs(m1 - x[:size])) + np.max(np.abs(v1 - x[size:])))
-        level = float(np.max(np.abs(m1)) + np.max(v1))
-        if delta <= _TOL * max(level, 1e-3):
+        ok, delta = converged(x, g, size)
+        if ok:
             return stats, True, it, log_scale
         if deterministic:              # the trajectory: give up once it stops settling
             deltas.append(delta)
             if it >= 3 * _STALL and it % _STALL == 0 and \
                     min(deltas[-_STALL:]) > 0.1 * min(deltas[-2 * _STALL:-_STALL]):
                 return stats, False, it, log_scale
-        if deterministic or homogeneous or it <= _WARM:    # plain steps
-            x = g
-            continue
-        if delta < best[0]:
-            best = (delta, x)
-        elif delta > 10 * best[0]:     # extrapolation went astray: restart from the best iterate
-            history.clear()
-            x = best[1]
-            continue
-        x = _anderson(x, g, history, _DEPTH)
-        x[size:] = np.maximum(x[size:], 0.0)
-    return apply(x)[2], False, max_iter, log_scale
+        x = g
+    return apply(x, shrink)[2], False, max_iter, log_scale
 
 
 def _solve(step, size, homogeneous, noisy):
@@ -463,9 +371,9 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
 
     inputs / input_std / input_variance: see :func:`input_moments` (none: zero input).
     full_covariance: noisy Elman cells with a bounded activation get the cross-unit covariances
-    (:func:`_elman_covariance`) if True, the per-unit closure if False; None (default): full up
-    to ``FULL_COVARIANCE_MAX`` units (map evaluations of O(n^3) each, counted in ``iterations``
-    with the per-unit ones; n = 256 keeps its cost).
+    (:func:`~rnnanalysis.predict.covariance.elman_covariance`) if True, the per-unit closure if
+    False; None (default): full up to ``FULL_COVARIANCE_MAX`` units (map evaluations of O(n^3)
+    each, counted in ``iterations`` with the per-unit ones; n = 256 keeps its cost).
     Uses the weights and the inputs' first two moments only (no simulation through time).
 
     Example:
@@ -494,7 +402,7 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
                           covariance=True)[1]
     start = {k: (st.means[k], st.variances[k]) for k in st.means}
     with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
-        stats, ok, it = _elman_covariance(cell.activation, p["weight_hh"], p["bias_ih"] + p["bias_hh"],
+        stats, ok, it = elman_covariance(cell.activation, p["weight_hh"], p["bias_ih"] + p["bias_hh"],
                                           u_mean, u_cov, start)
     return replace(st, means={k: np.asarray(v[0], dtype=np.float64) for k, v in stats.items()},
                    variances={k: np.asarray(v[1], dtype=np.float64) for k, v in stats.items()},
