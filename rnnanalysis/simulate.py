@@ -232,12 +232,15 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         g_hh = empty((b - a,) + lead + (w_hh,), cell.dtype) if cell.separate_hh_grad else g_ih
         gi = list(g_ih)
         with loop_threads(rows, n, w_hh, cell.dtype):
-            for t in range(b, a, -1):
-                g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
-                if g_hh is not g_ih:
-                    g_hh[t - 1 - a] = gh
-                if at == "every" and t > 1:
-                    g[..., out] += dh[t - 2]
+            if at == "last" and g_hh is g_ih:
+                g = cell.backward_steps(cache, 0, b - a, g, adjoints[a:b], g_ih)
+            else:
+                for t in range(b, a, -1):
+                    g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
+                    if g_hh is not g_ih:
+                        g_hh[t - 1 - a] = gh
+                    if at == "every" and t > 1:
+                        g[..., out] += dh[t - 2]
         with large_product_threads(2 * (b - a) * rows * w_ih * (cell.inputs + S), cell.dtype):
             seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
         if input_grads:
@@ -301,15 +304,12 @@ def renormalised_sweep(cell, cache, g, start, stop, accept, *, extra=0, length=8
     red_g = tuple(range(extra)) + (g.ndim - 1,)            # the same axes of g
     cap = max(64, min(MAX_BLOCK, _BLOCK_BYTES // max(g.nbytes, 1)))
     buf = empty((cap,) + g.shape, cell.dtype)
-    bufs = list(buf)
-    step, t, shift, tries = cell.backward_step, start, None, 0
+    t, shift, tries = start, None, 0
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):   # detected and redone below
         while t > stop:
             k = min(length, t - stop, cap)
             lo = t - k
-            x = g if shift is None else g * 10.0 ** shift[..., None]
-            for i in range(k - 1, -1, -1):
-                x = step(cache, lo + i, x, out=bufs[i])[0]
+            cell.backward_steps(cache, lo, t, g if shift is None else g * 10.0 ** shift[..., None], buf[:k])
             blk = buf[:k]
             measured = _log10_norms(blk, red, lim)
             zero_start = np.all(g == 0, axis=red_g)

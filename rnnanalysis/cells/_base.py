@@ -327,6 +327,16 @@ class Cell:
         """(g_prev, g_ih, g_hh): the vector-Jacobian product of step j (see the module doc)."""
         raise NotImplementedError(f"{type(self).__name__}: implement backward_step")
 
+    def backward_steps(self, cache, lo, hi, g, out, out_ih=None):
+        """Carry g (the adjoint at s_hi) back through steps hi-1, ..., lo of ``cache``:
+        ``out[j - lo]`` receives the adjoint at s_j and ``out_ih[j - lo]``, if given, step j's
+        g_ih (``backward_step`` for each step; built-in cells replay it from C,
+        :mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
+        step = self.backward_step
+        for j in range(hi - 1, lo - 1, -1):
+            g = step(cache, j, g, out=out[j - lo], out_ih=None if out_ih is None else out_ih[j - lo])[0]
+        return g
+
     def _buffers(self, u, s0, *widths):
         """States (T+1, *lead, S) starting at s0, and per-step buffers (T, *lead, w)."""
         states = empty((u.shape[0] + 1,) + s0.shape, self.dtype)

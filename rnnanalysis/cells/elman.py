@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _kernel
 from ..activations import derivative
 from ._base import Cell
 
@@ -33,13 +34,39 @@ class Elman(Cell):
         T = u.shape[0]
         h, _ = self._buffers(u, s0)
         w_t, f, matmul, add = self._wT("weight_hh"), self.activation.f, np.matmul, np.add
-        hs, us = list(h), list(u)                # views made once: the loop is per-step-overhead bound
-        for t in range(T):
-            matmul(hs[t], w_t, out=hs[t + 1])
-            add(us[t], hs[t + 1], out=us[t])     # us[t] now holds the pre-activation a_t
-            f(us[t], out=hs[t + 1])
+        if not _kernel.replay(self.dtype, T, lambda prog: self._forward_program(prog, u, h, w_t)):
+            hs, us = list(h), list(u)            # views made once: the loop is per-step-overhead bound
+            for t in range(T):
+                matmul(hs[t], w_t, out=hs[t + 1])
+                add(us[t], hs[t + 1], out=us[t])     # us[t] now holds the pre-activation a_t
+                f(us[t], out=hs[t + 1])
         return h, (derivative(self.activation, u, h[1:], out=u),)   # phi'(a_t), written over a_t
+
+    def _forward_program(self, prog, u, h, w_t):
+        """The loop above as a :class:`rnnanalysis._kernel.Program` (same calls, same order)."""
+        prog.matmul(_kernel.along(h, 0), (w_t, 0), _kernel.along(h, 1))
+        prog.ufunc(np.add, _kernel.along(u), _kernel.along(h, 1), _kernel.along(u))
+        _kernel.activation(prog, self.activation, _kernel.along(u), _kernel.along(h, 1))
 
     def backward_step(self, cache, j, g, out=None, out_ih=None):
         g_a = np.multiply(g, cache[0][j], out=out_ih)   # g diag(phi'(a))
         return np.matmul(g_a, self._params["weight_hh"], out=out), g_a, g_a
+
+    def backward_steps(self, cache, lo, hi, g, out, out_ih=None):
+        d = cache[0]
+        if hi - lo < 2 or g.shape != d.shape[1:] or not _kernel.available():
+            return super().backward_steps(cache, lo, hi, g, out, out_ih)
+        self.backward_step(cache, hi - 1, g, out=out[hi - 1 - lo],
+                           out_ih=None if out_ih is None else out_ih[hi - 1 - lo])
+        scratch = np.empty_like(g) if out_ih is None else None
+
+        def program(prog):               # backward_step for j = hi-2, ..., lo
+            back = -out.strides[0]
+            g_a = (scratch, 0) if out_ih is None else (out_ih[hi - 2 - lo], -out_ih.strides[0])
+            prog.ufunc(np.multiply, (out[hi - 1 - lo], back), (d[hi - 2], -d.strides[0]), g_a)
+            prog.matmul(g_a, (self._params["weight_hh"], 0), (out[hi - 2 - lo], back))
+
+        if not _kernel.replay(self.dtype, hi - lo - 1, program):
+            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih)
+        return out[0]
+

@@ -1,0 +1,206 @@
+"""Time loops replayed from C: NumPy's own inner loops, called T times without the interpreter.
+
+A step of a built-in cell is a fixed sequence of NumPy calls (a matmul, a few elementwise
+ufuncs) on arrays that move by a fixed number of bytes from one step to the next. At small
+sizes the interpreter and NumPy's per-call dispatch cost more than the arithmetic (about two
+thirds of an n = 64 step on the development machine). A :class:`Program` records such a
+sequence once, as the inner loop each call would run (NumPy's loop for that ufunc and dtype,
+found through :func:`rnnanalysis._kernels.loop`), with the operands' pointers at step 0 and
+their per-step offsets; :meth:`Program.run` replays it T times from C (``rnnanalysis/_kernels.c``,
+built at install when a C compiler is present). The arithmetic is NumPy's — the same loops,
+the same BLAS, the same thread settings — so the results equal the NumPy path bit for bit
+(``tests/test_kernel.py``), and nothing but the per-call overhead goes away.
+
+Without the compiled module (no compiler at install), or with ``RNNANALYSIS_KERNEL=0`` in the
+environment, :func:`available` is False and the cells run their NumPy loops. Every inner loop
+is checked against NumPy on sample data when first bound; one that differs is not used.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+try:
+    from . import _kernels
+except ImportError:                 # built without a C compiler: the NumPy loops run instead
+    _kernels = None
+
+#: False disables the compiled loops (tests compare both paths; RNNANALYSIS_KERNEL=0 at start-up).
+ENABLED = os.environ.get("RNNANALYSIS_KERNEL", "1") != "0"
+
+_LOOPS: dict = {}                   # (ufunc, dtype) -> (function, data) addresses, or None
+
+
+def available() -> bool:
+    """Whether time loops may run through :class:`Program` (compiled module present, enabled)."""
+    return ENABLED and _kernels is not None
+
+
+def _address(a) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def _loop(ufunc, dtype):
+    """NumPy's inner loop of ``ufunc`` for ``dtype`` operands, checked on sample data; None if
+    NumPy has none to hand out or it does not reproduce NumPy's own result."""
+    key = (ufunc, dtype)
+    if key not in _LOOPS:
+        _LOOPS[key] = None
+        found = _kernels.loop(ufunc, bytes([dtype.num] * ufunc.nargs))
+        if found is not None:
+            _LOOPS[key] = found
+            if not _reproduces(ufunc, dtype):
+                _LOOPS[key] = None
+    return _LOOPS[key]
+
+
+def _reproduces(ufunc, dtype) -> bool:
+    rng = np.random.default_rng(0)
+    if ufunc is np.matmul:
+        a, b = (rng.normal(size=s).astype(dtype) for s in ((3, 33, 40), (3, 40, 20)))
+        want, got = np.matmul(a, b), np.empty((3, 33, 20), dtype)
+        prog = Program(dtype)
+        prog.matmul((a, 0), (b, 0), (got, 0))
+    else:
+        args = [(rng.normal(size=257) * 4).astype(dtype) for _ in range(ufunc.nin)]
+        with np.errstate(all="ignore"):
+            want = ufunc(*args)
+        got = np.empty_like(want)
+        prog = Program(dtype)
+        prog.ufunc(ufunc, *[(x, 0) for x in args], (got, 0))
+    prog.run(1)
+    return bool(np.array_equal(want, got, equal_nan=True))
+
+
+class KernelUnavailable(Exception):
+    """A loop the program needs is not available (the caller runs its NumPy loop instead)."""
+
+
+class Program:
+    """A step as NumPy inner loops; operands are ``(array at step 0, bytes it moves per step)``
+    (:func:`along`) or Python floats (constants). Operands must stay alive until :meth:`run`
+    returns (the program keeps references)."""
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+        self._words: list = []
+        self._count = 0
+        self._keep: list = []
+
+    def _bound(self, ufunc):
+        found = _loop(ufunc, self.dtype)
+        if found is None:
+            raise KernelUnavailable(f"no inner loop of {ufunc.__name__} for {self.dtype}")
+        return found
+
+    def _operand(self, x):
+        if isinstance(x, tuple):
+            a, per_step = x
+            if a.dtype != self.dtype:
+                raise TypeError(f"operand of dtype {a.dtype} in a {self.dtype} program")
+            self._keep.append(a)
+            return a, per_step
+        a = np.array(x, self.dtype)          # a constant: a 0-d array with stride 0
+        self._keep.append(a)
+        return a, 0
+
+    def ufunc(self, ufunc, *operands):
+        """Append the elementwise ``ufunc(*inputs, out=output)`` (the last operand is the output)."""
+        fn, data = self._bound(ufunc)
+        ops = [self._operand(x) for x in operands]
+        shape = next((a.shape for a, _ in ops if a.ndim), None)
+        if shape is None or any(a.ndim and a.shape != shape for a, _ in ops):
+            raise KernelUnavailable(f"{ufunc.__name__}: operands of different shapes")
+        size = self.dtype.itemsize
+        if all(a.ndim == 0 or a.flags.c_contiguous for a, _ in ops):
+            outer, dims = 1, [int(np.prod(shape))]
+            per_outer = [0] * len(ops)
+        else:                                 # rows of a contiguous last axis (e.g. h inside (h, c))
+            outer, dims, per_outer = int(np.prod(shape[:-1])), [shape[-1]], []
+            for a, _ in ops:
+                if a.ndim == 0:
+                    per_outer.append(0)
+                    continue
+                rows = a.strides[:-1]
+                if a.strides[-1] != size or any(rows[i] != rows[i + 1] * shape[i + 1]
+                                                for i in range(len(rows) - 1)):
+                    raise KernelUnavailable(f"{ufunc.__name__}: operand not made of uniform rows")
+                per_outer.append(rows[-1] if rows else 0)
+        steps = [0 if a.ndim == 0 else size for a, _ in ops]
+        self._append(fn, data, outer, dims, steps, ops, per_outer)
+
+    def matmul(self, a, b, out):
+        """Append ``numpy.matmul(a, b, out=out)`` for (E?, m, k) @ (E?, k, p) operands."""
+        fn, data = self._bound(np.matmul)
+        ops = [self._operand(x) for x in (a, b, out)]
+        (av, _), (bv, _), (ov, _) = ops
+        if max(av.ndim, bv.ndim, ov.ndim) > 3 or min(av.ndim, bv.ndim, ov.ndim) < 2:
+            raise KernelUnavailable("matmul: operands of 2 or 3 dimensions only")
+        lead = ov.shape[0] if ov.ndim == 3 else 1
+        m, k, p = av.shape[-2], av.shape[-1], bv.shape[-1]
+        if bv.shape[-2] != k or ov.shape[-2:] != (m, p) or any(
+                v.ndim == 3 and v.shape[0] != lead for v in (av, bv)):
+            raise KernelUnavailable("matmul: operand shapes do not match")
+        outer = [v.strides[0] if v.ndim == 3 else 0 for v in (av, bv, ov)]
+        core = [s for v in (av, bv, ov) for s in v.strides[-2:]]
+        self._append(fn, data, 1, [lead, m, k, p], outer + core, ops, [0, 0, 0])
+
+    def _append(self, fn, data, outer, dims, steps, ops, per_outer):
+        self._words += [fn, data, len(ops), outer, len(dims), len(steps), *dims, *steps,
+                        *[_address(a) for a, _ in ops], *[s for _, s in ops], *per_outer]
+        self._count += 1
+
+    def run(self, T: int):
+        """Replay the recorded step T times (t = 0 .. T-1, operands at base + t * per_step)."""
+        _kernels.run(np.array([self._count] + self._words, dtype=np.int64), int(T))
+
+
+def replay(dtype, T: int, build) -> bool:
+    """Record ``build(program)`` and run it T times from C; False (nothing run) when the
+    compiled loops are unavailable or lack a loop the program needs."""
+    if T <= 0 or not available():
+        return False
+    prog = Program(dtype)
+    try:
+        build(prog)
+    except KernelUnavailable:
+        return False
+    prog.run(T)
+    return True
+
+
+def along(a, i: int = 0, step: int = 1):
+    """Operand ``a[i + step * t]`` at step t: ``(a[i], step * a.strides[0])``."""
+    return a[i], step * a.strides[0]
+
+
+#: The built-in activations' f as ufunc calls, exactly as rnnanalysis.activations computes them.
+def _tanh(prog, a, out):
+    prog.ufunc(np.tanh, a, out)
+
+
+def _sigmoid(prog, a, out):
+    prog.ufunc(np.negative, a, out)
+    prog.ufunc(np.exp, out, out)
+    prog.ufunc(np.add, out, 1.0, out)
+    prog.ufunc(np.reciprocal, out, out)
+
+
+def _relu(prog, a, out):
+    prog.ufunc(np.maximum, a, 0.0, out)
+
+
+_ACTIVATIONS = {"tanh": _tanh, "sigmoid": _sigmoid, "relu": _relu}
+
+
+def activation(prog, act, a, out):
+    """Append ``act.f(a, out=out)`` for the built-in tanh, sigmoid and relu; KernelUnavailable
+    for others (a custom activation is Python code the program cannot replay)."""
+    from .activations import ACTIVATIONS
+
+    ops = _ACTIVATIONS.get(act.name)
+    if ops is None or ACTIVATIONS.get(act.name) is not act:
+        raise KernelUnavailable(f"activation {act.name!r} has no compiled loop")
+    ops(prog, a, out)

@@ -1,0 +1,87 @@
+"""The compiled time loops (rnnanalysis._kernel) give the NumPy path's results bit for bit.
+
+Both paths run in the same process: ``_kernel.ENABLED`` switches the compiled replay off. The
+module is built by ``pip install -e .`` (or ``python setup.py build_ext --inplace``); without it
+these tests skip, unless RNNANALYSIS_REQUIRE_KERNEL=1 (CI builds it and sets that).
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+import rnnanalysis as ra
+from rnnanalysis import _kernel
+
+if _kernel._kernels is None:
+    if os.environ.get("RNNANALYSIS_REQUIRE_KERNEL") == "1":
+        raise ImportError("rnnanalysis._kernels is not built (RNNANALYSIS_REQUIRE_KERNEL=1)")
+    pytest.skip("compiled kernel not built (pip install -e . or python setup.py build_ext --inplace)",
+                allow_module_level=True)
+
+
+def _both(monkeypatch, fn):
+    """fn() with the compiled loops, then with the NumPy loops; counts the compiled runs."""
+    runs = []
+    real = _kernel.Program.run
+    monkeypatch.setattr(_kernel.Program, "run", lambda self, T: (runs.append(T), real(self, T)))
+    monkeypatch.setattr(_kernel, "ENABLED", True)
+    fast = fn()
+    monkeypatch.setattr(_kernel, "ENABLED", False)
+    slow = fn()
+    return fast, slow, len(runs)
+
+
+def _results(cell, xs, rng):
+    lead = (cell.ensemble,) if cell.ensemble else ()
+    grad = rng.normal(size=lead + (xs.shape[1], cell.hidden))
+    out = {"states": ra.simulate(cell, xs).states,
+           "profile": ra.gradient_profile(cell, xs).log10_norms,
+           "checkpointed": ra.gradient_profile(cell, xs, checkpoint=7).log10_norms}
+    res = ra.bptt(cell, xs, grad)
+    out.update({"adjoints": res.adjoints, "grad_xs": res.grad_xs, **res.grads})
+    return {k: np.array(v) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("kind", ["elman"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ensemble", [None, 3])
+def test_compiled_loops_equal_the_numpy_loops_bit_for_bit(monkeypatch, kind, activation, dtype, ensemble):
+    rng = np.random.default_rng(0)
+    cell = ra.Elman(24, 5, activation, seed=1, dtype=dtype, ensemble=ensemble, gain=1.2, init="orthogonal")
+    xs = rng.normal(size=(300, 4, 5))
+    fast, slow, runs = _both(monkeypatch, lambda: _results(cell, xs, np.random.default_rng(2)))
+    assert runs > 0
+    for key in slow:
+        np.testing.assert_array_equal(fast[key], slow[key], err_msg=key)
+
+
+def test_a_custom_activation_runs_the_numpy_loop(monkeypatch):
+    act = ra.custom_activation(lambda a: a / (1 + np.abs(a)), lambda a: 1 / (1 + np.abs(a)) ** 2,
+                               gamma=1.0, name="softsign")
+    cell = ra.Elman(8, 3, act, seed=0)
+    xs = np.random.default_rng(0).normal(size=(40, 2, 3))
+    fast, slow, _ = _both(monkeypatch, lambda: ra.simulate(cell, xs).states)
+    np.testing.assert_array_equal(fast, slow)
+    assert not _kernel.replay(cell.dtype, 5, lambda prog: _kernel.activation(prog, act, (xs, 0), (xs, 0)))
+
+
+def test_the_runner_refuses_malformed_programs_and_non_ufuncs():
+    with pytest.raises(ValueError, match="program"):
+        _kernel._kernels.run(np.array([1, 0, 0, 2], np.int64), 3)
+    with pytest.raises(ValueError, match="program"):
+        _kernel._kernels.run(np.array([0, 5], np.int64), 3)
+    with pytest.raises(TypeError, match="ufunc"):
+        _kernel._kernels.loop(np.add.reduce, b"\x0c\x0c\x0c")
+    assert _kernel._kernels.loop(np.tanh, bytes([99, 99])) is None
+
+
+def test_a_program_of_mismatched_operands_is_refused_before_it_runs():
+    prog = _kernel.Program(np.float64)
+    with pytest.raises(_kernel.KernelUnavailable, match="shapes"):
+        prog.ufunc(np.add, (np.zeros(3), 0), (np.zeros(4), 0), (np.zeros(3), 0))
+    with pytest.raises(TypeError, match="dtype"):
+        prog.ufunc(np.add, (np.zeros(3, np.float32), 0), 1.0, (np.zeros(3), 0))
+    with pytest.raises(_kernel.KernelUnavailable, match="shapes"):
+        prog.matmul((np.zeros((2, 3)), 0), (np.zeros((4, 2)), 0), (np.zeros((2, 2)), 0))
