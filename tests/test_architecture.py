@@ -4,7 +4,7 @@ The graph is read from the source with :mod:`ast` (every ``import``, including t
 functions), so a lazy import does not hide an arrow. A *room* is a top-level module or subpackage
 of ``rnnanalysis`` (``cells``, ``simulate``, ``predict``, ``_validate``, ...). Layers, low to high:
 
-0. ``_validate``, ``_results``, ``_threads``, ``_buffers``, ``activations``, ``init``
+0. ``_validate``, ``_results``, ``_threads``, ``_buffers``, ``_kernel``, ``activations``, ``init``
 1. ``cells``, ``io``, ``testing``
 2. ``simulate``
 3. ``predict``, ``train``, ``symbolic`` (``symbolic`` uses only layer 0 and itself)
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1] / "rnnanalysis"
 PKG = "rnnanalysis"
 
 LAYERS = [
-    {"_validate", "_results", "_threads", "_buffers", "activations", "init"},
+    {"_validate", "_results", "_threads", "_buffers", "_kernel", "activations", "init"},
     {"cells", "io", "testing"},
     {"simulate"},
     {"predict", "train", "symbolic"},
