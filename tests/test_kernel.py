@@ -13,9 +13,9 @@ import pytest
 import rnnanalysis as ra
 from rnnanalysis import _kernel
 
-if _kernel._kernels is None:
+if _kernel._runner is None:
     if os.environ.get("RNNANALYSIS_REQUIRE_KERNEL") == "1":
-        raise ImportError("rnnanalysis._kernels is not built (RNNANALYSIS_REQUIRE_KERNEL=1)")
+        raise ImportError("rnnanalysis._kernel._runner is not built (RNNANALYSIS_REQUIRE_KERNEL=1)")
     pytest.skip("compiled kernel not built (pip install -e . or python setup.py build_ext --inplace)",
                 allow_module_level=True)
 
@@ -69,12 +69,12 @@ def test_a_custom_activation_runs_the_numpy_loop(monkeypatch):
 
 def test_the_runner_refuses_malformed_programs_and_non_ufuncs():
     with pytest.raises(ValueError, match="program"):
-        _kernel._kernels.run(np.array([1, 0, 0, 2], np.int64), 3)
+        _kernel._runner.run(np.array([1, 0, 0, 2], np.int64), 3)
     with pytest.raises(ValueError, match="program"):
-        _kernel._kernels.run(np.array([0, 5], np.int64), 3)
+        _kernel._runner.run(np.array([0, 5], np.int64), 3)
     with pytest.raises(TypeError, match="ufunc"):
-        _kernel._kernels.loop(np.add.reduce, b"\x0c\x0c\x0c")
-    assert _kernel._kernels.loop(np.tanh, bytes([99, 99])) is None
+        _kernel._runner.loop(np.add.reduce, b"\x0c\x0c\x0c")
+    assert _kernel._runner.loop(np.tanh, bytes([99, 99])) is None
 
 
 def test_a_program_of_mismatched_operands_is_refused_before_it_runs():

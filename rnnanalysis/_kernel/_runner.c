@@ -1,4 +1,4 @@
-/* A time loop of NumPy's own inner loops, run from C (optional; rnnanalysis/_kernel.py).
+/* A time loop of NumPy's own inner loops, run from C (optional; rnnanalysis/_kernel/__init__.py).
  *
  * A step of a recurrent cell is a short, fixed sequence of NumPy calls (a matmul, a few
  * elementwise ufuncs), repeated T times on arrays that move by a fixed number of bytes per
@@ -8,7 +8,7 @@
  * results are those of the NumPy path, bit for bit, without the per-call overhead.
  *
  * No NumPy headers are needed to build it: the loop signature and the head of PyUFuncObject
- * are the documented, ABI-stable C-API of NumPy, restated below. rnnanalysis/_kernel.py checks
+ * are the documented, ABI-stable C-API of NumPy, restated below. rnnanalysis/_kernel/__init__.py checks
  * every loop it binds against NumPy on sample data before using it.
  */
 #define PY_SSIZE_T_CLEAN
@@ -152,11 +152,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_kernels", "NumPy's inner loops replayed over time from C.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_runner", "NumPy's inner loops replayed over time from C.", -1, methods,
 };
 
 PyMODINIT_FUNC
-PyInit__kernels(void)
+PyInit__runner(void)
 {
     return PyModule_Create(&module);
 }

@@ -5,8 +5,8 @@ ufuncs) on arrays that move by a fixed number of bytes from one step to the next
 sizes the interpreter and NumPy's per-call dispatch cost more than the arithmetic (about two
 thirds of an n = 64 step on the development machine). A :class:`Program` records such a
 sequence once, as the inner loop each call would run (NumPy's loop for that ufunc and dtype,
-found through :func:`rnnanalysis._kernels.loop`), with the operands' pointers at step 0 and
-their per-step offsets; :meth:`Program.run` replays it T times from C (``rnnanalysis/_kernels.c``,
+found through :func:`rnnanalysis._kernel._runner.loop`), with the operands' pointers at step 0 and
+their per-step offsets; :meth:`Program.run` replays it T times from C (``rnnanalysis/_kernel/_runner.c``,
 built at install when a C compiler is present). The arithmetic is NumPy's — the same loops,
 the same BLAS, the same thread settings — so the results equal the NumPy path bit for bit
 (``tests/test_kernel.py``), and nothing but the per-call overhead goes away.
@@ -22,10 +22,12 @@ import os
 
 import numpy as np
 
+from ..activations import ACTIVATIONS
+
 try:
-    from . import _kernels
+    from . import _runner
 except ImportError:                 # built without a C compiler: the NumPy loops run instead
-    _kernels = None
+    _runner = None
 
 #: False disables the compiled loops (tests compare both paths; RNNANALYSIS_KERNEL=0 at start-up).
 ENABLED = os.environ.get("RNNANALYSIS_KERNEL", "1") != "0"
@@ -35,7 +37,7 @@ _LOOPS: dict = {}                   # (ufunc, dtype) -> (function, data) address
 
 def available() -> bool:
     """Whether time loops may run through :class:`Program` (compiled module present, enabled)."""
-    return ENABLED and _kernels is not None
+    return ENABLED and _runner is not None
 
 
 def _address(a) -> int:
@@ -48,7 +50,7 @@ def _loop(ufunc, dtype):
     key = (ufunc, dtype)
     if key not in _LOOPS:
         _LOOPS[key] = None
-        found = _kernels.loop(ufunc, bytes([dtype.num] * ufunc.nargs))
+        found = _runner.loop(ufunc, bytes([dtype.num] * ufunc.nargs))
         if found is not None:
             _LOOPS[key] = found
             if not _reproduces(ufunc, dtype):
@@ -154,7 +156,7 @@ class Program:
 
     def run(self, T: int):
         """Replay the recorded step T times (t = 0 .. T-1, operands at base + t * per_step)."""
-        _kernels.run(np.array([self._count] + self._words, dtype=np.int64), int(T))
+        _runner.run(np.array([self._count] + self._words, dtype=np.int64), int(T))
 
 
 def replay(dtype, T: int, build) -> bool:
@@ -198,8 +200,6 @@ _ACTIVATIONS = {"tanh": _tanh, "sigmoid": _sigmoid, "relu": _relu}
 def activation(prog, act, a, out):
     """Append ``act.f(a, out=out)`` for the built-in tanh, sigmoid and relu; KernelUnavailable
     for others (a custom activation is Python code the program cannot replay)."""
-    from .activations import ACTIVATIONS
-
     ops = _ACTIVATIONS.get(act.name)
     if ops is None or ACTIVATIONS.get(act.name) is not act:
         raise KernelUnavailable(f"activation {act.name!r} has no compiled loop")
