@@ -54,7 +54,8 @@ class Elman(Cell):
 
     def backward_steps(self, cache, lo, hi, g, out, out_ih=None):
         d = cache[0]
-        if hi - lo < 2 or g.shape != d.shape[1:] or not _kernel.available():
+        if (hi - lo < 2 or g.shape != d.shape[1:] or not _kernel.available()
+                or type(self).backward_step is not Elman.backward_step):   # a subclass's own step
             return super().backward_steps(cache, lo, hi, g, out, out_ih)
         self.backward_step(cache, hi - 1, g, out=out[hi - 1 - lo],
                            out_ih=None if out_ih is None else out_ih[hi - 1 - lo])
