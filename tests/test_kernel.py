@@ -49,7 +49,8 @@ def _results(cell, xs, rng):
 @pytest.mark.parametrize("ensemble", [None, 3])
 def test_compiled_loops_equal_the_numpy_loops_bit_for_bit(monkeypatch, kind, activation, dtype, ensemble):
     rng = np.random.default_rng(0)
-    cell = getattr(ra, kind)(24, 5, activation, seed=1, dtype=dtype, ensemble=ensemble, gain=1.2, init="orthogonal")
+    cell = getattr(ra, kind)(24, 5, activation, seed=1, dtype=dtype, ensemble=ensemble, gain=1.2,
+                             init="orthogonal")
     xs = rng.normal(size=(300, 4, 5))
     fast, slow, runs = _both(monkeypatch, lambda: _results(cell, xs, np.random.default_rng(2)))
     assert runs > 0 or kind != "Elman"          # layer norm: its own loops, not replayed
