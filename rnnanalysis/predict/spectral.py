@@ -35,6 +35,7 @@ from ..activations import get_activation
 from ..cells import Cell, check_cell
 from ..cells.layout import prepare_inputs
 from ._regime import CRITICAL_BAND_LOG10, classify
+from .drift import drift_for
 from .linearise import constant_jacobian, mean_jacobian, random_product_rate
 from .meanfield import mean_field
 from .stationary import ZERO_INPUT, matrix_statistics, stationary_statistics
@@ -79,7 +80,9 @@ class SpectralPrediction(Result):
     log10_rate_stochastic and its Monte-Carlo standard error: the rate of
     :mod:`~rnnanalysis.predict.linearise` (NaN if the statistics overflow); time_scale_steps:
     steps per tenfold change of the gradient, 1/|rate|; stationary_converged: whether the
-    mean-field fixed point reached its tolerance.
+    mean-field fixed point reached its tolerance; log10_rate_drift: the top Lyapunov exponent
+    of the cell's own oscillation at its inputs' mean where that decides the rate (predictor
+    "drift_orbit", :mod:`~rnnanalysis.predict.drift`), else NaN.
     """
 
     source: str
@@ -107,6 +110,7 @@ class SpectralPrediction(Result):
     log10_rate_stochastic_se: float
     time_scale_steps: float
     stationary_converged: bool
+    log10_rate_drift: float = math.nan
 
     @property
     def sigma_max(self) -> float:
@@ -444,6 +448,7 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
 
     if W is not None:
         spectrum(W)
+    drift_rate = math.nan
     if stats is None:
         given = [k for k, v in described.items() if v is not None]
         inputs_text = (f"{', '.join(given)} given but not used: no mean-field theory for "
@@ -452,6 +457,10 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
     else:
         inputs_text, converged = stats.inputs, stats.converged
         stochastic, stochastic_se, decided_by = _stochastic(model, stats, steps, seed_mc, spectrum, band)
+        drift = drift_for(model, stats, inputs, seed_mc) \
+            if from_cell and decided_by == "stochastic_linearisation" else None
+        if drift is not None and drift.decides:
+            drift_rate, decided_by = drift.log10_rate, "drift_orbit"
     if W is None:
         W = mean_jacobian(model, stats) if decided_by else _gated_fallback(model)
         if not decided_by:
@@ -471,7 +480,7 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
     if decided_by is None:
         estimate, decided_by = linear, "linear_rho"
     else:
-        estimate = stochastic
+        estimate = drift_rate if decided_by == "drift_orbit" else stochastic
     if gamma * sigma_max < 1 and not gated:
         regime, predictor = "vanishing", "pascanu_bound"
     else:
@@ -488,7 +497,7 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
         inputs=inputs_text, zero_input=inputs_text == ZERO_INPUT,
         log10_rate_stochastic=stochastic, log10_rate_stochastic_se=stochastic_se,
         time_scale_steps=(1.0 / abs(estimate) if estimate != 0 and math.isfinite(estimate) else math.inf),
-        stationary_converged=converged)
+        stationary_converged=converged, log10_rate_drift=drift_rate)
 
 
 def _scalar_mean_field(W, act, sigma_b, stats):

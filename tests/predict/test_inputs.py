@@ -77,12 +77,13 @@ def test_sigma_b_to_zero_is_continuous_with_input_noise(rng):
 
 def test_sigma_b_to_zero_without_inputs_leaves_the_unstable_zero_state(rng):
     """Zero drive: the state stays at 0 for ever (rate log10 rho > 0); any bias, however small,
-    lets a chaotic network leave it, and the rate is the chaotic one, as the simulator says."""
+    lets a chaotic network leave it, and the rate is the chaotic one, as the simulator says
+    (without input noise the drift orbit is the network's own trajectory: predict.drift)."""
     cell = ra.Elman(60, 2, init="gaussian", gain=1.6, seed=2)
     tiny = with_params(cell, bias_ih=1e-9 * rng.normal(size=60))
     exact, leaving = ra.predict(cell, horizon=0), ra.predict(tiny, horizon=0)
     assert exact.log10_rate_estimate == pytest.approx(np.log10(exact.spectral_radius), rel=1e-12)
-    assert leaving.predictor == "stochastic_linearisation"
+    assert leaving.predictor == "drift_orbit"
     assert leaving.log10_rate_estimate < exact.log10_rate_estimate
     simulated = measured(tiny, np.zeros((1200, 1, 2)), skip=400)
     assert leaving.log10_rate_estimate == pytest.approx(simulated, abs=0.01)

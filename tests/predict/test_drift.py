@@ -1,0 +1,78 @@
+"""The drift orbit (the cell at its inputs' mean): analytic period-2 rate, a neutral invariant circle
+against a simulation with noisy inputs, and where it must stay out of the way."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+import rnnanalysis as ra
+from rnnanalysis.predict import fit_log10_rate
+from rnnanalysis.predict.drift import drift_orbit
+
+
+def elman(W, inputs=2, seed=0):
+    n = W.shape[0]
+    cell = ra.Elman(n, inputs, seed=seed)
+    return cell.with_params({"weight_ih": cell.params["weight_ih"], "weight_hh": W,
+                             "bias_ih": np.zeros(n), "bias_hh": np.zeros(n)})
+
+
+def measured(cell, std, T=1200, B=2, seed=1):
+    xs = std * np.random.default_rng(seed).standard_normal((T, B, cell.inputs))
+    return float(np.median(fit_log10_rate(ra.gradient_profile(cell, xs).log10_norms, T // 10)))
+
+
+def test_a_period_two_orbit_decays_at_its_analytic_rate():
+    """h -> tanh(-g h) flips every unit between +-x*, x* = tanh(g x*): each step's Jacobian is
+    -g (1 - x*^2) I, so gradients decay at log10(g (1 - x*^2)) per step exactly; the closure
+    takes the flipping activity for noise and misses it."""
+    g, n = 1.2, 12
+    x = optimize.brentq(lambda v: v - math.tanh(g * v), 0.1, 1.0)
+    exact = math.log10(g * (1 - x * x))                        # -0.1678
+    cell = elman(-g * np.eye(n))
+    p = ra.predict(cell, input_std=0.01)
+    assert p.predictor == "drift_orbit"
+    assert p.log10_rate_estimate == pytest.approx(exact, abs=1e-9)
+    assert p.log10_rate_drift == p.log10_rate_estimate
+    assert abs(p.log10_rate_stochastic - exact) > 0.1                  # the closure: -0.011
+    assert measured(cell, 0.01) == pytest.approx(exact, abs=1e-3)
+
+
+def test_an_invariant_circle_keeps_a_neutral_direction():
+    """W = g R(theta) on 2-unit blocks, g > 1: the origin is unstable and each block settles on an
+    invariant circle turning by an irrational angle, along which gradients neither vanish nor
+    explode (top exponent 0). With small input noise the simulation measures a rate inside the
+    critical band, the drift orbit predicts it; the independent-steps closure does not."""
+    g, theta, blocks = 1.3, 2 * math.pi * (math.sqrt(5) - 1) / 2 * 0.3, 6
+    R = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+    cell = elman(g * np.kron(np.eye(blocks), R))
+    for std in (0.01, 0.3):
+        p = ra.predict(cell, input_std=std)
+        assert p.predictor == "drift_orbit" and p.regime == "critical"
+        assert abs(p.log10_rate_estimate) < 2e-4
+        assert p.log10_rate_stochastic < -0.01                      # the closure: vanishing
+        assert abs(measured(cell, std) - p.log10_rate_estimate) < 2e-3  # 3e-6 and -0.0015
+    assert ra.predict(cell).predictor == "fixed_point_rho"  # zero input from h = 0: stays at 0
+
+
+def test_large_input_noise_leaves_the_closure_in_charge():
+    """The period-2 network above driven by inputs of std 8: the noise, not the flip, sets the
+    rate (measured -0.266; closure -0.246, orbit -0.168)."""
+    cell = elman(-1.2 * np.eye(12))
+    p = ra.predict(cell, input_std=8.0)
+    assert p.predictor == "stochastic_linearisation" and math.isnan(p.log10_rate_drift)
+    orbit = drift_orbit(cell, np.zeros(2), drive_variance=0.0, start=np.full(12, 0.5))
+    assert orbit.decides
+    moments = ra.stationary_statistics(cell, input_std=8.0)
+    assert not drift_orbit(cell, np.zeros(2), moments.drive_variance, np.full(12, 0.5)).decides
+    rate = measured(cell, 8.0)
+    assert abs(p.log10_rate_estimate - rate) < abs(orbit.log10_rate - rate) / 3
+
+
+def test_a_drift_that_settles_is_not_used():
+    cell = elman(0.5 * np.eye(4))
+    orbit = drift_orbit(cell, np.ones(2), drive_variance=0.0, start=np.ones(4))
+    assert orbit.settled and not orbit.decides and math.isnan(orbit.log10_rate)
+    assert ra.predict(cell, input_std=0.01).predictor != "drift_orbit"
