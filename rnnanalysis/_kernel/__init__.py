@@ -134,20 +134,29 @@ class Program:
         self._append(fn, data, outer, dims, steps, ops, per_outer)
 
     def matmul(self, a, b, out):
-        """Append ``numpy.matmul(a, b, out=out)`` for (E?, m, k) @ (E?, k, p) operands."""
+        """Append ``numpy.matmul(a, b, out=out)`` for (G?, E?, m, k) @ (G?, E?, k, p) operands
+        (missing leading axes broadcast)."""
         fn, data = self._bound(np.matmul)
         ops = [self._operand(x) for x in (a, b, out)]
-        (av, _), (bv, _), (ov, _) = ops
-        if max(av.ndim, bv.ndim, ov.ndim) > 3 or min(av.ndim, bv.ndim, ov.ndim) < 2:
-            raise KernelUnavailable("matmul: operands of 2 or 3 dimensions only")
-        lead = ov.shape[0] if ov.ndim == 3 else 1
+        views = [v for v, _ in ops]
+        lead = views[2].shape[:-2]
+        if len(lead) > 2 or min(v.ndim for v in views) < 2:
+            raise KernelUnavailable("matmul: operands of 2 to 4 dimensions only")
+        (av, bv, ov) = views
         m, k, p = av.shape[-2], av.shape[-1], bv.shape[-1]
-        if bv.shape[-2] != k or ov.shape[-2:] != (m, p) or any(
-                v.ndim == 3 and v.shape[0] != lead for v in (av, bv)):
+        if bv.shape[-2] != k or ov.shape[-2:] != (m, p):
             raise KernelUnavailable("matmul: operand shapes do not match")
-        outer = [v.strides[0] if v.ndim == 3 else 0 for v in (av, bv, ov)]
-        core = [s for v in (av, bv, ov) for s in v.strides[-2:]]
-        self._append(fn, data, 1, [lead, m, k, p], outer + core, ops, [0, 0, 0])
+        padded = []                           # each operand's strides over ov's leading axes
+        for v in views:
+            extra = v.ndim - 2
+            if v.shape[:extra] != lead[len(lead) - extra:]:
+                raise KernelUnavailable("matmul: operand shapes do not match")
+            padded.append((0,) * (len(lead) - extra) + v.strides[:extra])
+        if len(lead) < 2:                     # a run-time outer loop over the first leading axis
+            lead, padded = (1,) * (2 - len(lead)) + lead, [(0,) * (2 - len(s)) + s for s in padded]
+        core = [s for v in views for s in v.strides[-2:]]
+        self._append(fn, data, lead[0], [lead[1], m, k, p], [s[1] for s in padded] + core, ops,
+                     [s[0] for s in padded])
 
     def _append(self, fn, data, outer, dims, steps, ops, per_outer):
         self._words += [fn, data, len(ops), outer, len(dims), len(steps), *dims, *steps,
@@ -197,10 +206,37 @@ def _relu(prog, a, out):
 _ACTIVATIONS = {"tanh": _tanh, "sigmoid": _sigmoid, "relu": _relu}
 
 
+def sigmoid(prog, a, out):
+    """Append :func:`rnnanalysis.activations.sigmoid` (a into out)."""
+    _sigmoid(prog, a, out)
+
+
+def _dtanh_y(prog, a, y, out):
+    prog.ufunc(np.multiply, y, y, out)
+    prog.ufunc(np.subtract, 1.0, out, out)
+
+
+def _drelu(prog, a, y, out):
+    prog.ufunc(np.heaviside, y, 0.0, out)     # relu's df_from_output: heaviside of y
+
+
+_DERIVATIVES = {"tanh": _dtanh_y, "relu": _drelu}
+
+
 def activation(prog, act, a, out):
     """Append ``act.f(a, out=out)`` for the built-in tanh, sigmoid and relu; KernelUnavailable
     for others (a custom activation is Python code the program cannot replay)."""
-    ops = _ACTIVATIONS.get(act.name)
+    _built_in(act, _ACTIVATIONS)(prog, a, out)
+
+
+def _built_in(act, table):
+    ops = table.get(act.name)
     if ops is None or ACTIVATIONS.get(act.name) is not act:
-        raise KernelUnavailable(f"activation {act.name!r} has no compiled loop")
-    ops(prog, a, out)
+        raise KernelUnavailable(f"activation {act.name!r} has no compiled loop here")
+    return ops
+
+
+def derivative(prog, act, a, y, out):
+    """Append :func:`rnnanalysis.activations.derivative` (phi'(a) given y = phi(a)) for the
+    built-in tanh and relu; KernelUnavailable for others."""
+    _built_in(act, _DERIVATIVES)(prog, a, y, out)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _kernel
 from .._buffers import empty
+from .._kernel import along
 from .._validate import finite_float
 from ..activations import derivative, sigmoid
 from ._base import Cell
@@ -55,10 +57,18 @@ class LSTM(Cell):
         k_o, k_hc = (empty((T,) + lead + (n,), dt) for _ in range(2))
         w4 = self._gate_major(self._wT("weight_hh"), 0)      # (4, *E, n, n)
         tmp, g, phi = np.empty((4,) + lead + (n,), dt), np.empty(lead + (n,), dt), np.empty(lead + (n,), dt)
-        hs, cs, matmul = [st[..., :n] for st in s], list(c), np.matmul   # views made once
-        for t, (a, *row) in enumerate(zip(gates, k_ifg, k_o, k_hc, strict=True)):
-            np.add(a, matmul(hs[t], w4, out=tmp), out=a)
-            self._gates_step(cs[t], cs[t + 1], hs[t + 1], a, g, *row, phi)
+        def program(prog):                   # the loop below, replayed from C
+            h = s[..., :n]
+            prog.matmul(along(h), (w4, 0), (tmp, 0))
+            prog.ufunc(np.add, along(gates), (tmp, 0), along(gates))
+            self._gates_program(prog, along(c), along(c, 1), along(h, 1), along(gates), (g, 0),
+                                along(k_ifg), along(k_o), along(k_hc), (phi, 0))
+
+        if not _kernel.replay(dt, T, program):
+            hs, cs, matmul = [st[..., :n] for st in s], list(c), np.matmul   # views made once
+            for t, (a, *row) in enumerate(zip(gates, k_ifg, k_o, k_hc, strict=True)):
+                np.add(a, matmul(hs[t], w4, out=tmp), out=a)
+                self._gates_step(cs[t], cs[t + 1], hs[t + 1], a, g, *row, phi)
         s[1:, ..., n:] = c[1:]
         return s, (np.moveaxis(k_ifg, 1, -2), k_o, k_hc, gates[:, 1])   # cache arrays (T, *lead, ...)
 
@@ -101,6 +111,32 @@ class LSTM(Cell):
         derivative(act, c, phi, out=k_hc)
         k_hc *= o
 
+    def _gates_program(self, prog, c_prev, c, h, gates, g, k_ifg, k_o, k_hc, phi):
+        """:meth:`_gates_step` as :class:`rnnanalysis._kernel.Program` operands (same calls,
+        same order)."""
+        act, mul, sub = self.activation, np.multiply, np.subtract
+        i, f, o, a_g = (_part(gates, q) for q in range(4))
+        k_if, sig2 = _part(k_ifg, slice(0, 2)), _part(gates, slice(0, 2))
+        k_i, k_f, k_g = (_part(k_ifg, q) for q in range(3))
+        _kernel.sigmoid(prog, _part(gates, slice(0, 3)), _part(gates, slice(0, 3)))
+        _kernel.activation(prog, act, a_g, g)
+        prog.ufunc(mul, f, c_prev, c)
+        prog.ufunc(mul, i, g, phi)
+        prog.ufunc(np.add, c, phi, c)
+        _kernel.activation(prog, act, c, phi)
+        prog.ufunc(mul, o, phi, h)
+        prog.ufunc(sub, 1.0, sig2, k_if)
+        prog.ufunc(mul, k_if, sig2, k_if)
+        prog.ufunc(mul, k_i, g, k_i)
+        prog.ufunc(mul, k_f, c_prev, k_f)
+        _kernel.derivative(prog, act, a_g, g, k_g)
+        prog.ufunc(mul, k_g, i, k_g)
+        prog.ufunc(sub, 1.0, o, k_o)
+        prog.ufunc(mul, k_o, o, k_o)
+        prog.ufunc(mul, k_o, phi, k_o)
+        _kernel.derivative(prog, act, c, phi, k_hc)
+        prog.ufunc(mul, k_hc, o, k_hc)
+
     def _gate_adjoint(self, k_ifg, k_o, k_hc, g, out_ih=None):
         """(total gradient on c_t, gradient on the 4 gate pre-activations in PyTorch's order)
         from g on (h_t, c_t); k_ifg: (..., 3, n)."""
@@ -121,3 +157,42 @@ class LSTM(Cell):
         np.matmul(g_a, self._params["weight_hh"], out=g_prev[..., : self.hidden])
         np.multiply(g_ct, f, out=g_prev[..., self.hidden:])
         return g_prev, g_a, g_a
+
+    def backward_steps(self, cache, lo, hi, g, out, out_ih=None):
+        n, k_ifg = self.hidden, cache[0]
+        if (hi - lo < 2 or g.shape != out.shape[1:] or g.shape[:-1] != k_ifg.shape[1:-2]
+                or not _kernel.available() or type(self).backward_step is not LSTM.backward_step):
+            return super().backward_steps(cache, lo, hi, g, out, out_ih)
+        self.backward_step(cache, hi - 1, g, out=out[hi - 1 - lo],
+                           out_ih=None if out_ih is None else out_ih[hi - 1 - lo])
+        lead = g.shape[:-1]
+        g_ct = np.empty(lead + (n,), g.dtype)
+        g_a = (np.empty(lead + (4 * n,), g.dtype), 0) if out_ih is None else _back(out_ih, hi - 2 - lo)
+        gates4 = (g_a[0].reshape(lead + (4, n)), g_a[1])
+        raw = np.moveaxis(k_ifg, -2, 1)                  # (T, 3, *lead, n), as forward wrote it
+        x, y = _back(out, hi - 1 - lo), _back(out, hi - 2 - lo)
+
+        def program(prog):                   # backward_step for j = hi-2, ..., lo
+            mul = np.multiply
+            g_h, g_c = _part(x, np.s_[..., :n]), _part(x, np.s_[..., n:])
+            prog.ufunc(mul, g_h, _back(cache[2], hi - 2), (g_ct, 0))
+            prog.ufunc(np.add, (g_ct, 0), g_c, (g_ct, 0))
+            for q in range(3):
+                prog.ufunc(mul, (g_ct, 0), _part(_back(raw, hi - 2), q), _part(gates4, np.s_[..., q, :]))
+            prog.ufunc(mul, g_h, _back(cache[1], hi - 2), _part(gates4, np.s_[..., 3, :]))
+            prog.matmul(g_a, (self._params["weight_hh"], 0), _part(y, np.s_[..., :n]))
+            prog.ufunc(mul, (g_ct, 0), _back(cache[3], hi - 2), _part(y, np.s_[..., n:]))
+
+        if not _kernel.replay(self.dtype, hi - lo - 1, program):
+            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih)
+        return out[0]
+
+
+def _part(operand, index):
+    """A program operand's part (the same part at every step)."""
+    return operand[0][index], operand[1]
+
+
+def _back(a, i):
+    """Program operand a[i - t] at step t (a time loop running backward)."""
+    return along(a, i, -1)
