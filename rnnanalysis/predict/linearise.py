@@ -209,40 +209,37 @@ def homogeneous_growth(W, act, *, steps=300, warmup=200, tol=1e-12):
     negligible beside it and the network follows this map: its direction settles on a
     nonlinear eigenvector ``phi(W h*) = lambda h*`` (the fixed pattern of active units D*, so
     every step's Jacobian is ``D* W`` and the gradient rate is ``log10 rho(D* W)`` exactly),
-    or wanders among patterns (the gradient rate is then the top Lyapunov exponent along the
-    map, carried by a tangent vector after ``warmup`` steps). The activity rate, the mean
+    or wanders among patterns (the gradient rate is then the growth along the map of the
+    tangent vector started at ``h``, after ``warmup`` steps). The activity rate, the mean
     log10 growth of ``||h||`` per step, says whether the activity grows at all (> 0). The
     independent-step statistics miss this: the active pattern is selected by the dynamics,
     not drawn afresh each step (e.g. ReLU at gain 1.3, below the independent-pattern critical
     gain sqrt(2): for some W the activity and the gradients grow, at the rate simulated to
     1e-5 log10/step, ``tests/predict/test_inputs.py``).
+    The tangent started at ``h`` is ``h`` itself at every step: a homogeneous phi has
+    ``phi(a) = phi'(a) a`` (Euler), so ``D(W h) W h = phi(W h)``; its growth is the activity's,
+    and it is not carried separately (one matrix-vector product per step).
     """
     n = W.shape[0]
     h = np.full(n, 1.0 / math.sqrt(n))
-    v = h.copy()
-    grow = tangent = 0.0
+    grow = 0.0
     for t in range(warmup + steps):
         a = W @ h
-        g, d = act.f(a), act.df(a)
+        g = act.f(a)
         norm = float(np.linalg.norm(g))
         if norm == 0.0:
             return -math.inf, -math.inf
         g /= norm
         if np.max(np.abs(g - h)) <= tol:            # a nonlinear eigenvector: the Jacobian is fixed
+            d = act.df(a)
             if sp.issparse(W) or n > _DENSE_EIG_MAX:   # its radius by power iteration on D* W
-                return math.log10(norm), _power_rate(W, d, v, warmup, steps)
+                return math.log10(norm), _power_rate(W, d, h, warmup, steps)
             rho = float(np.max(np.abs(np.linalg.eigvals(d[:, None] * W))))
             return math.log10(norm), math.log10(rho) if rho > 0 else -math.inf
-        v = d * (W @ v)
-        vn = float(np.linalg.norm(v))
-        if vn == 0.0:
-            return math.log10(norm), -math.inf
-        v /= vn
         if t >= warmup:
             grow += math.log10(norm)
-            tangent += math.log10(vn)
         h = g
-    return grow / steps, tangent / steps
+    return grow / steps, grow / steps
 
 
 def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0, stop=None):

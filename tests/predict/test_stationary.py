@@ -139,12 +139,13 @@ def plain_relu_direction(cell, steps=20000):
 def test_growing_relu_statistics_are_the_direction_plain_iteration_settles_on(n, gain, seed):
     """Activity that grows without bound: the drive stops mattering and the statistics settle on the
     zero-drive map's normalised fixed point (the earlier plain steps ran out of their 300-step
-    budget on both and the annealed closure stood in: 354 and 616 evaluations)."""
+    budget on both and the annealed closure stood in: 354 and 616 evaluations; now 77 and 185,
+    the second after a steady growth of ~80 steps)."""
     cell = ra.Elman(n, 4, activation="relu", init="gaussian", gain=gain, seed=seed)
     m, v, growth = plain_relu_direction(cell)
     st = ra.stationary_statistics(cell, input_std=1.0)
     W = np.asarray(cell.params["weight_hh"], dtype=np.float64)
-    assert st.converged and st.iterations < 250
+    assert st.converged and st.iterations < 200
     assert st.log_scale == pytest.approx(growth, rel=1e-8) and growth > 0
     np.testing.assert_allclose(st.means["a"], W @ m, atol=1e-8)
     np.testing.assert_allclose(st.variances["a"], W ** 2 @ v, atol=1e-8)
