@@ -14,6 +14,7 @@ on it. threadpoolctl is a dependency of the package; where it is missing all thi
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 
 #: Square matrices up to this size are factorised with one BLAS thread.
@@ -41,6 +42,16 @@ def single_blas_thread(enabled: bool = True):
     if controller is None:
         return contextlib.nullcontext()
     return controller.limit(limits=1, user_api="blas")
+
+
+def workers(tasks: int) -> int:
+    """Threads worth starting for ``tasks`` independent pieces of work whose time goes to code
+    that releases the GIL: the CPUs this process may run on, at most ``tasks``. Run them inside
+    :func:`single_blas_thread`: the choices made inside the workers then only ever set the one
+    thread again (threadpoolctl's limits are process-wide; a worker choosing two threads would
+    race with the others)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(tasks, cpus))
 
 
 def _controller():

@@ -18,13 +18,15 @@ References:
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _kernel
 from ._buffers import KEEP_BYTES, empty
 from ._results import Result
-from ._threads import large_product_threads, loop_threads
+from ._threads import large_product_threads, loop_threads, single_blas_thread, workers
 from ._validate import float_array, positive_int
 from .cells import ForwardCache, check_cell
 from .cells.layout import lead_shape, prepare_inputs, prepare_state, to_public
@@ -341,24 +343,33 @@ GROUP_BYTES = KEEP_BYTES
 
 
 def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
-    """:func:`_sweep_all` over groups of ensemble members (see ``GROUP_BYTES``)."""
+    """:func:`_sweep_all` over groups of ensemble members: at least two groups (each half of
+    ``GROUP_BYTES`` at most), on two worker threads when the time loops run compiled (they
+    release the GIL; one BLAS thread each). The groups do not depend on the machine, so neither
+    do the results (the renormalisation points are chosen per group)."""
     rows = g[..., 0].size
     E = cell.ensemble or 1
     # a member's forward pass (states, projection, local derivatives): about 2 (S + P) numbers a step
     per_member = (2 * (xsi.shape[0] + 1) * (rows // E) * (cell.state_size + cell.grad_widths[0])
                   * cell.dtype.itemsize)
-    size = max(1, min(E, GROUP_BYTES // per_member))
+    size = max(1, min(-(-E // 2), GROUP_BYTES // (2 * per_member)))
+    threads = workers(min(2, -(-E // size))) if _kernel.available() else 1
     if size >= E:
         return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
     lead = g.ndim - s0.ndim
-    parts = []
-    for a in range(0, E, size):
+
+    def part(a):
         sl = a if size == 1 else slice(a, a + size)        # one member: a plain cell, no member axis
         sub = cell.with_params({k: v[sl] for k, v in cell.params.items()})
         xs_part = xsi[:, sl] if xsi.ndim == s0.ndim + 1 else xsi
-        part = _sweep_all(sub, xs_part, s0[sl], g[(slice(None),) * lead + (sl,)], checkpoint, summarise)
-        parts.append(part[:, None] if size == 1 else part)
-    return np.concatenate(parts, axis=1)
+        res = _sweep_all(sub, xs_part, s0[sl], g[(slice(None),) * lead + (sl,)], checkpoint, summarise)
+        return res[:, None] if size == 1 else res
+
+    starts = range(0, E, size)
+    if threads == 1:
+        return np.concatenate([part(a) for a in starts], axis=1)
+    with single_blas_thread(), ThreadPoolExecutor(threads) as pool:
+        return np.concatenate(list(pool.map(part, starts)), axis=1)
 
 
 def _sweep_all(cell, xsi, s0, g, checkpoint, summarise=None):

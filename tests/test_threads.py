@@ -35,3 +35,11 @@ def test_without_threadpoolctl_nothing_is_measured(monkeypatch):
 
 def test_the_measurement_runs_and_decides():
     assert threads._measure_one_thread(64, 128, 128, np.float64) in (True, False)
+
+
+
+def test_workers_are_at_most_the_tasks_and_the_cpus():
+    import os
+
+    assert threads.workers(1) == 1
+    assert 1 <= threads.workers(64) <= (os.cpu_count() or 1)
