@@ -234,14 +234,15 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         g_hh = empty((b - a,) + lead + (w_hh,), cell.dtype) if cell.separate_hh_grad else g_ih
         gi = list(g_ih)
         with loop_threads(rows, n, w_hh, cell.dtype):
-            if at == "last" and g_hh is g_ih:
-                g = cell.backward_steps(cache, 0, b - a, g, adjoints[a:b], g_ih)
+            if at == "last":
+                g = cell.backward_steps(cache, 0, b - a, g, adjoints[a:b], g_ih,
+                                        None if g_hh is g_ih else g_hh)
             else:
                 for t in range(b, a, -1):
                     g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
                     if g_hh is not g_ih:
                         g_hh[t - 1 - a] = gh
-                    if at == "every" and t > 1:
+                    if t > 1:
                         g[..., out] += dh[t - 2]
         with large_product_threads(2 * (b - a) * rows * w_ih * (cell.inputs + S), cell.dtype):
             seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)

@@ -43,7 +43,7 @@ def _results(cell, xs, rng):
     return {k: np.array(v) for k, v in out.items()}
 
 
-@pytest.mark.parametrize("kind", ["Elman", "LayerNormElman", "LSTM", "LayerNormLSTM"])
+@pytest.mark.parametrize("kind", ["Elman", "LayerNormElman", "LSTM", "LayerNormLSTM", "GRU"])
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("ensemble", [None, 3])
@@ -51,7 +51,7 @@ def test_compiled_loops_equal_the_numpy_loops_bit_for_bit(monkeypatch, kind, act
     rng = np.random.default_rng(0)
     cell = getattr(ra, kind)(24, 5, activation, seed=1, dtype=dtype, ensemble=ensemble, gain=1.2,
                              init="orthogonal")
-    xs = rng.normal(size=(300, 4, 5))
+    xs = rng.normal(size=(150, 4, 5))
     fast, slow, runs = _both(monkeypatch, lambda: _results(cell, xs, np.random.default_rng(2)))
     assert runs > 0 or kind.startswith("LayerNorm")     # layer norm: its own loops, not replayed
     for key in slow:

@@ -183,8 +183,14 @@ def replay(dtype, T: int, build) -> bool:
 
 
 def along(a, i: int = 0, step: int = 1):
-    """Operand ``a[i + step * t]`` at step t: ``(a[i], step * a.strides[0])``."""
+    """Operand ``a[i + step * t]`` at step t: ``(a[i], step * a.strides[0])`` (``step=-1``: a
+    loop running backward in time)."""
     return a[i], step * a.strides[0]
+
+
+def part(operand, index):
+    """An operand's part ``operand[index]``, the same part at every step."""
+    return operand[0][index], operand[1]
 
 
 #: The built-in activations' f as ufunc calls, exactly as rnnanalysis.activations computes them.

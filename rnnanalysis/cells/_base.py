@@ -327,14 +327,16 @@ class Cell:
         """(g_prev, g_ih, g_hh): the vector-Jacobian product of step j (see the module doc)."""
         raise NotImplementedError(f"{type(self).__name__}: implement backward_step")
 
-    def backward_steps(self, cache, lo, hi, g, out, out_ih=None):
+    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
         """Carry g (the adjoint at s_hi) back through steps hi-1, ..., lo of ``cache``:
-        ``out[j - lo]`` receives the adjoint at s_j and ``out_ih[j - lo]``, if given, step j's
-        g_ih (``backward_step`` for each step; built-in cells replay it from C,
-        :mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
+        ``out[j - lo]`` receives the adjoint at s_j, and ``out_ih[j - lo]`` / ``out_hh[j - lo]``,
+        if given, step j's g_ih / g_hh (``backward_step`` for each step; built-in cells replay
+        it from C, :mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
         step = self.backward_step
         for j in range(hi - 1, lo - 1, -1):
-            g = step(cache, j, g, out=out[j - lo], out_ih=None if out_ih is None else out_ih[j - lo])[0]
+            g, _, g_hh = step(cache, j, g, out=out[j - lo], out_ih=None if out_ih is None else out_ih[j - lo])
+            if out_hh is not None:
+                out_hh[j - lo] = g_hh
         return g
 
     def _buffers(self, u, s0, *widths):

@@ -52,11 +52,11 @@ class Elman(Cell):
         g_a = np.multiply(g, cache[0][j], out=out_ih)   # g diag(phi'(a))
         return np.matmul(g_a, self._params["weight_hh"], out=out), g_a, g_a
 
-    def backward_steps(self, cache, lo, hi, g, out, out_ih=None):
+    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
         d = cache[0]
-        if (hi - lo < 2 or g.shape != d.shape[1:] or not _kernel.available()
+        if (hi - lo < 2 or out_hh is not None or g.shape != d.shape[1:] or not _kernel.available()
                 or type(self).backward_step is not Elman.backward_step):   # a subclass's own step
-            return super().backward_steps(cache, lo, hi, g, out, out_ih)
+            return super().backward_steps(cache, lo, hi, g, out, out_ih, out_hh)
         self.backward_step(cache, hi - 1, g, out=out[hi - 1 - lo],
                            out_ih=None if out_ih is None else out_ih[hi - 1 - lo])
         scratch = np.empty_like(g) if out_ih is None else None
@@ -68,6 +68,6 @@ class Elman(Cell):
             prog.matmul(g_a, (self._params["weight_hh"], 0), (out[hi - 2 - lo], back))
 
         if not _kernel.replay(self.dtype, hi - lo - 1, program):
-            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih)
+            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih, out_hh)
         return out[0]
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _kernel
 from .._buffers import empty
+from .._kernel import along, part
 from ..activations import derivative, sigmoid
 from ._base import Cell
 
@@ -35,19 +37,39 @@ class GRU(Cell):
         h, (hn, cand) = self._buffers(u, s0, n, n)
         tmp = empty(u.shape[1:], self.dtype)
         w_t, b_hh = self._wT("weight_hh"), self._bias("bias_hh")
-        for t in range(T):
-            a = u[t]
-            np.matmul(h[t], w_t, out=tmp)
-            tmp += b_hh
-            rz = a[..., : 2 * n]
-            rz += tmp[..., : 2 * n]
-            sigmoid(rz, out=rz)
-            hn[t] = tmp[..., 2 * n:]
-            a[..., 2 * n:] += a[..., :n] * hn[t]      # a_n, the candidate's pre-activation
-            act.f(a[..., 2 * n:], out=cand[t])
-            np.subtract(h[t], cand[t], out=h[t + 1])
-            h[t + 1] *= a[..., n: 2 * n]
-            h[t + 1] += cand[t]
+
+        def program(prog):                   # the loop below, replayed from C
+            mul, add = np.multiply, np.add
+            a, ht, ht1, c = along(u), along(h), along(h, 1), along(cand)
+            r, z, a_n = (part(a, np.s_[..., k * n: (k + 1) * n]) for k in range(3))
+            rz, tmp_rz, tmp_n = part(a, np.s_[..., :2 * n]), (tmp[..., :2 * n], 0), (tmp[..., 2 * n:], 0)
+            prog.matmul(ht, (w_t, 0), (tmp, 0))
+            prog.ufunc(add, (tmp, 0), (np.broadcast_to(b_hh, tmp.shape).copy(), 0), (tmp, 0))
+            prog.ufunc(add, rz, tmp_rz, rz)
+            _kernel.sigmoid(prog, rz, rz)
+            prog.ufunc(np.positive, tmp_n, along(hn))              # hn[t] = tmp[..., 2n:]
+            prog.ufunc(mul, r, along(hn), (r_hn, 0))
+            prog.ufunc(add, a_n, (r_hn, 0), a_n)
+            _kernel.activation(prog, act, a_n, c)
+            prog.ufunc(np.subtract, ht, c, ht1)
+            prog.ufunc(mul, ht1, z, ht1)
+            prog.ufunc(add, ht1, c, ht1)
+
+        r_hn = np.empty(u.shape[1:-1] + (n,), self.dtype)
+        if not _kernel.replay(self.dtype, T, program):
+            for t in range(T):
+                a = u[t]
+                np.matmul(h[t], w_t, out=tmp)
+                tmp += b_hh
+                rz = a[..., : 2 * n]
+                rz += tmp[..., : 2 * n]
+                sigmoid(rz, out=rz)
+                hn[t] = tmp[..., 2 * n:]
+                a[..., 2 * n:] += a[..., :n] * hn[t]      # a_n, the candidate's pre-activation
+                act.f(a[..., 2 * n:], out=cand[t])
+                np.subtract(h[t], cand[t], out=h[t + 1])
+                h[t + 1] *= a[..., n: 2 * n]
+                h[t + 1] += cand[t]
         r, z, a_n = (u[..., k * n: (k + 1) * n] for k in range(3))
         k_n, k_z, k_r, r_c, z_c, one_minus = (empty(cand.shape, self.dtype) for _ in range(6))
         np.subtract(1.0, z, out=one_minus)
@@ -72,3 +94,37 @@ class GRU(Cell):
         g_prev = np.matmul(g_hh, self._params["weight_hh"], out=out)
         g_prev += g * z
         return g_prev, g_ih, g_hh
+
+    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
+        n, k_n = self.hidden, cache[0]
+        if (hi - lo < 2 or g.shape != k_n.shape[1:] or not _kernel.available()
+                or type(self).backward_step is not GRU.backward_step):
+            return super().backward_steps(cache, lo, hi, g, out, out_ih, out_hh)
+        super().backward_steps(cache, hi - 1, hi, g, out[hi - 1 - lo:], None if out_ih is None else
+                               out_ih[hi - 1 - lo:], None if out_hh is None else out_hh[hi - 1 - lo:])
+        lead = g.shape[:-1]
+        scratch = np.empty(lead + (n,), g.dtype)
+
+        def moving(buf):                      # buf[j - lo] for j = hi-2, ..., lo, or a scratch row
+            return (np.empty(lead + (3 * n,), g.dtype), 0) if buf is None else along(buf, hi - 2 - lo, -1)
+
+        g_ih, g_hh = moving(out_ih), moving(out_hh)
+        x, y = along(out, hi - 1 - lo, -1), along(out, hi - 2 - lo, -1)
+        k_n, k_z, k_r, r, z = (along(c, hi - 2, -1) for c in cache)
+
+        def program(prog):                   # backward_step for j = hi-2, ..., lo
+            mul = np.multiply
+            g_an = part(g_ih, np.s_[..., 2 * n:])
+            prog.ufunc(mul, x, k_n, g_an)
+            prog.ufunc(mul, g_an, k_r, part(g_ih, np.s_[..., :n]))
+            prog.ufunc(mul, x, k_z, part(g_ih, np.s_[..., n: 2 * n]))
+            prog.ufunc(np.positive, g_ih, g_hh)                    # g_hh = g_ih.copy()
+            prog.ufunc(mul, part(g_hh, np.s_[..., 2 * n:]), r, part(g_hh, np.s_[..., 2 * n:]))
+            prog.matmul(g_hh, (self._params["weight_hh"], 0), y)
+            prog.ufunc(mul, x, z, (scratch, 0))
+            prog.ufunc(np.add, y, (scratch, 0), y)
+
+        if not _kernel.replay(self.dtype, hi - lo - 1, program):
+            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih, out_hh)
+        return out[0]
+

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _kernel
 from .._buffers import empty
-from .._kernel import along
+from .._kernel import along, part
 from .._validate import finite_float
 from ..activations import derivative, sigmoid
 from ._base import Cell
@@ -115,10 +115,10 @@ class LSTM(Cell):
         """:meth:`_gates_step` as :class:`rnnanalysis._kernel.Program` operands (same calls,
         same order)."""
         act, mul, sub = self.activation, np.multiply, np.subtract
-        i, f, o, a_g = (_part(gates, q) for q in range(4))
-        k_if, sig2 = _part(k_ifg, slice(0, 2)), _part(gates, slice(0, 2))
-        k_i, k_f, k_g = (_part(k_ifg, q) for q in range(3))
-        _kernel.sigmoid(prog, _part(gates, slice(0, 3)), _part(gates, slice(0, 3)))
+        i, f, o, a_g = (part(gates, q) for q in range(4))
+        k_if, sig2 = part(k_ifg, slice(0, 2)), part(gates, slice(0, 2))
+        k_i, k_f, k_g = (part(k_ifg, q) for q in range(3))
+        _kernel.sigmoid(prog, part(gates, slice(0, 3)), part(gates, slice(0, 3)))
         _kernel.activation(prog, act, a_g, g)
         prog.ufunc(mul, f, c_prev, c)
         prog.ufunc(mul, i, g, phi)
@@ -158,41 +158,32 @@ class LSTM(Cell):
         np.multiply(g_ct, f, out=g_prev[..., self.hidden:])
         return g_prev, g_a, g_a
 
-    def backward_steps(self, cache, lo, hi, g, out, out_ih=None):
+    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
         n, k_ifg = self.hidden, cache[0]
-        if (hi - lo < 2 or g.shape != out.shape[1:] or g.shape[:-1] != k_ifg.shape[1:-2]
+        if (hi - lo < 2 or out_hh is not None or g.shape != out.shape[1:] or g.shape[:-1] != k_ifg.shape[1:-2]
                 or not _kernel.available() or type(self).backward_step is not LSTM.backward_step):
-            return super().backward_steps(cache, lo, hi, g, out, out_ih)
+            return super().backward_steps(cache, lo, hi, g, out, out_ih, out_hh)
         self.backward_step(cache, hi - 1, g, out=out[hi - 1 - lo],
                            out_ih=None if out_ih is None else out_ih[hi - 1 - lo])
         lead = g.shape[:-1]
         g_ct = np.empty(lead + (n,), g.dtype)
-        g_a = (np.empty(lead + (4 * n,), g.dtype), 0) if out_ih is None else _back(out_ih, hi - 2 - lo)
+        g_a = (np.empty(lead + (4 * n,), g.dtype), 0) if out_ih is None else along(out_ih, hi - 2 - lo, -1)
         gates4 = (g_a[0].reshape(lead + (4, n)), g_a[1])
         raw = np.moveaxis(k_ifg, -2, 1)                  # (T, 3, *lead, n), as forward wrote it
-        x, y = _back(out, hi - 1 - lo), _back(out, hi - 2 - lo)
+        x, y = along(out, hi - 1 - lo, -1), along(out, hi - 2 - lo, -1)
 
         def program(prog):                   # backward_step for j = hi-2, ..., lo
             mul = np.multiply
-            g_h, g_c = _part(x, np.s_[..., :n]), _part(x, np.s_[..., n:])
-            prog.ufunc(mul, g_h, _back(cache[2], hi - 2), (g_ct, 0))
+            g_h, g_c = part(x, np.s_[..., :n]), part(x, np.s_[..., n:])
+            prog.ufunc(mul, g_h, along(cache[2], hi - 2, -1), (g_ct, 0))
             prog.ufunc(np.add, (g_ct, 0), g_c, (g_ct, 0))
             for q in range(3):
-                prog.ufunc(mul, (g_ct, 0), _part(_back(raw, hi - 2), q), _part(gates4, np.s_[..., q, :]))
-            prog.ufunc(mul, g_h, _back(cache[1], hi - 2), _part(gates4, np.s_[..., 3, :]))
-            prog.matmul(g_a, (self._params["weight_hh"], 0), _part(y, np.s_[..., :n]))
-            prog.ufunc(mul, (g_ct, 0), _back(cache[3], hi - 2), _part(y, np.s_[..., n:]))
+                prog.ufunc(mul, (g_ct, 0), part(along(raw, hi - 2, -1), q), part(gates4, np.s_[..., q, :]))
+            prog.ufunc(mul, g_h, along(cache[1], hi - 2, -1), part(gates4, np.s_[..., 3, :]))
+            prog.matmul(g_a, (self._params["weight_hh"], 0), part(y, np.s_[..., :n]))
+            prog.ufunc(mul, (g_ct, 0), along(cache[3], hi - 2, -1), part(y, np.s_[..., n:]))
 
         if not _kernel.replay(self.dtype, hi - lo - 1, program):
-            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih)
+            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih, out_hh)
         return out[0]
 
-
-def _part(operand, index):
-    """A program operand's part (the same part at every step)."""
-    return operand[0][index], operand[1]
-
-
-def _back(a, i):
-    """Program operand a[i - t] at step t (a time loop running backward)."""
-    return along(a, i, -1)
