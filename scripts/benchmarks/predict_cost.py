@@ -15,9 +15,10 @@ it times, in interleaved rounds (``_timing.interleaved``), in one process:
   statistics (``ra.stationary_statistics``), the stochastic linearisation
   (``linearise.random_product_rate`` on those statistics, on one BLAS thread and with the stop
   rule ``spectral.monte_carlo_stop`` as in predict),
-  the scalar mean-field rate (``ra.mean_field``, Elman only); the rest of ``predict`` (the
-  spectral radius, all singular values, forming a gated cell's Jacobian at the stationary
-  means) is the difference;
+  the scalar mean-field rate (``ra.mean_field``, Elman only), the drift orbit
+  (``predict.drift.drift_for``: the cell at its inputs' mean until it settles, at most 200
+  steps); the rest of ``predict`` (the spectral radius, all singular values, forming a gated
+  cell's Jacobian at the stationary means) is the difference;
 - peers measured in the same run: ``lambda_1`` by :func:`rnnanalysis.lyapunov_spectrum`
   (k = 1) on T = 1000 steps, and the measured profile :func:`rnnanalysis.gradient_profile`
   (T = 1000, B = 1).
@@ -46,6 +47,7 @@ from _timing import interleaved, load, machine, median, median_ratio  # noqa: E4
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
+from rnnanalysis.predict.drift import drift_for  # noqa: E402
 from rnnanalysis.predict.linearise import constant_jacobian, random_product_rate  # noqa: E402
 from rnnanalysis.predict.spectral import monte_carlo_stop  # noqa: E402
 
@@ -83,9 +85,9 @@ def main(argv=None):
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; medians of {args.rounds} "
           f"interleaved rounds; before: {load()}\n")
     print("| cell | ra.predict (ms) | fastest round (ms) | predict(inputs=xs) (ms) | stationary | rate "
-          "| mean field | spectra + rest | lambda_1, T=1000 (ms) | gradient_profile, T=1000 (ms) "
+          "| mean field | drift | spectra + rest | lambda_1, T=1000 (ms) | gradient_profile, T=1000 (ms) "
           "| lambda_1 / predict | rho vs LAPACK |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((1000, 1, 8))
     xs4 = rng.standard_normal((1000, 4, 8))
@@ -97,6 +99,7 @@ def main(argv=None):
             "predict_xs": lambda c=cell: ra.predict(c, inputs=xs4),
             "stationary": lambda c=cell: ra.stationary_statistics(c, input_std=1.0),
             "rate": lambda c=cell, s=stats: rate(c, s),
+            "drift": lambda c=cell, s=stats: drift_for(c, s, None, PREDICT_MC_SEED),
             "lyapunov": lambda c=cell: ra.lyapunov_spectrum(c, xs, k=1),
             "profile": lambda c=cell: ra.gradient_profile(c, xs),
         }
@@ -105,7 +108,7 @@ def main(argv=None):
         times = interleaved(fns, rounds=args.rounds)
         ms = {k: 1e3 * median(times, k) for k in times}
         total = ms["predict"]
-        parts = {k: ms.get(k, 0.0) for k in ("stationary", "rate", "mean_field")}
+        parts = {k: ms.get(k, 0.0) for k in ("stationary", "rate", "mean_field", "drift")}
         rest = total - sum(parts.values())
 
         def share(x, total=total):
@@ -116,7 +119,7 @@ def main(argv=None):
         fastest = 1e3 * min(times["predict"])
         print(f"| {name} | {total:.0f} | {fastest:.0f} | {ms['predict_xs']:.0f} | "
               f"{share(parts['stationary'])} | {share(parts['rate'])} | "
-              f"{share(parts['mean_field']) if 'mean_field' in ms else '—'} | "
+              f"{share(parts['mean_field']) if 'mean_field' in ms else '—'} | {share(parts['drift'])} | "
               f"{share(rest)} | {ms['lyapunov']:.0f} | {ms['profile']:.0f} | "
               f"{median_ratio(times, 'lyapunov', 'predict'):.1f}x | {abs(rho / exact - 1):.0e} |", flush=True)
     print(f"\nafter: {load()} (2 cores: above ~1 the timings include waiting for a core)")
