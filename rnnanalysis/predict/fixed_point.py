@@ -24,30 +24,45 @@ WARM = 20
 _GRAM_CUTOFF = 1e-14
 
 
-def _anderson(x, g, history, depth):
-    """Anderson-accelerated next iterate from the iterate ``x``, its image ``g`` under the map
-    and the last ``depth`` pairs of differences kept in ``history`` = [(x, g), ...]:
-    ``x+ = g - dG gamma`` with ``gamma`` the least-squares fit of the residual ``f = g - x`` by
-    the residual differences ``dF``, solved on the depth x depth normal equations
-    ``(dF dF^T) gamma = dF f`` by their eigenvectors, those below _GRAM_CUTOFF of the largest
-    eigenvalue left out (a singular value below sqrt(_GRAM_CUTOFF) of the largest: a nearly
-    dependent history). Why not an SVD of dF itself (``lstsq``): at size 512 it took ~200 us per
-    evaluation, most of an Elman cell's statistics at n = 256 with inputs of non-zero mean
-    (``scripts/benchmarks/predict_cost.py``); the predictions of the 240 random networks of
-    ``scripts/benchmarks/predictions.py --configs 60 --trained 0`` stayed within 1e-6
-    log10/step, every regime the same."""
-    history.append((x, g))
-    del history[:-depth - 1]
-    if len(history) < 2:
-        return g
-    xs = np.array([h[0] for h in history])
-    gs = np.array([h[1] for h in history])
-    f = gs - xs
-    dF, dG = np.diff(f, axis=0), np.diff(gs, axis=0)
-    w, V = np.linalg.eigh(dF @ dF.T)
-    V = V[:, w > _GRAM_CUTOFF * w[-1]]
-    gamma = V @ ((V.T @ (dF @ f[-1])) / w[-V.shape[1]:])
-    return g - gamma @ dG
+class _History:
+    """Anderson's history: the differences ``dF``, ``dG`` of the last ``depth`` consecutive
+    residuals ``f = g - x`` and images ``g`` (a ring of rows: the least squares do not depend on
+    their order) and their Gram matrix ``dF dF^T``, updated by one row per step."""
+
+    def __init__(self, depth, size):
+        self.dF, self.dG = np.empty((depth, size)), np.empty((depth, size))
+        self.gram = np.empty((depth, depth))
+        self.clear()
+
+    def clear(self):
+        self.last, self.count = None, 0
+
+    def next(self, x, g):
+        """Anderson-accelerated next iterate from the iterate ``x`` and its image ``g``:
+        ``x+ = g - dG^T gamma`` with ``gamma`` the least-squares fit of the residual
+        ``f = g - x`` by ``dF``, solved on the normal equations ``(dF dF^T) gamma = dF f`` by
+        their eigenvectors, those below _GRAM_CUTOFF of the largest eigenvalue left out (a
+        singular value below sqrt(_GRAM_CUTOFF) of the largest: a nearly dependent history).
+        Why not an SVD of dF (``lstsq``) rebuilt from the history: at size 512 it took ~200 us
+        per evaluation, most of an Elman cell's statistics at n = 256 with inputs of non-zero
+        mean (``scripts/benchmarks/predict_cost.py``); the predictions of the 240 random
+        networks of ``scripts/benchmarks/predictions.py --configs 60 --trained 0`` stayed within
+        1e-6 log10/step, every regime the same."""
+        f = g - x
+        last, self.last = self.last, (f, g)
+        if last is None:
+            return g
+        depth = self.dF.shape[0]
+        row = self.count % depth
+        self.count += 1
+        k = min(self.count, depth)
+        np.subtract(f, last[0], out=self.dF[row])
+        np.subtract(g, last[1], out=self.dG[row])
+        self.gram[row, :k] = self.gram[:k, row] = self.dF[:k] @ self.dF[row]
+        w, V = np.linalg.eigh(self.gram[:k, :k])
+        V = V[:, w > _GRAM_CUTOFF * w[-1]]
+        gamma = V @ ((V.T @ (self.dF[:k] @ f)) / w[-V.shape[1]:])
+        return g - gamma @ self.dG[:k]
 
 
 def converged(x, g, size):
@@ -68,7 +83,7 @@ def anderson_solve(image, x, size, *, depth, max_evals, clip=None):
     vs 99.63%). clip(x): keeps an extrapolated iterate valid (e.g. variances >= 0).
     Stops at a non-finite image. Not converged: the statistics of the smallest residual.
     """
-    history, best = [], (math.inf, None)
+    history, best = _History(depth, x.size), (math.inf, None)
     stats = None
     for it in range(1, max_evals + 1):
         g, stats = image(x)
@@ -86,7 +101,7 @@ def anderson_solve(image, x, size, *, depth, max_evals, clip=None):
             history.clear()
             x = g
             continue
-        x = _anderson(x, g, history, depth)
+        x = history.next(x, g)
         if clip is not None:
             x = clip(x)
     return (best[1] or stats), False, max_evals
