@@ -27,6 +27,7 @@ _NAMES = {
     "train": ("get_task",),
     "experiments.remedies": ("compare_remedies",),
     "experiments": ("Grid", "Store", "SweepError", "SweepResult", "sweep"),
+    "_kernel": ("compiled_loops", "has_compiled_loops"),
 }
 #: Subpackages reached as attributes (``ra.train.Adam``).
 _SUBPACKAGES = ("experiments", "figures", "init", "plots", "train")
@@ -78,7 +79,7 @@ __all__ = [
     "Cell", "Elman", "LSTM", "GRU", "LayerNormElman", "LayerNormLSTM", "Stack", "from_state_dict",
     "from_torch", "load_arrays",
     "Trajectory", "BPTTResult", "GradientProfile", "JacobianProducts",
-    "simulate", "bptt", "gradient_profile", "jacobian_products",
+    "simulate", "bptt", "gradient_profile", "jacobian_products", "compiled_loops", "has_compiled_loops",
     # predict
     "SpectralPrediction", "MeanField", "LyapunovSpectrum", "PredictionCheck", "StationaryStatistics",
     "predict", "stationary_statistics", "mean_field", "critical_sigma_w", "lyapunov_spectrum",

@@ -341,19 +341,23 @@ def renormalised_sweep(cell, cache, g, start, stop, accept, *, extra=0, length=8
 #: the scratch pool keeps, so no group pays for fresh pages); the ensemble lines of
 #: scripts/benchmarks/bptt.py compare one call with a loop over the members.
 GROUP_BYTES = KEEP_BYTES
+#: Ensembles whose recurrent products take at least this many flops are swept in two groups of
+#: members (a few ms of work each: below that a second thread costs more than it saves).
+SPLIT_FLOPS = 1 << 26
 
 
 def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
-    """:func:`_sweep_all` over groups of ensemble members: at least two groups (each half of
-    ``GROUP_BYTES`` at most), on two worker threads when the time loops run compiled (they
-    release the GIL; one BLAS thread each). The groups do not depend on the machine, so neither
-    do the results (the renormalisation points are chosen per group)."""
+    """:func:`_sweep_all` over groups of ensemble members: from :data:`SPLIT_FLOPS` on at least
+    two groups (each half of ``GROUP_BYTES`` at most), on two worker threads when the time loops
+    run compiled (they release the GIL; one BLAS thread each). The groups do not depend on the
+    machine, so neither do the results (the renormalisation points are chosen per group)."""
     rows = g[..., 0].size
     E = cell.ensemble or 1
     # a member's forward pass (states, projection, local derivatives): about 2 (S + P) numbers a step
     per_member = (2 * (xsi.shape[0] + 1) * (rows // E) * (cell.state_size + cell.grad_widths[0])
                   * cell.dtype.itemsize)
-    size = max(1, min(-(-E // 2), GROUP_BYTES // (2 * per_member)))
+    split = 2 if E > 1 and 2 * xsi.shape[0] * rows * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS else 1
+    size = max(1, min(-(-E // split), GROUP_BYTES // (split * per_member)))
     threads = workers(min(2, -(-E // size))) if _kernel.available() else 1
     if size >= E:
         return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)

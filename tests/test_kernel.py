@@ -86,3 +86,22 @@ def test_a_program_of_mismatched_operands_is_refused_before_it_runs():
         prog.ufunc(np.add, (np.zeros(3, np.float32), 0), 1.0, (np.zeros(3), 0))
     with pytest.raises(_kernel.KernelUnavailable, match="shapes"):
         prog.matmul((np.zeros((2, 3)), 0), (np.zeros((4, 2)), 0), (np.zeros((2, 2)), 0))
+
+
+def test_an_ensemble_swept_in_two_groups_on_threads_equals_its_members(monkeypatch):
+    import importlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    simulate = importlib.import_module("rnnanalysis.simulate")     # (ra.simulate is the function)
+    pools = []
+    monkeypatch.setattr(simulate, "SPLIT_FLOPS", 0)
+    monkeypatch.setattr(simulate, "workers", lambda tasks: min(tasks, 2))
+    monkeypatch.setattr(simulate, "ThreadPoolExecutor", lambda k: pools.append(k) or ThreadPoolExecutor(k))
+    ens = ra.LSTM(8, 3, ensemble=5, seed=0)
+    xs = np.random.default_rng(0).normal(size=(200, 2, 3))
+    profile = ra.gradient_profile(ens, xs).log10_norms
+    assert pools == [2]
+    for e in range(5):
+        member = ra.LSTM.from_params({k: v[e] for k, v in ens.params.items()})
+        alone = ra.gradient_profile(member, xs).log10_norms
+        np.testing.assert_allclose(profile[e], alone, rtol=1e-12, atol=1e-12)

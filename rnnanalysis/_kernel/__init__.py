@@ -18,6 +18,7 @@ is checked against NumPy on sample data when first bound; one that differs is no
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -38,6 +39,37 @@ _LOOPS: dict = {}                   # (ufunc, dtype) -> (function, data) address
 def available() -> bool:
     """Whether time loops may run through :class:`Program` (compiled module present, enabled)."""
     return ENABLED and _runner is not None
+
+
+def has_compiled_loops() -> bool:
+    """Whether the compiled time loops were built at install (``rnnanalysis/_kernel/_runner.c``)
+    and are not switched off (``RNNANALYSIS_KERNEL=0``, :func:`compiled_loops`)."""
+    return available()
+
+
+@contextlib.contextmanager
+def compiled_loops(enabled: bool):
+    """Inside the block the time loops run compiled (``True``, when built) or as NumPy calls
+    from Python (``False``): the same arithmetic, bit for bit, so only the time differs
+    (``scripts/benchmarks/bptt.py`` compares the two). Process-wide: not for use from several
+    threads at once.
+
+    Example:
+        >>> import numpy as np, rnnanalysis as ra
+        >>> cell, xs = ra.Elman(4, 2, seed=0), np.ones((20, 3, 2))
+        >>> with ra.compiled_loops(False):
+        ...     slow = ra.gradient_profile(cell, xs).log10_norms
+        >>> bool(np.array_equal(slow, ra.gradient_profile(cell, xs).log10_norms))
+        True
+    """
+    global ENABLED
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled: expected True or False, got {enabled!r}")
+    before, ENABLED = ENABLED, enabled
+    try:
+        yield
+    finally:
+        ENABLED = before
 
 
 def _address(a) -> int:

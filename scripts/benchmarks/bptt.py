@@ -13,8 +13,9 @@ Workload: tanh Elman RNN, float64, m = n inputs, loss v . h_T.
   (its fused C++ loop) + backward; JAX
   lax.scan + grad (jit).
 Prints median time ratios peer / ours over interleaved rounds (> 1: we are faster), the fraction
-of this machine's (B x n)(n x n) GEMM rate that our profile reaches, and an ensemble of 64
-networks in one call against a loop over them.
+of this machine's (B x n)(n x n) GEMM rate that our profile reaches, our profile with the time
+loops as NumPy calls from Python against the compiled loops (``ra.compiled_loops``; the same
+arithmetic, bit for bit), and an ensemble of 64 networks in one call against a loop over them.
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def jax_peers(cell, xs, v):
             lambda: jax.tree_util.tree_map(lambda a: a.block_until_ready(), grads(p)))
 
 
+def _numpy_loops(fn):
+    """fn() with the time loops as NumPy calls from Python (the same arithmetic, bit for bit)."""
+    with ra.compiled_loops(False):
+        return fn()
+
+
 def _loop(members, xs):
     return [ra.gradient_profile(c, xs) for c in members]
 
@@ -143,6 +150,8 @@ def main(argv=None):
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         fns = {"ours_profile": partial(ra.gradient_profile, cell, xs, direction=v),
                "ours_bptt": partial(ra.bptt, cell, xs, v, input_grads=False)}
+        if ra.has_compiled_loops():
+            fns["numpy_profile"] = partial(_numpy_loops, fns["ours_profile"])
         if "torch" in peers:
             fns["torch_profile"], fns["torch_bptt"] = torch_peers(cell, xs, v)
         if "jax" in peers:
@@ -152,6 +161,8 @@ def main(argv=None):
         frac = flops / median(times, "ours_profile") / 1e9 / gemm_rate(B, n)
         row = {"size": f"n={n}, T={T}, B={B}", "profile_ms": 1e3 * median(times, "ours_profile"),
                "bptt_ms": 1e3 * median(times, "ours_bptt"), "gemm_fraction": frac}
+        if "numpy_profile" in times:
+            row["numpy_profile"] = median_ratio(times, "numpy_profile", "ours_profile")
         for peer in peers:
             for task in ("profile", "bptt"):
                 row[f"{peer}_{task}"] = median_ratio(times, f"{peer}_{task}", f"ours_{task}")
@@ -171,15 +182,17 @@ def main(argv=None):
 
     print(f"\nmachine: {where}; {load()} at the end; ratios = median over {rounds} interleaved rounds "
           "of peer time / ours")
+    print(f"compiled time loops: {'yes' if ra.has_compiled_loops() else 'no (NumPy calls from Python)'}")
     print("\n| size | profile (ms) | bptt (ms) | PyTorch/ours profile | PyTorch/ours bptt "
-          "| JAX/ours profile | JAX/ours bptt | fraction of GEMM rate | machine |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| JAX/ours profile | JAX/ours bptt | fraction of GEMM rate | NumPy loops/compiled profile "
+          "| machine |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         def cell_of(key, r=r):
             return f"{r[key]:.2f}x" if key in r else "n/a"
         print(f"| {r['size']} | {r['profile_ms']:.0f} | {r['bptt_ms']:.0f} | {cell_of('torch_profile')} | "
               f"{cell_of('torch_bptt')} | {cell_of('jax_profile')} | {cell_of('jax_bptt')} | "
-              f"{100 * r['gemm_fraction']:.0f}% | {machine(short=True)} |")
+              f"{100 * r['gemm_fraction']:.0f}% | {cell_of('numpy_profile')} | {machine(short=True)} |")
     for E, n, T, B, ratio in ens_rows:
         print(f"ensemble of {E} networks (n={n}, T={T}, B={B}) in one call vs a loop over them: "
               f"{ratio:.2f}x faster [{machine(short=True)}]")
