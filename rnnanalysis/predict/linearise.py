@@ -39,6 +39,9 @@ _BLOCK_ELEMENTS = 1 << 18         # factors drawn per block: steps x chains x st
 _DENSE_EIG_MAX = 1024            # homogeneous_growth: dense eigenvalues up to this n
 _CHECK = 50                       # steps per block at most; stop= is asked every _CHECK steps
 _SINGLE_MIN_BYTES = 1 << 20       # products with a smaller W stay float64 (the casts cost more)
+#: a product of a few rows with a W over this size runs over row blocks of W of at most this size
+#: (:func:`_blocked`)
+_GEMM_BYTES = 3 << 18
 
 
 def _normal(rng, mean, var, shape, zero):
@@ -49,6 +52,27 @@ def _normal(rng, mean, var, shape, zero):
 
 def _dsig(s):
     return s * (1.0 - s)
+
+
+def _blocked(W):
+    """``x -> x @ W`` (x with a few rows) as a sum over blocks of W's rows of at most
+    _GEMM_BYTES each. Why: OpenBLAS's product of 4 rows with a W of 1 MB or more ran ~2.5x
+    slower per byte than with one of 768 KB or less (AMD EPYC, SkylakeX kernel, one thread:
+    (4 x 1024)(1024 x 256) float32 72 us whole, 29 us in two blocks; float64 142 us, 53 us in
+    four), the LSTM's Monte-Carlo product at n = 256 (``scripts/benchmarks/predict_cost.py``,
+    the "rate" column)."""
+    k = -(-W.nbytes // _GEMM_BYTES)
+    if k <= 1:
+        return lambda x: x @ W
+    edges = np.linspace(0, W.shape[0], k + 1).astype(int)
+    blocks = [(a, b, W[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+    def product(x):
+        y = x[..., :edges[1]] @ blocks[0][2]
+        for a, b, block in blocks[1:]:
+            y += x[..., a:b] @ block
+        return y
+    return product
 
 
 def _right_product(W, mode="double"):
@@ -70,19 +94,22 @@ def _right_product(W, mode="double"):
             d = x.reshape(x.shape[0] // n, n, blocks.shape[0], n).diagonal(axis1=1, axis2=3)
             return np.einsum("rbi,bij->rij", d, blocks).reshape(x.shape[0], n)
         return product
-    large = mode == "single" and dense and W.nbytes >= _SINGLE_MIN_BYTES
+    if not dense:
+        return lambda x: x @ W
+    double = _blocked(W)
+    large = mode == "single" and W.nbytes >= _SINGLE_MIN_BYTES
     scale = float(np.max(np.abs(W))) if large else 0.0
     if not 0.0 < scale < math.inf:
-        return lambda x: x @ W
-    W32 = (W / scale).astype(np.float32)
+        return double
+    single = _blocked((W / scale).astype(np.float32))
 
     def product(x):
         m = float(np.max(np.abs(x)))
         if not 0.0 < m < math.inf:
-            return x @ W
-        y = (x * (1.0 / m)).astype(np.float32) @ W32
+            return double(x)
+        y = single((x * (1.0 / m)).astype(np.float32))
         y = y.astype(np.float64) * (m * scale)
-        return y if np.all(np.isfinite(y)) else x @ W
+        return y if np.all(np.isfinite(y)) else double(x)
     return product
 
 

@@ -93,3 +93,18 @@ def test_mean_jacobian_from_diagonal_blocks_is_the_cells_jacobian_at_its_fixed_p
     draw, vjp, S = linearise._model(cell, st)                             # the GEMM with the identity
     gemm = vjp(draw(None, (1,), zero=True), np.eye(S))
     np.testing.assert_allclose(structured, gemm, rtol=1e-14, atol=1e-16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_over_row_blocks_of_a_large_w_are_the_whole_product(dtype, monkeypatch):
+    """Blocks of at most _GEMM_BYTES (here 8 rows' worth: 5 uneven blocks) summed = x @ W."""
+    from rnnanalysis.predict import linearise
+    rng = np.random.default_rng(0)
+    W, x = rng.standard_normal((37, 16)).astype(dtype), rng.standard_normal((4, 37)).astype(dtype)
+    monkeypatch.setattr(linearise, "_GEMM_BYTES", 8 * 16 * W.itemsize)
+    got = linearise._blocked(W)(x)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, x.astype(np.float64) @ W.astype(np.float64),
+                               rtol=1e-5 if dtype == np.float32 else 1e-13)
+    monkeypatch.setattr(linearise, "_GEMM_BYTES", W.nbytes)           # one block: x @ W itself
+    np.testing.assert_array_equal(linearise._blocked(W)(x), x @ W)
