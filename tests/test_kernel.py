@@ -105,3 +105,16 @@ def test_an_ensemble_swept_in_two_groups_on_threads_equals_its_members(monkeypat
         member = ra.LSTM.from_params({k: v[e] for k, v in ens.params.items()})
         alone = ra.gradient_profile(member, xs).log10_norms
         np.testing.assert_allclose(profile[e], alone, rtol=1e-12, atol=1e-12)
+
+
+def test_floating_point_exceptions_are_reported_as_numpy_reports_them():
+    cell = ra.Elman(4, 2, activation="relu", init="identity", gain=1e200, seed=0)
+    xs = np.ones((5, 1, 2))
+    for enabled in (True, False):
+        with ra.compiled_loops(enabled):
+            with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning, match="overflow"):
+                ra.simulate(cell, xs)
+            with np.errstate(over="raise"), pytest.raises(FloatingPointError, match="overflow"):
+                ra.simulate(cell, xs)
+            with np.errstate(all="ignore"):
+                assert not np.isfinite(ra.simulate(cell, xs).states).all()

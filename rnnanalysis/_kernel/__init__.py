@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 
 import numpy as np
 
@@ -196,8 +197,28 @@ class Program:
         self._count += 1
 
     def run(self, T: int):
-        """Replay the recorded step T times (t = 0 .. T-1, operands at base + t * per_step)."""
-        _runner.run(np.array([self._count] + self._words, dtype=np.int64), int(T))
+        """Replay the recorded step T times (t = 0 .. T-1, operands at base + t * per_step).
+        Floating-point exceptions are reported as NumPy would (``numpy.errstate``)."""
+        raised = _runner.run(np.array([self._count] + self._words, dtype=np.int64), int(T))
+        if any(raised):
+            _report(raised)
+
+
+_EXCEPTIONS = (("divide", "divide by zero"), ("over", "overflow"), ("under", "underflow"),
+               ("invalid", "invalid value"))
+
+
+def _report(raised):
+    """Warn or raise for the floating-point exceptions of a replay, as :func:`numpy.errstate`
+    says (NumPy's path reports the same exceptions of the same loops)."""
+    modes = np.geterr()
+    for (name, what), hit in zip(_EXCEPTIONS, raised, strict=True):
+        if not hit or modes[name] == "ignore":
+            continue
+        message = f"{what} encountered in a compiled time loop"
+        if modes[name] == "raise":
+            raise FloatingPointError(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 def replay(dtype, T: int, build) -> bool:

@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <fenv.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,9 @@ kernel_loop(PyObject *self, PyObject *args)
  *   fn, data, nargs, outer, ndims, nsteps, dims[ndims], steps[nsteps],
  *   base[nargs], per_step[nargs], per_outer[nargs]
  * and run() calls, for t = 0 .. T-1 and each op in order, its loop ``outer`` times with operand
- * pointers base + t * per_step + k * per_outer. The caller keeps every operand alive. */
+ * pointers base + t * per_step + k * per_outer. The caller keeps every operand alive. Returns
+ * the floating-point exceptions raised meanwhile, (divide, overflow, underflow, invalid), as
+ * NumPy's ufunc machinery would have seen them (rnnanalysis/_kernel/ reports them like NumPy). */
 static PyObject *
 kernel_run(PyObject *self, PyObject *args)
 {
@@ -128,7 +131,10 @@ kernel_run(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "program: %s", bad);
         return NULL;
     }
+    const int watched = FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID;
+    int raised = 0;
     Py_BEGIN_ALLOW_THREADS
+    feclearexcept(FE_ALL_EXCEPT);
     char *ptr[MAX_ARGS];
     for (Py_ssize_t t = 0; t < T; t++) {
         for (int i = 0; i < nops; i++) {
@@ -138,16 +144,19 @@ kernel_run(PyObject *self, PyObject *args)
                     ptr[a] = op->base[a] + t * op->per_step[a] + k * op->per_outer[a];
                 op->fn(ptr, op->dims, op->steps, op->data);
             }
+            raised |= fetestexcept(watched);   /* after each op: some NumPy loops clear the flags */
         }
     }
+    feclearexcept(FE_ALL_EXCEPT);
     Py_END_ALLOW_THREADS
     free(ops);
-    Py_RETURN_NONE;
+    return Py_BuildValue("(NNNN)", PyBool_FromLong(raised & FE_DIVBYZERO), PyBool_FromLong(raised & FE_OVERFLOW),
+                         PyBool_FromLong(raised & FE_UNDERFLOW), PyBool_FromLong(raised & FE_INVALID));
 }
 
 static PyMethodDef methods[] = {
     {"loop", kernel_loop, METH_VARARGS, "loop(ufunc, types) -> (function, data) addresses or None"},
-    {"run", kernel_run, METH_VARARGS, "run(program, T): replay a program of inner loops T times"},
+    {"run", kernel_run, METH_VARARGS, "run(program, T) -> FP exceptions (divide, over, under, invalid): replay a program T times"},
     {NULL, NULL, 0, NULL},
 };
 
