@@ -76,3 +76,20 @@ def test_a_drift_that_settles_is_not_used():
     orbit = drift_orbit(cell, np.ones(2), drive_variance=0.0, start=np.ones(4))
     assert orbit.settled and not orbit.decides and math.isnan(orbit.log10_rate)
     assert ra.predict(cell, input_std=0.01).predictor != "drift_orbit"
+
+
+def test_the_drift_rate_is_invariant_under_a_permutation_of_hidden_units():
+    """Circles coupled by a little noise: permuted units give the same orbit (the nudge off zero
+    is per unit), so the same rate up to the exponent's random start vector (~1e-6)."""
+    g, theta = 1.3, 2 * math.pi * 0.185
+    R = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+    rng = np.random.default_rng(3)
+    W = g * np.kron(np.eye(6), R) + 0.05 * rng.standard_normal((12, 12))
+    cell, perm = elman(W), rng.permutation(12)
+    p = cell.params
+    permuted = cell.with_params({"weight_hh": p["weight_hh"][np.ix_(perm, perm)],
+                                 "weight_ih": p["weight_ih"][perm], "bias_ih": p["bias_ih"][perm],
+                                 "bias_hh": p["bias_hh"][perm]})
+    a, b = (ra.predict(c, input_std=0.02) for c in (cell, permuted))
+    assert a.predictor == b.predictor == "drift_orbit"
+    assert a.log10_rate_drift == pytest.approx(b.log10_rate_drift, abs=1e-5)
