@@ -40,6 +40,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .. import _kernel
 from .. import init as _init
 from .._buffers import empty
 from .._threads import large_product_threads, loop_threads
@@ -330,14 +331,32 @@ class Cell:
     def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
         """Carry g (the adjoint at s_hi) back through steps hi-1, ..., lo of ``cache``:
         ``out[j - lo]`` receives the adjoint at s_j, and ``out_ih[j - lo]`` / ``out_hh[j - lo]``,
-        if given, step j's g_ih / g_hh (``backward_step`` for each step; built-in cells replay
-        it from C, :mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
+        if given, step j's g_ih / g_hh. ``backward_step`` for each step; where the cell has a
+        :meth:`_backward_program`, steps hi-2, ..., lo are replayed from C
+        (:mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
+        build = (self._backward_program(cache, lo, hi, g, out, out_ih, out_hh)
+                 if hi - lo >= 2 and _kernel.available() else None)
+        if build is not None:
+            self._backward_loop(cache, hi - 1, hi, g, out, out_ih, out_hh, lo)     # the step from g
+            if _kernel.replay(self.dtype, hi - lo - 1, build):
+                return out[0]
+            g, hi = out[hi - 1 - lo], hi - 1
+        return self._backward_loop(cache, lo, hi, g, out, out_ih, out_hh, lo)
+
+    def _backward_loop(self, cache, lo, hi, g, out, out_ih, out_hh, base):
         step = self.backward_step
         for j in range(hi - 1, lo - 1, -1):
-            g, _, g_hh = step(cache, j, g, out=out[j - lo], out_ih=None if out_ih is None else out_ih[j - lo])
+            g, _, g_hh = step(cache, j, g, out=out[j - base],
+                              out_ih=None if out_ih is None else out_ih[j - base])
             if out_hh is not None:
-                out_hh[j - lo] = g_hh
+                out_hh[j - base] = g_hh
         return g
+
+    def _backward_program(self, cache, lo, hi, g, out, out_ih, out_hh):
+        """A function recording ``backward_step`` of step j into a :class:`rnnanalysis._kernel.Program`
+        for j = hi-2, ..., lo (reading ``out[j + 1 - lo]``, writing ``out[j - lo]``, and
+        ``out_ih``/``out_hh`` when given), or None: the per-step loop then runs (the default)."""
+        return None
 
     def _buffers(self, u, s0, *widths):
         """States (T+1, *lead, S) starting at s0, and per-step buffers (T, *lead, w)."""

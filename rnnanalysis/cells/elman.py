@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _kernel
+from .._kernel import along
 from ..activations import derivative
 from ._base import Cell
 
@@ -44,30 +45,24 @@ class Elman(Cell):
 
     def _forward_program(self, prog, u, h, w_t):
         """The loop above as a :class:`rnnanalysis._kernel.Program` (same calls, same order)."""
-        prog.matmul(_kernel.along(h, 0), (w_t, 0), _kernel.along(h, 1))
-        prog.ufunc(np.add, _kernel.along(u), _kernel.along(h, 1), _kernel.along(u))
-        _kernel.activation(prog, self.activation, _kernel.along(u), _kernel.along(h, 1))
+        prog.matmul(along(h), (w_t, 0), along(h, 1))
+        prog.ufunc(np.add, along(u), along(h, 1), along(u))
+        _kernel.activation(prog, self.activation, along(u), along(h, 1))
 
     def backward_step(self, cache, j, g, out=None, out_ih=None):
         g_a = np.multiply(g, cache[0][j], out=out_ih)   # g diag(phi'(a))
         return np.matmul(g_a, self._params["weight_hh"], out=out), g_a, g_a
 
-    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
+    def _backward_program(self, cache, lo, hi, g, out, out_ih, out_hh):
         d = cache[0]
-        if (hi - lo < 2 or out_hh is not None or g.shape != d.shape[1:] or not _kernel.available()
-                or type(self).backward_step is not Elman.backward_step):   # a subclass's own step
-            return super().backward_steps(cache, lo, hi, g, out, out_ih, out_hh)
-        self.backward_step(cache, hi - 1, g, out=out[hi - 1 - lo],
-                           out_ih=None if out_ih is None else out_ih[hi - 1 - lo])
+        if (out_hh is not None or g.shape != d.shape[1:]
+                or type(self).backward_step is not Elman.backward_step):    # a subclass's own step
+            return None
         scratch = np.empty_like(g) if out_ih is None else None
 
-        def program(prog):               # backward_step for j = hi-2, ..., lo
-            back = -out.strides[0]
-            g_a = (scratch, 0) if out_ih is None else (out_ih[hi - 2 - lo], -out_ih.strides[0])
-            prog.ufunc(np.multiply, (out[hi - 1 - lo], back), (d[hi - 2], -d.strides[0]), g_a)
-            prog.matmul(g_a, (self._params["weight_hh"], 0), (out[hi - 2 - lo], back))
+        def program(prog):
+            g_a = (scratch, 0) if out_ih is None else along(out_ih, hi - 2 - lo, -1)
+            prog.ufunc(np.multiply, along(out, hi - 1 - lo, -1), along(d, hi - 2, -1), g_a)
+            prog.matmul(g_a, (self._params["weight_hh"], 0), along(out, hi - 2 - lo, -1))
 
-        if not _kernel.replay(self.dtype, hi - lo - 1, program):
-            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih, out_hh)
-        return out[0]
-
+        return program

@@ -95,13 +95,10 @@ class GRU(Cell):
         g_prev += g * z
         return g_prev, g_ih, g_hh
 
-    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
+    def _backward_program(self, cache, lo, hi, g, out, out_ih, out_hh):
         n, k_n = self.hidden, cache[0]
-        if (hi - lo < 2 or g.shape != k_n.shape[1:] or not _kernel.available()
-                or type(self).backward_step is not GRU.backward_step):
-            return super().backward_steps(cache, lo, hi, g, out, out_ih, out_hh)
-        super().backward_steps(cache, hi - 1, hi, g, out[hi - 1 - lo:], None if out_ih is None else
-                               out_ih[hi - 1 - lo:], None if out_hh is None else out_hh[hi - 1 - lo:])
+        if g.shape != k_n.shape[1:] or type(self).backward_step is not GRU.backward_step:
+            return None
         lead = g.shape[:-1]
         scratch = np.empty(lead + (n,), g.dtype)
 
@@ -112,7 +109,7 @@ class GRU(Cell):
         x, y = along(out, hi - 1 - lo, -1), along(out, hi - 2 - lo, -1)
         k_n, k_z, k_r, r, z = (along(c, hi - 2, -1) for c in cache)
 
-        def program(prog):                   # backward_step for j = hi-2, ..., lo
+        def program(prog):
             mul = np.multiply
             g_an = part(g_ih, np.s_[..., 2 * n:])
             prog.ufunc(mul, x, k_n, g_an)
@@ -124,7 +121,4 @@ class GRU(Cell):
             prog.ufunc(mul, x, z, (scratch, 0))
             prog.ufunc(np.add, y, (scratch, 0), y)
 
-        if not _kernel.replay(self.dtype, hi - lo - 1, program):
-            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih, out_hh)
-        return out[0]
-
+        return program

@@ -57,6 +57,7 @@ class LSTM(Cell):
         k_o, k_hc = (empty((T,) + lead + (n,), dt) for _ in range(2))
         w4 = self._gate_major(self._wT("weight_hh"), 0)      # (4, *E, n, n)
         tmp, g, phi = np.empty((4,) + lead + (n,), dt), np.empty(lead + (n,), dt), np.empty(lead + (n,), dt)
+
         def program(prog):                   # the loop below, replayed from C
             h = s[..., :n]
             prog.matmul(along(h), (w4, 0), (tmp, 0))
@@ -158,13 +159,11 @@ class LSTM(Cell):
         np.multiply(g_ct, f, out=g_prev[..., self.hidden:])
         return g_prev, g_a, g_a
 
-    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
+    def _backward_program(self, cache, lo, hi, g, out, out_ih, out_hh):
         n, k_ifg = self.hidden, cache[0]
-        if (hi - lo < 2 or out_hh is not None or g.shape != out.shape[1:] or g.shape[:-1] != k_ifg.shape[1:-2]
-                or not _kernel.available() or type(self).backward_step is not LSTM.backward_step):
-            return super().backward_steps(cache, lo, hi, g, out, out_ih, out_hh)
-        self.backward_step(cache, hi - 1, g, out=out[hi - 1 - lo],
-                           out_ih=None if out_ih is None else out_ih[hi - 1 - lo])
+        if (out_hh is not None or g.shape != out.shape[1:] or g.shape[:-1] != k_ifg.shape[1:-2]
+                or type(self).backward_step is not LSTM.backward_step):
+            return None
         lead = g.shape[:-1]
         g_ct = np.empty(lead + (n,), g.dtype)
         g_a = (np.empty(lead + (4 * n,), g.dtype), 0) if out_ih is None else along(out_ih, hi - 2 - lo, -1)
@@ -172,7 +171,7 @@ class LSTM(Cell):
         raw = np.moveaxis(k_ifg, -2, 1)                  # (T, 3, *lead, n), as forward wrote it
         x, y = along(out, hi - 1 - lo, -1), along(out, hi - 2 - lo, -1)
 
-        def program(prog):                   # backward_step for j = hi-2, ..., lo
+        def program(prog):
             mul = np.multiply
             g_h, g_c = part(x, np.s_[..., :n]), part(x, np.s_[..., n:])
             prog.ufunc(mul, g_h, along(cache[2], hi - 2, -1), (g_ct, 0))
@@ -183,7 +182,4 @@ class LSTM(Cell):
             prog.matmul(g_a, (self._params["weight_hh"], 0), part(y, np.s_[..., :n]))
             prog.ufunc(mul, (g_ct, 0), along(cache[3], hi - 2, -1), part(y, np.s_[..., n:]))
 
-        if not _kernel.replay(self.dtype, hi - lo - 1, program):
-            super().backward_steps(cache, lo, hi - 1, out[hi - 1 - lo], out, out_ih, out_hh)
-        return out[0]
-
+        return program
