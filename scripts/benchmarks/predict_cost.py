@@ -24,10 +24,11 @@ it times, in interleaved rounds (``_timing.interleaved``), in one process:
   (T = 1000, B = 1).
 
 Prints median milliseconds (and the fastest round of ``predict``: its cost when a core is free on
-a shared machine), each component's share of the median ``predict``, the median ratio
-lambda_1 / predict (> 1: the prediction is cheaper), the relative difference between the
-spectral radius ``predict`` reports (ARPACK above n = 128 for a cell's matrix) and LAPACK's, the
-machine and the load average before and after.
+a shared machine; and the median CPU time of ``predict``, ``time.process_time``: what it costs
+the process whatever the load, all threads counted), each component's share of the median
+``predict``, the median ratio lambda_1 / predict (> 1: the prediction is cheaper), the relative
+difference between the spectral radius ``predict`` reports (ARPACK above n = 128 for a cell's
+matrix) and LAPACK's, the machine and the load average before and after.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import argparse
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -84,22 +86,28 @@ def main(argv=None):
     print(f"n = {n}, m = 8, inputs N(0, 1); {machine()}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; medians of {args.rounds} "
           f"interleaved rounds; before: {load()}\n")
-    print("| cell | ra.predict (ms) | fastest round (ms) | predict(inputs=xs) (ms) | stationary | rate "
-          "| mean field | drift | spectra + rest | lambda_1, T=1000 (ms) | gradient_profile, T=1000 (ms) "
-          "| lambda_1 / predict | rho vs LAPACK |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| cell | ra.predict (ms) | fastest round (ms) | CPU time (ms) | predict(inputs=xs) (ms) "
+          "| stationary | rate | mean field | drift | spectra + rest | lambda_1, T=1000 (ms) "
+          "| gradient_profile, T=1000 (ms) | lambda_1 / predict | rho vs LAPACK |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((1000, 1, 8))
     xs4 = rng.standard_normal((1000, 4, 8))
     for name, cls, act in CELLS:
         cell = cls(n, 8, activation=act, init="gaussian", gain=1.5, seed=0)
         stats = ra.stationary_statistics(cell, input_std=1.0)
+        cpu = []
+
+        def predict(c=cell, cpu=cpu):
+            t0 = time.process_time()
+            ra.predict(c, input_std=1.0)
+            cpu.append(time.process_time() - t0)
         fns = {
-            "predict": lambda c=cell: ra.predict(c, input_std=1.0),
+            "predict": predict,
             "predict_xs": lambda c=cell: ra.predict(c, inputs=xs4),
             "stationary": lambda c=cell: ra.stationary_statistics(c, input_std=1.0),
             "rate": lambda c=cell, s=stats: rate(c, s),
-            "drift": lambda c=cell, s=stats: drift_for(c, s, None, PREDICT_MC_SEED),
+            "drift": lambda c=cell, s=stats: drift_for(c, s),
             "lyapunov": lambda c=cell: ra.lyapunov_spectrum(c, xs, k=1),
             "profile": lambda c=cell: ra.gradient_profile(c, xs),
         }
@@ -117,7 +125,8 @@ def main(argv=None):
         rho = ra.predict(cell, input_std=1.0).spectral_radius
         exact = ra.predict(cell, input_std=1.0, method="dense").spectral_radius
         fastest = 1e3 * min(times["predict"])
-        print(f"| {name} | {total:.0f} | {fastest:.0f} | {ms['predict_xs']:.0f} | "
+        cpu_ms = 1e3 * float(np.median(cpu))
+        print(f"| {name} | {total:.0f} | {fastest:.0f} | {cpu_ms:.0f} | {ms['predict_xs']:.0f} | "
               f"{share(parts['stationary'])} | {share(parts['rate'])} | "
               f"{share(parts['mean_field']) if 'mean_field' in ms else '—'} | {share(parts['drift'])} | "
               f"{share(rest)} | {ms['lyapunov']:.0f} | {ms['profile']:.0f} | "
