@@ -457,7 +457,7 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
     else:
         inputs_text, converged = stats.inputs, stats.converged
         stochastic, stochastic_se, decided_by = _stochastic(model, stats, steps, seed_mc, spectrum, band)
-        drift = drift_for(model, stats, inputs) \
+        drift = drift_for(model, stats, **described) \
             if from_cell and decided_by == "stochastic_linearisation" else None
         if drift is not None and drift.decides:
             drift_rate, decided_by = drift.log10_rate, "drift_orbit"

@@ -9,7 +9,7 @@ from scipy import optimize
 
 import rnnanalysis as ra
 from rnnanalysis.predict import fit_log10_rate
-from rnnanalysis.predict.drift import drift_orbit
+from rnnanalysis.predict.drift import SMALL_KICK, drift_for, drift_orbit
 
 
 def elman(W, inputs=2, seed=0):
@@ -55,6 +55,10 @@ def test_an_invariant_circle_keeps_a_neutral_direction():
         assert p.log10_rate_stochastic < -0.01                      # the closure: vanishing
         assert abs(measured(cell, std) - p.log10_rate_estimate) < 2e-3  # 3e-6 and -0.0015
     assert ra.predict(cell).predictor == "fixed_point_rho"  # zero input from h = 0: stays at 0
+    xs = 0.01 * np.random.default_rng(2).standard_normal((500, 4, 2))
+    for described in ({"inputs": xs}, {"input_variance": 1e-4}):     # every description of inputs
+        p = ra.predict(cell, **described)
+        assert p.predictor == "drift_orbit" and abs(p.log10_rate_estimate) < 2e-4
 
 
 def test_large_input_noise_leaves_the_closure_in_charge():
@@ -63,17 +67,17 @@ def test_large_input_noise_leaves_the_closure_in_charge():
     cell = elman(-1.2 * np.eye(12))
     p = ra.predict(cell, input_std=8.0)
     assert p.predictor == "stochastic_linearisation" and math.isnan(p.log10_rate_drift)
-    orbit = drift_orbit(cell, np.zeros(2), drive_variance=0.0, start=np.full(12, 0.5))
-    assert orbit.decides
-    moments = ra.stationary_statistics(cell, input_std=8.0)
-    assert not drift_orbit(cell, np.zeros(2), moments.drive_variance, np.full(12, 0.5)).decides
+    quiet = drift_orbit(cell, np.zeros(2), start=np.full(12, 0.5))        # no input noise
+    assert quiet.decides and quiet.kick_ratio == 0
+    loud = drift_for(cell, ra.stationary_statistics(cell, input_std=8.0), input_std=8.0)
+    assert not loud.settled and loud.kick_ratio > SMALL_KICK and not loud.decides
     rate = measured(cell, 8.0)
-    assert abs(p.log10_rate_estimate - rate) < abs(orbit.log10_rate - rate) / 3
+    assert abs(p.log10_rate_estimate - rate) < abs(quiet.log10_rate - rate) / 3
 
 
 def test_a_drift_that_settles_is_not_used():
     cell = elman(0.5 * np.eye(4))
-    orbit = drift_orbit(cell, np.ones(2), drive_variance=0.0, start=np.ones(4))
+    orbit = drift_orbit(cell, np.ones(2), start=np.ones(4))
     assert orbit.settled and not orbit.decides and math.isnan(orbit.log10_rate)
     assert ra.predict(cell, input_std=0.01).predictor != "drift_orbit"
 
