@@ -8,7 +8,10 @@ Both are timed in interleaved rounds (A B A B ...) in this one process; the scri
 the median time of each and the median ratio peer / ours (> 1: we are faster), for float64 and
 float32, with the libraries' default thread counts and with one thread each.
 
-    PYTHONPATH=. python3 scripts/benchmarks/train_step.py [--rounds 30]
+    PYTHONPATH=. python3 scripts/benchmarks/train_step.py [--rounds 30] [--parts]
+
+``--parts`` instead times the parts of our step on one thread (forward loop and adjoint sweep,
+compiled and from Python; the step's BLAS products alone).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import load, machine  # noqa: E402
 
+import rnnanalysis as ra  # noqa: E402
 from rnnanalysis.cells import LSTM, Elman  # noqa: E402
 from rnnanalysis.train import Adam, apply_updates, clip_by_global_norm, loss_and_grads, make_network  # noqa: E402
 
@@ -87,6 +91,51 @@ def interleaved(a, b, rounds, reps):
     return float(np.median(ta)), float(np.median(tb)), float(np.median(tb / ta))
 
 
+def parts(kind, dtype, n, B, T, m, rounds):
+    """Median ms of our step's parts on one BLAS thread, interleaved: the forward loop and the
+    adjoint sweep with the compiled loops and with the same calls from Python, and the BLAS
+    products of one step alone (recurrent GEMMs forward and backward, input projection,
+    weight-gradient sums): what the loops cannot go below."""
+    cell = (Elman if kind == "elman" else LSTM)(n, m, seed=0, dtype=dtype)
+    rng = np.random.default_rng(0)
+    xs, s0 = rng.normal(size=(T, B, m)).astype(dtype), np.zeros((B, cell.state_size), dtype)
+    fc = cell.run(xs, s0)
+    g, P = np.ones((B, cell.state_size), dtype), cell.gates * n
+    out, out_ih = np.empty((T, B, cell.state_size), dtype), np.empty((T, B, P), dtype)
+    h, gh = rng.normal(size=(B, n)).astype(dtype), rng.normal(size=(B, P)).astype(dtype)
+    w_f, w_b = rng.normal(size=(n, P)).astype(dtype), rng.normal(size=(P, n)).astype(dtype)
+    rows_a, rows_h = rng.normal(size=(T * B, P)).astype(dtype), rng.normal(size=(T * B, n)).astype(dtype)
+    w_ih = rng.normal(size=(m, P)).astype(dtype)
+    gate_w = w_f.reshape(n, cell.gates, n).transpose(1, 0, 2).copy()     # per-gate blocks, as the LSTM
+
+    def gemms():
+        for _ in range(T):
+            np.matmul(h, gate_w if kind == "lstm" else w_f)
+            np.matmul(gh, w_b)
+        rows_a.T @ rows_h
+        rows_a.T @ xs.reshape(-1, m)
+        xs.reshape(-1, m) @ w_ih
+
+    def run(fn, compiled):
+        def go():
+            with ra.compiled_loops(compiled):
+                fn()
+        return go
+
+    fns = {"forward compiled": run(lambda: cell.run(xs, s0), True),
+           "forward Python": run(lambda: cell.run(xs, s0), False),
+           "sweep compiled": run(lambda: cell.backward_steps(fc.cache, 0, T, g, out, out_ih), True),
+           "sweep Python": run(lambda: cell.backward_steps(fc.cache, 0, T, g, out, out_ih), False),
+           "BLAS products": gemms}
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: 1e3 * float(np.median(v)) for k, v in times.items()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=30)
@@ -95,11 +144,26 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--T", type=int, default=100)
     ap.add_argument("--inputs", type=int, default=8)
+    ap.add_argument("--parts", action="store_true",
+                    help="instead: our step's parts on one thread, compiled loops against the same calls "
+                         "from Python, and the BLAS products alone")
     args = ap.parse_args(argv)
-    import torch
     from threadpoolctl import threadpool_limits
 
     shape = (args.n, args.batch, args.T, args.inputs)
+    if args.parts:
+        print(f"machine: {machine()}; {load()}; one BLAS thread; {args.rounds} interleaved rounds, "
+              "medians (ms)")
+        with threadpool_limits(limits=1):
+            for kind in ("elman", "lstm"):
+                for dtype in (np.float64, np.float32):
+                    row = parts(kind, dtype, *shape, args.rounds)
+                    cols = "  ".join(f"{k} {v:.2f}" for k, v in row.items())
+                    print(f"{kind:6} {np.dtype(dtype).name:8} {cols}")
+        print(load(), "at the end")
+        return
+    import torch
+
     print(f"n={args.n} batch={args.batch} T={args.T} m={args.inputs}; torch {torch.__version__}, "
           f"numpy {np.__version__}; {args.rounds} interleaved rounds of {args.reps} steps")
     print(f"machine: {machine()}; {load()}")
