@@ -16,8 +16,9 @@ it times, in interleaved rounds (``_timing.interleaved``), in one process:
   (``linearise.random_product_rate`` on those statistics, on one BLAS thread and with the stop
   rule ``spectral.monte_carlo_stop`` as in predict),
   the scalar mean-field rate (``ra.mean_field``, Elman only), the drift orbit
-  (``predict.drift.drift_for``: the cell at its inputs' mean until it settles, at most 200
-  steps); the rest of ``predict`` (the spectral radius, all singular values, forming a gated
+  (``predict.drift.drift_for`` as predict calls it: the cell at its inputs' mean for at most
+  200 steps, and lambda_1 along it where that decides); the rest of ``predict`` (the spectral
+  radius, all singular values, forming a gated
   cell's Jacobian at the stationary means) is the difference;
 - peers measured in the same run: ``lambda_1`` by :func:`rnnanalysis.lyapunov_spectrum`
   (k = 1) on T = 1000 steps, and the measured profile :func:`rnnanalysis.gradient_profile`
@@ -68,6 +69,12 @@ def rate(cell, stats):
             random_product_rate(cell, stats, seed=PREDICT_MC_SEED, stop=monte_carlo_stop())
 
 
+def drift(cell, stats):
+    """The drift orbit as predict runs it (one BLAS thread)."""
+    with threadpool_limits(1, user_api="blas"):
+        drift_for(cell, stats, input_std=1.0)
+
+
 def scalar_mean_field(cell, stats):
     """The i.i.d. mean-field rate predict reports for an Elman cell (sigma_w = ||W||_F / sqrt(n)
     summed as predict does: np.linalg.norm's BLAS dot on two threads waits for a busy core)."""
@@ -107,7 +114,7 @@ def main(argv=None):
             "predict_xs": lambda c=cell: ra.predict(c, inputs=xs4),
             "stationary": lambda c=cell: ra.stationary_statistics(c, input_std=1.0),
             "rate": lambda c=cell, s=stats: rate(c, s),
-            "drift": lambda c=cell, s=stats: drift_for(c, s),
+            "drift": lambda c=cell, s=stats: drift(c, s),
             "lyapunov": lambda c=cell: ra.lyapunov_spectrum(c, xs, k=1),
             "profile": lambda c=cell: ra.gradient_profile(c, xs),
         }
