@@ -38,7 +38,8 @@ def median(times: dict, name: str) -> float:
 
 def machine(short: bool = False) -> str:
     """The machine a ratio was measured on: CPU model and cores, the BLAS NumPy uses, its kernel
-    and thread count (from threadpoolctl when installed, else NumPy's build configuration)."""
+    and thread count (from threadpoolctl when installed, else NumPy's build configuration), and
+    whether rnnanalysis's time loops run compiled (``ra.has_compiled_loops()``)."""
     cpu = platform.processor() or platform.machine()
     info = Path("/proc/cpuinfo")
     if info.exists():
@@ -59,9 +60,12 @@ def machine(short: bool = False) -> str:
             blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
         except (KeyError, TypeError, ValueError):
             pass
+    import rnnanalysis as ra
+
+    loops = "compiled loops" if ra.has_compiled_loops() else "loops from Python"
     if short:
-        return f"{cpu}, {blas}"
-    return f"{cpu}, {os.cpu_count()} cores; {blas}; NumPy {np.__version__}"
+        return f"{cpu}, {blas}, {loops}"
+    return f"{cpu}, {os.cpu_count()} cores; {blas}; NumPy {np.__version__}; {loops}"
 
 
 def load() -> str:

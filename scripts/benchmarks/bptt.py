@@ -182,7 +182,6 @@ def main(argv=None):
 
     print(f"\nmachine: {where}; {load()} at the end; ratios = median over {rounds} interleaved rounds "
           "of peer time / ours")
-    print(f"compiled time loops: {'yes' if ra.has_compiled_loops() else 'no (NumPy calls from Python)'}")
     print("\n| size | profile (ms) | bptt (ms) | PyTorch/ours profile | PyTorch/ours bptt "
           "| JAX/ours profile | JAX/ours bptt | fraction of GEMM rate | NumPy loops/compiled profile "
           "| machine |")
