@@ -213,6 +213,7 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         dh = np.moveaxis(dh, 0, 1)
     if dh.shape != want:
         raise ValueError(f"grad_h: expected shape {want} for at={at!r}, got {dh.shape}")
+    dh = np.ascontiguousarray(dh)
     adjoints = empty((T + 1,) + lead + (S,), cell.dtype)
     g = adjoints[T]
     g[...] = 0.0
@@ -226,24 +227,22 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
         segments = [(0, T, fc.states, fc.cache)]
     else:
         segments = _reverse_segments(cell, xsi, s0, checkpoint)
-    step, adj = cell.backward_step, list(adjoints)
     w_ih, w_hh = cell.grad_widths
     rows = g[..., 0].size
     for a, b, states, cache in segments:
         g_ih = empty((b - a,) + lead + (w_ih,), cell.dtype)
         g_hh = empty((b - a,) + lead + (w_hh,), cell.dtype) if cell.separate_hh_grad else g_ih
-        gi = list(g_ih)
+        hh = None if g_hh is g_ih else g_hh
         with loop_threads(rows, n, w_hh, cell.dtype):
             if at == "last":
-                g = cell.backward_steps(cache, 0, b - a, g, adjoints[a:b], g_ih,
-                                        None if g_hh is g_ih else g_hh)
-            else:
-                for t in range(b, a, -1):
-                    g, _, gh = step(cache, t - 1 - a, g, out=adj[t - 1], out_ih=gi[t - 1 - a])
-                    if g_hh is not g_ih:
-                        g_hh[t - 1 - a] = gh
-                    if t > 1:
-                        g[..., out] += dh[t - 2]
+                g = cell.backward_steps(cache, 0, b - a, g, adjoints[a:b], g_ih, hh)
+            else:                               # dL/dh_j joins the adjoint at s_j, j >= 1
+                c = 1 if a == 0 else 0
+                g = cell.backward_steps(cache, c, b - a, g, adjoints[a + c:b], g_ih[c:],
+                                        None if hh is None else hh[c:], direct=dh[a + c - 1:b - 1])
+                if c:
+                    g = cell.backward_steps(cache, 0, 1, g, adjoints[:1], g_ih[:1],
+                                            None if hh is None else hh[:1])
         with large_product_threads(2 * (b - a) * rows * w_ih * (cell.inputs + S), cell.dtype):
             seg, seg_xs = cell.param_grads(xsi[a:b], states, g_ih, g_hh, input_grads=input_grads)
         if input_grads:

@@ -40,6 +40,8 @@ def _results(cell, xs, rng):
            "checkpointed": ra.gradient_profile(cell, xs, checkpoint=7).log10_norms}
     res = ra.bptt(cell, xs, grad)
     out.update({"adjoints": res.adjoints, "grad_xs": res.grad_xs, **res.grads})
+    every = ra.bptt(cell, xs, rng.normal(size=(xs.shape[0],) + grad.shape), at="every", checkpoint=40)
+    out.update({"every " + k: v for k, v in every.grads.items()}, every_adjoints=every.adjoints)
     return {k: np.array(v) for k, v in out.items()}
 
 

@@ -328,29 +328,45 @@ class Cell:
         """(g_prev, g_ih, g_hh): the vector-Jacobian product of step j (see the module doc)."""
         raise NotImplementedError(f"{type(self).__name__}: implement backward_step")
 
-    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None):
+    def backward_steps(self, cache, lo, hi, g, out, out_ih=None, out_hh=None, direct=None):
         """Carry g (the adjoint at s_hi) back through steps hi-1, ..., lo of ``cache``:
         ``out[j - lo]`` receives the adjoint at s_j, and ``out_ih[j - lo]`` / ``out_hh[j - lo]``,
-        if given, step j's g_ih / g_hh. ``backward_step`` for each step; where the cell has a
-        :meth:`_backward_program`, steps hi-2, ..., lo are replayed from C
-        (:mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
+        if given, step j's g_ih / g_hh. ``direct`` (hi - lo, *lead, n), if given: a loss's own
+        gradient on h_j, added to the adjoint at s_j once it is carried there
+        (``direct[j - lo]`` into ``out[j - lo][..., output_slice]``). ``backward_step`` for
+        each step; where the cell has a :meth:`_backward_program`, steps hi-2, ..., lo are
+        replayed from C (:mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
         build = (self._backward_program(cache, lo, hi, g, out, out_ih, out_hh)
                  if hi - lo >= 2 and _kernel.available() else None)
         if build is not None:
-            self._backward_loop(cache, hi - 1, hi, g, out, out_ih, out_hh, lo)     # the step from g
+            self._backward_loop(cache, hi - 1, hi, g, out, out_ih, out_hh, direct, lo)   # the step from g
+            if direct is not None:
+                build = self._with_direct(build, lo, hi, out, direct)
             if _kernel.replay(self.dtype, hi - lo - 1, build):
                 return out[0]
             g, hi = out[hi - 1 - lo], hi - 1
-        return self._backward_loop(cache, lo, hi, g, out, out_ih, out_hh, lo)
+        return self._backward_loop(cache, lo, hi, g, out, out_ih, out_hh, direct, lo)
 
-    def _backward_loop(self, cache, lo, hi, g, out, out_ih, out_hh, base):
-        step = self.backward_step
+    def _backward_loop(self, cache, lo, hi, g, out, out_ih, out_hh, direct, base):
+        step, sl = self.backward_step, self.output_slice
         for j in range(hi - 1, lo - 1, -1):
             g, _, g_hh = step(cache, j, g, out=out[j - base],
                               out_ih=None if out_ih is None else out_ih[j - base])
             if out_hh is not None:
                 out_hh[j - base] = g_hh
+            if direct is not None:
+                g[..., sl] += direct[j - base]
         return g
+
+    def _with_direct(self, build, lo, hi, out, direct):
+        """``build``'s program followed by the direct gradient's addition, as the loop adds it."""
+        y = _kernel.part(_kernel.along(out, hi - 2 - lo, -1), np.s_[..., self.output_slice])
+
+        def program(prog):
+            build(prog)
+            prog.ufunc(np.add, y, _kernel.along(direct, hi - 2 - lo, -1), y)
+
+        return program
 
     def _backward_program(self, cache, lo, hi, g, out, out_ih, out_hh):
         """A function recording ``backward_step`` of step j into a :class:`rnnanalysis._kernel.Program`
