@@ -120,3 +120,17 @@ def test_floating_point_exceptions_are_reported_as_numpy_reports_them():
                 ra.simulate(cell, xs)
             with np.errstate(all="ignore"):
                 assert not np.isfinite(ra.simulate(cell, xs).states).all()
+
+
+def test_a_program_that_would_leave_its_arrays_is_refused():
+    h = np.zeros((5, 2, 3))
+    prog = _kernel.Program(np.float64)
+    prog.ufunc(np.add, _kernel.along(h, 0), 1.0, _kernel.along(h, 1))
+    prog.run(4)                                   # h[1..4] = h[0..3] + 1
+    assert h[4, 0, 0] == 4.0
+    with pytest.raises(ValueError, match="leaves its array"):
+        prog.run(5)
+    back = _kernel.Program(np.float64)
+    back.ufunc(np.add, _kernel.along(h, 2, -1), 1.0, _kernel.along(h, 2, -1))
+    with pytest.raises(ValueError, match="leaves its array"):
+        back.run(4)

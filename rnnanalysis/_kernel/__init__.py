@@ -77,6 +77,16 @@ def _address(a) -> int:
     return a.__array_interface__["data"][0]
 
 
+def _extent(a):
+    """The bytes [lo, hi) an array view touches."""
+    start = _address(a)
+    if a.size == 0:
+        return start, start
+    low = sum(s * (d - 1) for s, d in zip(a.strides, a.shape, strict=True) if s < 0)
+    high = sum(s * (d - 1) for s, d in zip(a.strides, a.shape, strict=True) if s > 0)
+    return start + low, start + high + a.itemsize
+
+
 def _loop(ufunc, dtype):
     """NumPy's inner loop of ``ufunc`` for ``dtype`` operands, checked on sample data; None if
     NumPy has none to hand out or it does not reproduce NumPy's own result."""
@@ -123,6 +133,7 @@ class Program:
         self._words: list = []
         self._count = 0
         self._keep: list = []
+        self._moving: list = []             # (array operand, bytes per step): bounds-checked in run
 
     def _bound(self, ufunc):
         found = _loop(ufunc, self.dtype)
@@ -136,6 +147,7 @@ class Program:
             if a.dtype != self.dtype:
                 raise TypeError(f"operand of dtype {a.dtype} in a {self.dtype} program")
             self._keep.append(a)
+            self._moving.append((a, per_step))
             return a, per_step
         a = np.array(x, self.dtype)          # a constant: a 0-d array with stride 0
         self._keep.append(a)
@@ -198,7 +210,19 @@ class Program:
 
     def run(self, T: int):
         """Replay the recorded step T times (t = 0 .. T-1, operands at base + t * per_step).
-        Floating-point exceptions are reported as NumPy would (``numpy.errstate``)."""
+        Floating-point exceptions are reported as NumPy would (``numpy.errstate``). Every
+        operand must stay inside the memory of the array it views for all T steps (checked
+        first: the replay writes through raw pointers)."""
+        for a, per_step in self._moving:
+            lo, hi = _extent(a)
+            lo, hi = lo + min(0, (T - 1) * per_step), hi + max(0, (T - 1) * per_step)
+            root = a
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            start = _address(root)
+            if lo < start or hi > start + root.nbytes:
+                raise ValueError(f"program: an operand of shape {a.shape} leaves its array within "
+                                 f"T = {T} steps")
         raised = _runner.run(np.array([self._count] + self._words, dtype=np.int64), int(T))
         if any(raised):
             _report(raised)
