@@ -83,7 +83,8 @@ def _right_product(W, mode="double"):
     max |.| = 1 (no overflow or underflow); float64 for an x that is zero or not finite or a
     product that is not finite. "diagonal_blocks": x's n x n blocks are diagonal (the rows
     :func:`mean_jacobian` feeds vjp), so ``x @ W`` is a sum of row-scaled blocks of W: O(n^2)
-    instead of a GEMM's O(n^3); float64 for a sparse W.
+    instead of a GEMM's O(n^3); float64 for a sparse W. Dense products of a large W run over
+    row blocks of it (:func:`_blocked`).
     """
     dense = not sp.issparse(W)
     if mode == "diagonal_blocks" and dense:

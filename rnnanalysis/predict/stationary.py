@@ -21,8 +21,8 @@ plain iteration oscillates at large gains with biases, where the earlier solver 
 the annealed closure, far from a simulation; ``tests/predict/test_stationary.py``). For
 positively homogeneous activations (ReLU, linear) whose activity grows without bound the
 statistics are kept normalised: the drive then no longer matters, and once they have grown
-100-fold the zero-drive map's normalised fixed point (a nonlinear eigenvector) is solved
-directly (:func:`_growth`).
+100-fold (or by a steady factor for 20 steps) the zero-drive map's normalised fixed point (a
+nonlinear eigenvector) is solved directly (:func:`_growth`).
 """
 
 from __future__ import annotations
@@ -346,11 +346,11 @@ def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=Fals
             scale = math.sqrt(float(np.mean(m1 ** 2 + v1)))
             first = first or scale
             scales.append(scale)
-            if not deterministic and total == 0 and (scale > _GROWN * first or _steady(scales)):
+            if not (deterministic or extra or total) and (scale > _GROWN * first or _steady(scales)):
                 grown, evals = _growth(apply, np.concatenate([m1 / scale, v1 / scale ** 2]), size)
                 if grown is not None:
                     return grown[0], True, it + evals, grown[1]
-                extra, first = evals, math.inf     # the zero-drive map does not grow: plain steps
+                extra = evals                   # the zero-drive map does not grow: plain steps on
             if scale > _SCALE_LIMIT or (total > 0 and scale > 0):
                 m1, v1 = m1 / scale, v1 / scale ** 2
                 growth = math.log(scale)
