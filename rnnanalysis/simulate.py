@@ -357,7 +357,7 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
                   * cell.dtype.itemsize)
     split = 2 if E > 1 and 2 * xsi.shape[0] * rows * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS else 1
     size = max(1, min(-(-E // split), GROUP_BYTES // (split * per_member)))
-    threads = workers(min(2, -(-E // size))) if _kernel.available() else 1
+    threads = workers(min(2, -(-E // size))) if _kernel.has_compiled_loops() else 1
     if size >= E:
         return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
     lead = g.ndim - s0.ndim

@@ -12,7 +12,7 @@ the same BLAS, the same thread settings — so the results equal the NumPy path 
 (``tests/test_kernel.py``), and nothing but the per-call overhead goes away.
 
 Without the compiled module (no compiler at install), or with ``RNNANALYSIS_KERNEL=0`` in the
-environment, :func:`available` is False and the cells run their NumPy loops. Every inner loop
+environment, :func:`has_compiled_loops` is False and the cells run their NumPy loops. Every inner loop
 is checked against NumPy on sample data when first bound; one that differs is not used.
 """
 
@@ -37,15 +37,11 @@ ENABLED = os.environ.get("RNNANALYSIS_KERNEL", "1") != "0"
 _LOOPS: dict = {}                   # (ufunc, dtype) -> (function, data) addresses, or None
 
 
-def available() -> bool:
-    """Whether time loops may run through :class:`Program` (compiled module present, enabled)."""
-    return ENABLED and _runner is not None
-
-
 def has_compiled_loops() -> bool:
     """Whether the compiled time loops were built at install (``rnnanalysis/_kernel/_runner.c``)
-    and are not switched off (``RNNANALYSIS_KERNEL=0``, :func:`compiled_loops`)."""
-    return available()
+    and are not switched off (``RNNANALYSIS_KERNEL=0``, :func:`compiled_loops`): whether time
+    loops run through :class:`Program`."""
+    return ENABLED and _runner is not None
 
 
 @contextlib.contextmanager
@@ -248,7 +244,7 @@ def _report(raised):
 def replay(dtype, T: int, build) -> bool:
     """Record ``build(program)`` and run it T times from C; False (nothing run) when the
     compiled loops are unavailable or lack a loop the program needs."""
-    if T <= 0 or not available():
+    if T <= 0 or not has_compiled_loops():
         return False
     prog = Program(dtype)
     try:

@@ -337,7 +337,7 @@ class Cell:
         each step; where the cell has a :meth:`_backward_program`, steps hi-2, ..., lo are
         replayed from C (:mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
         build = (self._backward_program(cache, lo, hi, g, out, out_ih, out_hh)
-                 if hi - lo >= 2 and _kernel.available() else None)
+                 if hi - lo >= 2 and _kernel.has_compiled_loops() else None)
         if build is not None:
             self._backward_loop(cache, hi - 1, hi, g, out, out_ih, out_hh, direct, lo)   # the step from g
             if direct is not None:
