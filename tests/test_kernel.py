@@ -6,6 +6,7 @@ these tests skip, unless RNNANALYSIS_REQUIRE_KERNEL=1 (CI builds it and sets tha
 """
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -84,8 +85,12 @@ def test_a_program_of_mismatched_operands_is_refused_before_it_runs():
     prog = _kernel.Program(np.float64)
     with pytest.raises(_kernel.KernelUnavailable, match="shapes"):
         prog.ufunc(np.add, (np.zeros(3), 0), (np.zeros(4), 0), (np.zeros(3), 0))
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(_kernel.KernelUnavailable, match="dtype"):       # NumPy's loop casts instead
         prog.ufunc(np.add, (np.zeros(3, np.float32), 0), 1.0, (np.zeros(3), 0))
+    frozen = np.zeros(3)
+    frozen.flags.writeable = False
+    with pytest.raises(_kernel.KernelUnavailable, match="read-only"):
+        prog.ufunc(np.add, (np.zeros(3), 0), 1.0, (frozen, 0))
     with pytest.raises(_kernel.KernelUnavailable, match="shapes"):
         prog.matmul((np.zeros((2, 3)), 0), (np.zeros((4, 2)), 0), (np.zeros((2, 2)), 0))
 
@@ -134,3 +139,44 @@ def test_a_program_that_would_leave_its_arrays_is_refused():
     back.ufunc(np.add, _kernel.along(h, 2, -1), 1.0, _kernel.along(h, 2, -1))
     with pytest.raises(ValueError, match="leaves its array"):
         back.run(4)
+
+
+def test_a_float32_sweep_whose_step_input_is_rescaled_in_float64_runs_like_numpy():
+    # renormalised_sweep multiplies a vanishing adjoint by 10**shift (float64): the replay
+    # raised TypeError on the float64 operand instead of leaving the step to NumPy's loop
+    cell = ra.Elman(1, 3, "relu", seed=36, dtype=np.float32)
+    xs = np.random.default_rng(0).normal(size=(17, 2, 3))
+    with ra.compiled_loops(False):
+        slow = ra.gradient_profile(cell, xs).log10_norms
+    np.testing.assert_array_equal(ra.gradient_profile(cell, xs).log10_norms, slow)
+
+
+def test_read_only_memory_is_never_written_by_a_replay():
+    cell = ra.Elman(4, 2, seed=0)
+    u = cell.project(np.random.default_rng(0).normal(size=(6, 3, 2)))
+    frozen = u.copy()
+    frozen.flags.writeable = False       # (a read-only memmap here crashed the process)
+    with pytest.raises(ValueError, match="read-only"):
+        cell.forward(frozen, np.zeros((3, 4)))
+    np.testing.assert_array_equal(frozen, u)
+
+
+def test_backward_steps_refuses_a_negative_first_step():
+    cell = ra.Elman(4, 2, seed=0)
+    xs = np.random.default_rng(0).normal(size=(6, 3, 2))
+    fc = cell.run(xs, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="^lo: "):     # the NumPy loop wrapped around to the end
+        cell.backward_steps(fc.cache, -2, 6, np.ones((3, 4)), np.zeros((8, 3, 4)))
+
+
+@pytest.mark.parametrize("kind", ["Elman", "LSTM", "GRU"])
+def test_saturated_sigmoids_warn_in_neither_path(kind):
+    # activations.sigmoid ignores exp's overflow (the result, 0, is right); the replay reported it
+    cell = getattr(ra, kind)(4, 2, "sigmoid" if kind == "Elman" else "tanh", seed=0)
+    xs = np.full((5, 3, 2), -1e4)
+    for enabled in (True, False):
+        with ra.compiled_loops(enabled), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with np.errstate(over="raise"):
+                states = ra.simulate(cell, xs).states
+        assert np.isfinite(states).all()

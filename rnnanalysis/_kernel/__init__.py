@@ -137,11 +137,13 @@ class Program:
             raise KernelUnavailable(f"no inner loop of {ufunc.__name__} for {self.dtype}")
         return found
 
-    def _operand(self, x):
+    def _operand(self, x, output=False):
         if isinstance(x, tuple):
             a, per_step = x
-            if a.dtype != self.dtype:
-                raise TypeError(f"operand of dtype {a.dtype} in a {self.dtype} program")
+            if a.dtype != self.dtype:           # NumPy's loop casts; a replayed one cannot
+                raise KernelUnavailable(f"operand of dtype {a.dtype} in a {self.dtype} program")
+            if output and not a.flags.writeable:     # (read-only memory: NumPy refuses, C would write)
+                raise KernelUnavailable("output operand is read-only")
             self._keep.append(a)
             self._moving.append((a, per_step))
             return a, per_step
@@ -149,10 +151,12 @@ class Program:
         self._keep.append(a)
         return a, 0
 
-    def ufunc(self, ufunc, *operands):
-        """Append the elementwise ``ufunc(*inputs, out=output)`` (the last operand is the output)."""
+    def ufunc(self, ufunc, *operands, ignore=()):
+        """Append the elementwise ``ufunc(*inputs, out=output)`` (the last operand is the output);
+        ``ignore``: floating-point exceptions of this call not reported (names as
+        :func:`numpy.errstate`'s, for a call NumPy's path makes inside ``errstate(...='ignore')``)."""
         fn, data = self._bound(ufunc)
-        ops = [self._operand(x) for x in operands]
+        ops = [self._operand(x, output=k == len(operands) - 1) for k, x in enumerate(operands)]
         shape = next((a.shape for a, _ in ops if a.ndim), None)
         if shape is None or any(a.ndim and a.shape != shape for a, _ in ops):
             raise KernelUnavailable(f"{ufunc.__name__}: operands of different shapes")
@@ -172,13 +176,13 @@ class Program:
                     raise KernelUnavailable(f"{ufunc.__name__}: operand not made of uniform rows")
                 per_outer.append(rows[-1] if rows else 0)
         steps = [0 if a.ndim == 0 else size for a, _ in ops]
-        self._append(fn, data, outer, dims, steps, ops, per_outer)
+        self._append(fn, data, outer, dims, steps, ops, per_outer, ignore)
 
     def matmul(self, a, b, out):
         """Append ``numpy.matmul(a, b, out=out)`` for (G?, E?, m, k) @ (G?, E?, k, p) operands
         (missing leading axes broadcast)."""
         fn, data = self._bound(np.matmul)
-        ops = [self._operand(x) for x in (a, b, out)]
+        ops = [self._operand(a), self._operand(b), self._operand(out, output=True)]
         views = [v for v, _ in ops]
         lead = views[2].shape[:-2]
         if len(lead) > 2 or min(v.ndim for v in views) < 2:
@@ -199,8 +203,9 @@ class Program:
         self._append(fn, data, lead[0], [lead[1], m, k, p], [s[1] for s in padded] + core, ops,
                      [s[0] for s in padded])
 
-    def _append(self, fn, data, outer, dims, steps, ops, per_outer):
-        self._words += [fn, data, len(ops), outer, len(dims), len(steps), *dims, *steps,
+    def _append(self, fn, data, outer, dims, steps, ops, per_outer, ignore=()):
+        bits = sum(1 << k for k, (name, _) in enumerate(_EXCEPTIONS) if name in ignore)
+        self._words += [fn, data, len(ops), outer, len(dims), len(steps), bits, *dims, *steps,
                         *[_address(a) for a, _ in ops], *[s for _, s in ops], *per_outer]
         self._count += 1
 
@@ -273,7 +278,7 @@ def _tanh(prog, a, out):
 
 def _sigmoid(prog, a, out):
     prog.ufunc(np.negative, a, out)
-    prog.ufunc(np.exp, out, out)
+    prog.ufunc(np.exp, out, out, ignore=("over",))     # as activations._sigmoid
     prog.ufunc(np.add, out, 1.0, out)
     prog.ufunc(np.reciprocal, out, out)
 

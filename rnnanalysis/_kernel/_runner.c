@@ -42,6 +42,7 @@ typedef struct {
     void *data;
     int nargs;
     Py_ssize_t outer;                       /* the loop is called this many times per step */
+    int watch;                              /* the FE_* flags of this op that are reported */
     Py_ssize_t dims[MAX_DIMS];
     Py_ssize_t steps[MAX_STEPS];
     char *base[MAX_ARGS];                   /* operand pointers at step 0 */
@@ -78,10 +79,12 @@ kernel_loop(PyObject *self, PyObject *args)
 }
 
 /* run(program: bytes-like of int64, T: int): the program is a count of ops followed by, per op,
- *   fn, data, nargs, outer, ndims, nsteps, dims[ndims], steps[nsteps],
+ *   fn, data, nargs, outer, ndims, nsteps, ignore, dims[ndims], steps[nsteps],
  *   base[nargs], per_step[nargs], per_outer[nargs]
  * and run() calls, for t = 0 .. T-1 and each op in order, its loop ``outer`` times with operand
- * pointers base + t * per_step + k * per_outer. The caller keeps every operand alive. Returns
+ * pointers base + t * per_step + k * per_outer. ``ignore``: bits (1 divide, 2 overflow,
+ * 4 underflow, 8 invalid) of exceptions this op does not report (NumPy's path runs it inside
+ * numpy.errstate(...="ignore")). The caller keeps every operand alive. Returns
  * the floating-point exceptions raised meanwhile, (divide, overflow, underflow, invalid), as
  * NumPy's ufunc machinery would have seen them (rnnanalysis/_kernel/ reports them like NumPy). */
 static PyObject *
@@ -104,16 +107,20 @@ kernel_run(PyObject *self, PyObject *args)
         PyBuffer_Release(&prog);
         return PyErr_NoMemory();
     }
+    const int watched = FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID;
     const char *bad = NULL;
     for (int i = 0; i < nops && bad == NULL; i++) {
         op_t *op = &ops[i];
-        if (end - p < 6) { bad = "truncated op header"; break; }
+        if (end - p < 7) { bad = "truncated op header"; break; }
         op->fn = (loop_fn)(uintptr_t)p[0];
         op->data = (void *)(uintptr_t)p[1];
         op->nargs = (int)p[2];
         op->outer = (Py_ssize_t)p[3];
         int ndims = (int)p[4], nsteps = (int)p[5];
-        p += 6;
+        int64_t ignore = p[6];
+        op->watch = watched & ~(((ignore & 1) ? FE_DIVBYZERO : 0) | ((ignore & 2) ? FE_OVERFLOW : 0)
+                                | ((ignore & 4) ? FE_UNDERFLOW : 0) | ((ignore & 8) ? FE_INVALID : 0));
+        p += 7;
         if (op->fn == NULL || op->nargs < 1 || op->nargs > MAX_ARGS || ndims < 1 || ndims > MAX_DIMS
             || nsteps < 1 || nsteps > MAX_STEPS || op->outer < 1
             || end - p < ndims + nsteps + 3 * op->nargs) { bad = "bad op"; break; }
@@ -131,7 +138,6 @@ kernel_run(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "program: %s", bad);
         return NULL;
     }
-    const int watched = FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID;
     int raised = 0;
     Py_BEGIN_ALLOW_THREADS
     feclearexcept(FE_ALL_EXCEPT);
@@ -144,7 +150,9 @@ kernel_run(PyObject *self, PyObject *args)
                     ptr[a] = op->base[a] + t * op->per_step[a] + k * op->per_outer[a];
                 op->fn(ptr, op->dims, op->steps, op->data);
             }
-            raised |= fetestexcept(watched);   /* after each op: some NumPy loops clear the flags */
+            raised |= fetestexcept(op->watch);   /* after each op: some NumPy loops clear the flags */
+            if (op->watch != watched)
+                feclearexcept(watched);           /* what this op ignores must not reach the next */
         }
     }
     feclearexcept(FE_ALL_EXCEPT);

@@ -336,6 +336,8 @@ class Cell:
         (``direct[j - lo]`` into ``out[j - lo][..., output_slice]``). ``backward_step`` for
         each step; where the cell has a :meth:`_backward_program`, steps hi-2, ..., lo are
         replayed from C (:mod:`rnnanalysis._kernel`). Returns ``out[0]``."""
+        if lo < 0:                            # (the NumPy loop would wrap around, the replay refuse)
+            raise ValueError(f"lo: expected a step index >= 0, got {lo}")
         build = (self._backward_program(cache, lo, hi, g, out, out_ih, out_hh)
                  if hi - lo >= 2 and _kernel.has_compiled_loops() else None)
         if build is not None:
