@@ -327,6 +327,139 @@ def dask_worker_kills(tally, rng, workdir, n, reference):
                 tally.add(family, "silent_wrong", "results differ from the reference run")
 
 
+# ---- the compiled time loops against the NumPy loops ---------------------------------------
+
+KINDS = ("Elman", "LSTM", "GRU", "LayerNormElman", "LayerNormLSTM", "Stack", "Subclass")
+LAYOUTS = ("c", "fortran", "transposed", "negative", "readonly", "strided", "float32", "huge", "list",
+           "c", "fortran", "transposed", "negative", "readonly", "strided", "float32", "huge", "list",
+           "int", "float16", "complex", "object", "nan", "inf")
+
+
+def _hostile_cell(rng, ra):
+    kind = rng.choice(KINDS)
+    act = rng.choice(["tanh", "tanh", "relu", "sigmoid", "linear", "custom"])
+    if act == "custom":
+        act = ra.custom_activation(np.tanh, lambda a: 1 - np.tanh(a) ** 2, gamma=1.0, name="tanh")
+    kw = dict(seed=rng.randrange(100), dtype=rng.choice([np.float64, np.float32]),
+              ensemble=rng.choice([None, None, 1, 3]), gain=rng.choice([0.5, 1.0, 1.5, 4.0, 1e200]))
+    n, m = rng.choice([1, 2, 5, 33]), rng.choice([1, 3])
+    if kind == "Stack":
+        layers = [getattr(ra, rng.choice(["Elman", "LSTM", "GRU"]))(n, m if i == 0 else n, act, **kw)
+                  for i in range(2)]
+        return ra.Stack(layers), f"Stack {[type(c).__name__ for c in layers]} n={n} m={m} {act!s:.20} {kw}"
+    if kind == "Subclass":
+        class Sub(getattr(ra, rng.choice(["Elman", "LSTM", "GRU"]))):
+            pass
+        return Sub(n, m, act, **kw), f"Sub({Sub.__mro__[1].__name__}) n={n} m={m} {act!s:.20} {kw}"
+    return getattr(ra, kind)(n, m, act, **kw), f"{kind} n={n} m={m} {act!s:.20} {kw}"
+
+
+def _hostile_array(rng, shape, layout):
+    a = np.random.default_rng(rng.randrange(1 << 30)).normal(size=shape)
+    if layout == "fortran":
+        return np.asfortranarray(a)
+    if layout == "transposed":
+        return np.ascontiguousarray(a.T).T
+    if layout == "negative":
+        return np.ascontiguousarray(a[::-1])[::-1]
+    if layout == "readonly":
+        a.flags.writeable = False
+    elif layout == "strided":
+        return np.repeat(a, 2, axis=-1)[..., ::2]
+    elif layout in ("int", "float16", "float32", "complex", "object"):
+        return (a * 3).astype({"int": np.int64, "float16": np.float16, "float32": np.float32,
+                               "complex": np.complex128, "object": object}[layout])
+    elif layout in ("nan", "inf") and a.size:
+        a.flat[rng.randrange(a.size)] = np.nan if layout == "nan" else np.inf
+    elif layout == "list":
+        return a.tolist()
+    elif layout == "huge":
+        return a * 1e4
+    return a
+
+
+def _outcome(fn):
+    """('ok', value) or ('raised', exception)."""
+    try:
+        return "ok", fn()
+    except Exception as exc:  # noqa: BLE001 - compared between the two paths
+        return "raised", exc
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if a is None or b is None:
+        return a is b
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+
+
+def _kernel_calls(ra, cell, xs, h0, grad, every, checkpoint):
+    lead = (cell.ensemble,) if cell.ensemble else ()
+    out = {"states": lambda: ra.simulate(cell, xs, h0).states,
+           "bptt": lambda: (lambda r: {"adj": r.adjoints, "gx": r.grad_xs, **r.grads})(
+               ra.bptt(cell, xs, grad, h0, checkpoint=checkpoint)),
+           "profile": lambda: ra.gradient_profile(cell, xs, h0, checkpoint=checkpoint).log10_norms,
+           "products": lambda: ra.jacobian_products(cell, xs, h0, top=1).log10_sigma_max}
+    if every is not None:
+        out["bptt every"] = lambda: ra.bptt(cell, xs, every, h0, at="every").adjoints
+    del lead
+    return out
+
+
+def compiled_loops(tally, rng, n):
+    """Hostile cells and inputs through simulate/bptt/gradient_profile/jacobian_products with
+    the compiled loops and with the NumPy loops: the same exception or the same bits."""
+    import warnings
+
+    import rnnanalysis as ra
+    from rnnanalysis import _kernel
+
+    family = "compiled time loops"
+    if not ra.has_compiled_loops():
+        print("  (compiled loops not built: python setup.py build_ext --inplace; family skipped)")
+        return
+    for _ in range(n):
+        tally.add(family)
+        try:
+            cell, what = _hostile_cell(rng, ra)
+        except (ValueError, TypeError):
+            continue
+        T, B = rng.choice([0, 1, 1, 2, 3, 17, 70, 70]), rng.choice([1, 2, 4])
+        layout = rng.choice(LAYOUTS)
+        lead = (cell.ensemble,) if cell.ensemble else ()
+        xs = _hostile_array(rng, (T, B, cell.inputs), layout)
+        h0 = (None if rng.random() < 0.5 else
+              _hostile_array(rng, lead + (B, cell.hidden), rng.choice(LAYOUTS)))
+        grad = _hostile_array(rng, lead + (B, cell.hidden), rng.choice(["c", "c", "transposed", "float32"]))
+        every = _hostile_array(rng, (T,) + lead + (B, cell.hidden), "c") if rng.random() < 0.3 else None
+        checkpoint = rng.choice([None, None, 1, 2, 5, True])
+        errstate = rng.choice(["default", "raise", "ignore"])
+        what = f"{what} T={T} B={B} xs={layout} h0={type(h0).__name__} ckpt={checkpoint} err={errstate}"
+        for name, call in _kernel_calls(ra, cell, xs, h0, grad, every, checkpoint).items():
+            results = []
+            for enabled in (True, False):
+                with ra.compiled_loops(enabled), warnings.catch_warnings(record=True) as warned, \
+                        (np.errstate(all=errstate) if errstate != "default" else contextlib.nullcontext()):
+                    warnings.simplefilter("always")
+                    results.append((*_outcome(call), sorted({str(w.message).split(" encountered")[0]
+                                                             for w in warned})))
+            (fast_s, fast, fast_w), (slow_s, slow, slow_w) = results
+            note = f"{name}: {what}"
+            asked = errstate == "raise" and isinstance(fast, FloatingPointError)   # the user's errstate
+            if fast_s != slow_s or asked and not isinstance(slow, FloatingPointError):
+                tally.add(family, "silent_wrong", f"compiled {fast_s} {fast!r:.80}, NumPy {slow_s} "
+                          f"{slow!r:.80} <- {note}")
+            elif fast_s == "raised" and not asked and not isinstance(fast, (ValueError, TypeError)):
+                tally.add(family, "tracebacks", f"{type(fast).__name__}: {fast} <- {note}")
+            elif fast_s == "ok" and not _same(fast, slow):
+                tally.add(family, "silent_wrong", f"compiled result differs from NumPy's <- {note}")
+            elif fast_w != slow_w:
+                tally.add(family, "silent_wrong", f"warnings {fast_w} compiled vs {slow_w} NumPy <- {note}")
+    del _kernel
+
+
 def run(seed=0, quick=False):
     rng = random.Random(seed)
     tally = Tally()
