@@ -8,7 +8,9 @@ Families: hostile weight files (predict/profile/check), argument fuzzing (random
 hostile sweep configs and damaged stores (the generator of tests/experiments/test_sweep_fuzz.py),
 SIGKILL of the sweep driver (then: do its workers let go of its stdout, does a rerun resume every
 finished point and give the reference results), SIGKILL of one worker of the local process pool,
-and of one Dask worker. Columns: inputs tried, tracebacks (status 1 or a Python traceback),
+and of one Dask worker; hostile cells and inputs through the time loops, compiled and NumPy's
+(the same exception, warnings and bits expected). Columns: inputs tried, tracebacks (status 1
+or a Python traceback),
 wrong exit codes (not 0/2, or 2 without exactly one error line), hangs (past a deadline; for
 driver kills: workers outliving the driver), silent wrong results (status 0 with NaN in the
 output, a result different from a direct call, a write outside the allowed place), points lost
@@ -480,6 +482,8 @@ def run(seed=0, quick=False):
         worker_kills(tally, rng, work, scale, reference)
         print("Dask worker kills ...", flush=True)
         dask_worker_kills(tally, rng, work, scale, reference)
+        print("compiled time loops against NumPy's ...", flush=True)
+        compiled_loops(tally, rng, 100 * scale)
     print(f"\nattack run, seed {seed}{' (quick)' if quick else ''}, {time.monotonic() - start:.0f} s on "
           f"{machine()}\n")
     print(tally.table())
