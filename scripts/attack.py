@@ -8,13 +8,14 @@ Families: hostile weight files (predict/profile/check), argument fuzzing (random
 hostile sweep configs and damaged stores (the generator of tests/experiments/test_sweep_fuzz.py),
 SIGKILL of the sweep driver (then: do its workers let go of its stdout, does a rerun resume every
 finished point and give the reference results), SIGKILL of one worker of the local process pool,
-and of one Dask worker; hostile cells and inputs through the time loops, compiled and NumPy's
-(the same exception, warnings and bits expected). Columns: inputs tried, tracebacks (status 1
-or a Python traceback),
-wrong exit codes (not 0/2, or 2 without exactly one error line), hangs (past a deadline; for
-driver kills: workers outliving the driver), silent wrong results (status 0 with NaN in the
-output, a result different from a direct call, a write outside the allowed place), points lost
-(finished points not resumed). Every problem is printed once with its input.
+and of one Dask worker; hostile cells and inputs through the time loops, compiled and NumPy's (the
+same exception, warnings and bits expected); ra.predict, stationary_statistics and drift_for on
+hostile cells and input descriptions. Columns: inputs tried, tracebacks (status 1 or a Python
+traceback; for the API: an exception other than ValueError/TypeError), wrong exit codes (not 0/2,
+or 2 without exactly one error line), hangs (past a deadline; for driver kills: workers outliving
+the driver), silent wrong results (status 0 with NaN in the output, a result different from a
+direct call, a write outside the allowed place), points lost (finished points not resumed). Every
+problem is printed once with its input.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import random
 import re
@@ -416,7 +418,6 @@ def compiled_loops(tally, rng, n):
     import warnings
 
     import rnnanalysis as ra
-    from rnnanalysis import _kernel
 
     family = "compiled time loops"
     if not ra.has_compiled_loops():
@@ -459,7 +460,120 @@ def compiled_loops(tally, rng, n):
                 tally.add(family, "silent_wrong", f"compiled result differs from NumPy's <- {note}")
             elif fast_w != slow_w:
                 tally.add(family, "silent_wrong", f"warnings {fast_w} compiled vs {slow_w} NumPy <- {note}")
-    del _kernel
+
+
+# ---- the predictors: ra.predict on hostile cells and input descriptions ---------------------
+
+STDS = [1.0, 0.0, 1e-12, 0.3, 3.0, 1e6, 1e200, -1.0, float("nan"), float("inf"), "x", None, True, [1.0, 2.0]]
+
+
+def _predictor_case(rng, ra):
+    """(description, call) of one ra.predict / stationary_statistics / drift_for on a hostile cell."""
+    kind = rng.choice(["Elman", "Elman", "LSTM", "GRU", "LayerNormElman", "Stack", "W"])
+    act = rng.choice(["tanh", "tanh", "relu", "sigmoid", "linear", "custom"])
+    if act == "custom":
+        act = ra.custom_activation(lambda a: a / (1 + np.abs(a)), lambda a: 1 / (1 + np.abs(a)) ** 2,
+                                   gamma=1.0, name="softsign")
+    n, m = rng.choice([1, 2, 7, 40, 130]), rng.choice([1, 3])
+    kw = dict(seed=rng.randrange(100), dtype=rng.choice([np.float64, np.float32]),
+              ensemble=rng.choice([None, None, None, 2]),
+              gain=rng.choice([0.0, 0.5, 1.0, 1.5, 3.0, 1e3, 1e200]),
+              init=rng.choice(["pytorch", "orthogonal"]))
+    if kind == "W":
+        W = np.random.default_rng(kw["seed"]).normal(size=(n, n)) * kw["gain"] / np.sqrt(n)
+        target, what = W, f"W n={n} gain={kw['gain']}"
+    elif kind == "Stack":
+        target = ra.Stack([ra.Elman(n, m, act, seed=1), ra.Elman(n, n, act, seed=2)])
+        what = f"Stack n={n}"
+    else:
+        target = getattr(ra, kind)(n, m, act, **kw)
+        what = f"{kind} n={n} m={m} {act!s:.20} {kw}"
+    if rng.random() < 0.2 and kind != "W" and kind != "Stack":        # zero weights
+        target = target.with_params({k: np.zeros_like(v) for k, v in target.params.items()})
+        what += " zero weights"
+    how = rng.choice(["std", "std", "inputs", "variance", "none"])
+    data = np.random.default_rng(1).normal(size=(rng.choice([1, 2, 50]), rng.choice([1, 4]), m))
+    shape = rng.choice(["normal", "zero", "constant", "nan", "huge", "int"])
+    data = {"normal": data, "zero": 0 * data, "constant": np.ones_like(data),
+            "nan": np.where(data > 1, np.nan, data), "huge": data * 1e200,
+            "int": (data * 3).astype(int)}[shape]
+    arg = {"std": {"input_std": rng.choice(STDS)}, "variance": {"input_variance": rng.choice(STDS)},
+           "inputs": {"inputs": data if kind != "W" else data[..., :1]}, "none": {}}[how]
+    what += f" {how}={shape if how == 'inputs' else next(iter(arg.values()), None)!r}"
+    fn = rng.choice(["predict", "predict", "stationary", "drift"])
+    if fn == "predict" or kind == "W":
+        return what + " predict", lambda: ra.predict(target, **arg)
+    if fn == "stationary":
+        return what + " stationary_statistics", lambda: ra.stationary_statistics(target, **arg)
+    from rnnanalysis.predict.drift import drift_for
+
+    return what + " drift_for", lambda: drift_for(target, ra.stationary_statistics(target, **arg), **arg)
+
+
+def _nan_fields(result):
+    """Names of float fields of a result that are NaN (where a number is defined)."""
+    import dataclasses
+
+    if result is None or not dataclasses.is_dataclass(result):
+        return []
+    bad = []
+    for f in dataclasses.fields(result):
+        v = getattr(result, f.name)
+        if isinstance(v, float) and math.isnan(v) or isinstance(v, np.ndarray) and v.dtype.kind == "f" \
+                and np.isnan(v).any():
+            bad.append(f.name)
+    return bad
+
+
+#: Fields that are NaN by design where their predictor does not apply (as documented): the
+#: mean-field rate of gated cells, the condition number of a matrix beyond the dense SVD, the
+#: drift orbit's rate unless it decides (and its kick ratio once it settled).
+NAN_BY_DESIGN = {"log10_rate_drift", "log10_rate_stochastic", "log10_rate_stochastic_se",
+                 "log10_rate_fixed_point", "log_scale", "condition_number", "log10_rate"}
+
+
+def _undefined_nan(value, what):
+    nan = set(_nan_fields(value)) - NAN_BY_DESIGN
+    if what.split(" ")[0] not in ("Elman", "W") or "1e+200" in what:     # gated; |W| beyond 1e150
+        nan.discard("log10_rate_mean_field")
+    if getattr(value, "settled", False):
+        nan.discard("kick_ratio")
+    return sorted(nan)
+
+
+def predictors(tally, rng, n):
+    """ra.predict / stationary_statistics / drift_for on hostile cells (zero weights, n = 1,
+    float32, ensembles, Stack, LayerNorm, custom activations) and input descriptions (NaN,
+    negative, huge std; zero, constant, NaN, integer inputs): a ValueError/TypeError naming
+    the argument or a finite result, within the deadline."""
+    import rnnanalysis as ra
+
+    family = "predictors"
+    for _ in range(n):
+        tally.add(family)
+        try:
+            what, call = _predictor_case(rng, ra)
+        except (ValueError, TypeError):
+            continue
+        result, start = [], time.monotonic()
+        t = threading.Thread(target=lambda r=result, c=call: r.append(_outcome(c)), daemon=True)
+        t.start()
+        t.join(DEADLINE_S / 2)
+        took = time.monotonic() - start
+        if not result:
+            tally.add(family, "hangs", f"> {DEADLINE_S / 2:.0f} s <- {what}")
+            t.join()
+            continue
+        status, value = result[0]
+        if status == "raised":
+            if not isinstance(value, (ValueError, TypeError)) or "\n" in str(value):
+                tally.add(family, "tracebacks", f"{type(value).__name__}: {value} <- {what}")
+            elif not re.match(r"[\w \[\]'.]+: ", str(value)) and "not " not in str(value):
+                tally.add(family, "wrong_exit", f"error names no argument: {value} <- {what}")
+            continue
+        nan = _undefined_nan(value, what)
+        if nan:
+            tally.add(family, "silent_wrong", f"NaN in {nan} ({took:.1f} s) <- {what}")
 
 
 def run(seed=0, quick=False):
