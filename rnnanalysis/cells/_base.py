@@ -44,7 +44,7 @@ from .. import _kernel
 from .. import init as _init
 from .._buffers import empty
 from .._threads import large_product_threads, loop_threads
-from .._validate import as_dtype, float_array, positive_int, rng_from
+from .._validate import as_dtype, finite_float, float_array, positive_int, rng_from
 from ..activations import Activation, get_activation
 from .layout import prepare_inputs, prepare_state
 
@@ -119,14 +119,21 @@ class Cell:
         if input_init not in _init.INITIALISERS:
             raise ValueError(f"input_init: unknown initialiser {input_init!r}; "
                              f"expected one of {sorted(_init.INITIALISERS)}")
+        gain = finite_float("gain", gain, at_least=0)
+        if spectral_radius is not None:
+            spectral_radius = finite_float("spectral_radius", spectral_radius, at_least=0)
         rng = rng_from(seed)
         members = 1 if ensemble is None else positive_int("ensemble", ensemble)
-        draws = [self._draw(n, m, init, input_init, float(gain), spectral_radius, rng)
+        draws = [self._draw(n, m, init, input_init, gain, spectral_radius, rng)
                  for _ in range(members)]
         params = {k: np.stack([d[k] for d in draws]) if ensemble is not None else draws[0][k]
                   for k in PARAM_NAMES}
         params.update(self._extra_params(n, () if ensemble is None else (members,)))
-        self._set(params, get_activation(activation), dtype)
+        with np.errstate(over="ignore"):
+            self._set(params, get_activation(activation), dtype)
+        if not all(np.isfinite(v).all() for v in self._params.values()):
+            raise ValueError(f"{'gain' if spectral_radius is None else 'spectral_radius'}: the weights "
+                             f"overflow {self.dtype.name} (gain={gain:g}, spectral_radius={spectral_radius})")
 
     def _extra_params(self, n, lead) -> dict:
         """Initial values of parameters beyond PARAM_NAMES (none here; see ``param_names``)."""

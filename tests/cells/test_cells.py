@@ -142,3 +142,15 @@ def test_bad_inputs_are_named(rng):
         ra.gradient_profile(cell, xs, direction=np.zeros(4))
     with pytest.raises(ValueError, match="top: expected at most the state size 4"):
         ra.jacobian_products(cell, xs, top=5)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(gain=float("nan"), init="orthogonal"), "gain"),        # was OverflowError inside NumPy
+    (dict(gain=-1.0, init="orthogonal"), "gain"),                # was 'high - low < 0'
+    (dict(spectral_radius=float("nan")), "spectral_radius"),     # was NaN weights, silently
+    (dict(gain=1e200, init="orthogonal", dtype=np.float32), "gain"),   # was inf weights, silently
+])
+def test_initialisation_arguments_that_make_no_finite_weights_are_named(kwargs, name):
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        ra.Elman(3, 2, **kwargs)
+    assert np.isfinite(ra.Elman(3, 2, gain=1e200, init="orthogonal").params["weight_hh"]).all()
