@@ -303,6 +303,9 @@ def _from_cell(cell, activation, reference):
         raise ValueError(f"activation: a cell uses its own activation ({cell.activation.name!r}), "
                          f"got {get_activation(activation).name!r}")
     p = cell.params
+    if cell.kind in MEAN_FIELD_KINDS and not {"bias_ih", "bias_hh"} <= set(p):
+        raise ValueError(f"W_or_cell: no prediction for {type(cell).__name__} cells (the theory is "
+                         "for plain Elman, LSTM and GRU cells)")
     if cell.kind == "elman":
         if reference is not None:
             raise ValueError("reference: only for gated cells (LSTM, GRU); "

@@ -287,9 +287,7 @@ def _cell_map(cell, u_mean, u_var):
         return _elman_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var), n
     if cell.kind == "lstm":
         return _lstm_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var, n), 3 * n
-    if cell.kind == "gru":
-        return _gru_map(act, W, W2, p["bias_ih"], p["bias_hh"], u_mean, u_var, n), 2 * n
-    raise ValueError(f"cell: mean-field statistics are for Elman, LSTM and GRU cells, got kind {cell.kind!r}")
+    return _gru_map(act, W, W2, p["bias_ih"], p["bias_hh"], u_mean, u_var, n), 2 * n   # (checked above)
 
 
 def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=False):
@@ -444,6 +442,9 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
         raise ValueError(f"cell: expected a single network, got an ensemble cell with E={cell.ensemble}")
     if full_covariance is not None and not isinstance(full_covariance, (bool, np.bool_)):
         raise TypeError(f"full_covariance: expected True, False or None, got {full_covariance!r}")
+    if cell.kind not in ("elman", "lstm", "gru") or not {"bias_ih", "bias_hh"} <= set(cell.params):
+        raise ValueError(f"cell: mean-field statistics are for Elman, LSTM and GRU cells, got "
+                         f"{type(cell).__name__} (kind {cell.kind!r})")
     w_ih = np.asarray(cell.params["weight_ih"], dtype=np.float64)
     u_mean, u_var, text = input_moments(w_ih, inputs=inputs, input_std=input_std,
                                         input_variance=input_variance)

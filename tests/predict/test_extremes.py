@@ -44,3 +44,15 @@ def test_defective_matrix_on_the_arpack_path_fails_fast_and_says_why():
     with pytest.raises(ValueError, match="W: ARPACK .* Jordan block.*method='dense'"):
         ra.predict(J, method="sparse", horizon=2)
     assert time.perf_counter() - t0 < 60
+
+
+@pytest.mark.parametrize("cell", [ra.BatchNormRNN("elman", 3, 2, seed=0),
+                                  ra.BatchNormRNN("lstm", 3, 2, seed=0),
+                                  ra.Stack([ra.Elman(3, 2, seed=0), ra.Elman(3, 3, seed=1)])])
+def test_cells_without_a_closure_are_refused_by_name(cell):
+    # a KeyError ('bias_ih', 'weight_ih') escaped from reading the parameters before
+    with pytest.raises(ValueError, match="^cell: mean-field statistics"):
+        ra.stationary_statistics(cell, input_std=1.0)
+    if cell.kind != "stack":                   # a Stack gets the Jacobian at zero instead
+        with pytest.raises(ValueError, match="^W_or_cell: no prediction for BatchNormRNN"):
+            ra.predict(cell, input_std=1.0)
