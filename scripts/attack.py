@@ -462,6 +462,34 @@ def compiled_loops(tally, rng, n):
                 tally.add(family, "silent_wrong", f"warnings {fast_w} compiled vs {slow_w} NumPy <- {note}")
 
 
+def compiled_threads(tally, rounds):
+    """Profiles, trajectories and gradients of five cells on four threads at once (the replay
+    releases the GIL), each equal bit for bit to the same call alone and to the NumPy loops."""
+    import rnnanalysis as ra
+
+    family = "compiled time loops"
+    cells = [ra.LSTM(16, 3, seed=1), ra.GRU(16, 3, seed=2, dtype=np.float32),
+             ra.Elman(32, 3, seed=3, ensemble=4), ra.Elman(8, 3, "relu", seed=4),
+             ra.LSTM(24, 3, seed=5, ensemble=3, dtype=np.float32)]
+    xs = np.random.default_rng(0).normal(size=(300, 4, 3))
+
+    def job(c):
+        grad = np.ones(((c.ensemble,) if c.ensemble else ()) + (4, c.hidden))
+        return (ra.gradient_profile(c, xs).log10_norms, ra.simulate(c, xs).states,
+                ra.bptt(c, xs, grad).grads["weight_hh"])
+
+    alone = [job(c) for c in cells]
+    with ra.compiled_loops(False):
+        slow = [job(c) for c in cells]
+    for _ in range(rounds):
+        tally.add(family)
+        with ThreadPoolExecutor(4) as ex:
+            together = list(ex.map(job, cells * 2))
+        for got, want, numpy_loops, cell in zip(together, alone * 2, slow * 2, cells * 2, strict=True):
+            if not all(map(_same, got, want)) or not all(map(_same, want, numpy_loops)):
+                tally.add(family, "silent_wrong", f"{cell!r} on 4 threads differs from alone / NumPy's loops")
+
+
 # ---- the predictors: ra.predict on hostile cells and input descriptions ---------------------
 
 STDS = [1.0, 0.0, 1e-12, 0.3, 3.0, 1e6, 1e200, -1.0, float("nan"), float("inf"), "x", None, True, [1.0, 2.0]]
@@ -598,6 +626,9 @@ def run(seed=0, quick=False):
         dask_worker_kills(tally, rng, work, scale, reference)
         print("compiled time loops against NumPy's ...", flush=True)
         compiled_loops(tally, rng, 100 * scale)
+        compiled_threads(tally, 2 * scale)
+        print("predictors ...", flush=True)
+        predictors(tally, rng, 60 * scale)
     print(f"\nattack run, seed {seed}{' (quick)' if quick else ''}, {time.monotonic() - start:.0f} s on "
           f"{machine()}\n")
     print(tally.table())
