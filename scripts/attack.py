@@ -490,6 +490,43 @@ def compiled_threads(tally, rounds):
                 tally.add(family, "silent_wrong", f"{cell!r} on 4 threads differs from alone / NumPy's loops")
 
 
+def _protocol_calls(cell, xs, frozen):
+    s0 = np.zeros((xs.shape[1], cell.state_size))
+    fc = cell.run(xs, s0)
+    g = np.ones(s0.shape)
+    u = cell.project(xs)
+    return {"forward(read-only u)": lambda: cell.forward(frozen, s0)[0],
+            "forward(float32 u)": lambda: cell.forward(u.astype(np.float32), s0)[0],
+            "backward_steps(float32 out)": lambda: cell.backward_steps(
+                fc.cache, 0, len(xs), g, np.zeros((len(xs),) + g.shape, np.float32)),
+            "backward_steps(lo=-2)": lambda: cell.backward_steps(
+                fc.cache, -2, len(xs), g, np.zeros((len(xs) + 2,) + g.shape))}
+
+
+def compiled_protocol(tally):
+    """The cell protocol's forward/backward_steps called directly with operands the replay
+    must not take as they are (read-only or float32 in a float64 cell, a negative first step):
+    the same exception or the same bits on both paths, and read-only memory left unchanged."""
+    import rnnanalysis as ra
+
+    family = "compiled time loops"
+    xs = np.random.default_rng(0).normal(size=(6, 3, 2))
+    for kind in ("Elman", "LSTM", "GRU"):
+        cell = getattr(ra, kind)(4, 2, seed=0)
+        u = cell.project(xs)
+        frozen = u.copy()
+        frozen.flags.writeable = False
+        for name, call in _protocol_calls(cell, xs, frozen).items():
+            tally.add(family)
+            with ra.compiled_loops(True):
+                fast_s, fast = _outcome(call)
+            with ra.compiled_loops(False):
+                slow_s, slow = _outcome(call)
+            if fast_s != slow_s or fast_s == "ok" and not _same(fast, slow) or not _same(frozen, u):
+                tally.add(family, "silent_wrong", f"{kind}.{name}: compiled {fast_s} {fast!r:.60}, "
+                          f"NumPy {slow_s} {slow!r:.60}")
+
+
 # ---- the predictors: ra.predict on hostile cells and input descriptions ---------------------
 
 STDS = [1.0, 0.0, 1e-12, 0.3, 3.0, 1e6, 1e200, -1.0, float("nan"), float("inf"), "x", None, True, [1.0, 2.0]]
@@ -627,6 +664,7 @@ def run(seed=0, quick=False):
         print("compiled time loops against NumPy's ...", flush=True)
         compiled_loops(tally, rng, 100 * scale)
         compiled_threads(tally, 2 * scale)
+        compiled_protocol(tally)
         print("predictors ...", flush=True)
         predictors(tally, rng, 60 * scale)
     print(f"\nattack run, seed {seed}{' (quick)' if quick else ''}, {time.monotonic() - start:.0f} s on "
