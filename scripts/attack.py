@@ -258,9 +258,10 @@ def driver_kills(tally, rng, workdir, n, reference):
             time.sleep(0.01)
         time.sleep(rng.random() * 0.3)
         workers = _children(proc.pid)
-        if proc.poll() is not None:
+        if proc.poll() is not None:                     # ended and reaped: its pid is no longer ours
             print(f"  (driver kill {i}: the sweep had already ended; not counted as a kill)")
-        os.kill(proc.pid, signal.SIGKILL)
+        else:                                           # (if it ends now it stays a zombie until wait)
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         got = []
         reader = threading.Thread(target=_read_all, args=(proc, got), daemon=True)
