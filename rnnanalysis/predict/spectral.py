@@ -507,13 +507,14 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
 
 
 def _scalar_mean_field(W, act, sigma_b, stats):
-    """log10(chi)/2 of the i.i.d. theory at sigma_w = ||W||_F / sqrt(n) (NaN beyond 1e+-150)."""
+    """log10(chi)/2 of the i.i.d. theory at sigma_w = ||W||_F / sqrt(n) (NaN beyond 1e+-150, or
+    when the inputs' drive variance overflowed)."""
     scale = _max_abs(W)
     if scale == 0:
         return -math.inf
     frob = scale * math.sqrt(float((W / scale).multiply(W / scale).sum()) if sp.issparse(W)
                              else float(np.sum((W / scale) ** 2)))
     sigma_w = frob / math.sqrt(W.shape[0])
-    if not 1e-150 < sigma_w < 1e150:
+    if not 1e-150 < sigma_w < 1e150 or not math.isfinite(stats.drive_variance):
         return math.nan
     return mean_field(act, sigma_w, sigma_b, input_variance=stats.drive_variance).log10_rate_per_step

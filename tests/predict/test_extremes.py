@@ -56,3 +56,12 @@ def test_cells_without_a_closure_are_refused_by_name(cell):
     if cell.kind != "stack":                   # a Stack gets the Jacobian at zero instead
         with pytest.raises(ValueError, match="^W_or_cell: no prediction for BatchNormRNN"):
             ra.predict(cell, input_std=1.0)
+
+
+def test_an_input_variance_near_the_float_limit_is_predicted_not_refused():
+    # the drive variance averaged over units overflowed, and meanfield's own argument check
+    # then refused it: 'input_variance: expected a finite number >= 0, got inf'
+    cell = ra.Elman(4, 2, seed=0, gain=1.5, init="orthogonal")
+    p = ra.predict(cell, input_variance=1e308)
+    assert p.regime == "vanishing" and p.log10_rate_estimate < -1      # tanh saturated by the noise
+    assert np.isnan(p.log10_rate_mean_field)
