@@ -490,6 +490,8 @@ def _statistics(kind, step, size, act, u_var, text):
     # without noise the variances are exactly zero; the quadrature leaves rounding (1e-17) behind
     variances = {k: (np.zeros_like(mv[1]) if det else np.asarray(mv[1], dtype=np.float64))
                  for k, mv in stats.items()}
+    with np.errstate(over="ignore"):      # variances near the float limit average to inf
+        drive_variance = float(np.mean(u_var))
     return StationaryStatistics(kind=kind, means=means, variances=variances, deterministic=det,
                                 converged=ok, iterations=it, log_scale=log_scale, inputs=text,
-                                drive_variance=float(np.mean(u_var)))
+                                drive_variance=drive_variance)

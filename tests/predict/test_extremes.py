@@ -58,6 +58,7 @@ def test_cells_without_a_closure_are_refused_by_name(cell):
             ra.predict(cell, input_std=1.0)
 
 
+@pytest.mark.filterwarnings("error")   # no overflow warning from inside NumPy either
 def test_an_input_variance_near_the_float_limit_is_predicted_not_refused():
     # the drive variance averaged over units overflowed, and meanfield's own argument check
     # then refused it: 'input_variance: expected a finite number >= 0, got inf'
