@@ -204,7 +204,7 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     xsi = prepare_inputs(check_cell(cell), xs)
     T, B = xsi.shape[0], xsi.shape[-2]
     s0 = prepare_state(cell, h0, B)
-    lead, n, S = lead_shape(cell, B), cell.hidden, cell.state_size
+    lead, n = lead_shape(cell, B), cell.hidden
     if at not in ("last", "every"):
         raise ValueError(f"at: expected 'last' or 'every', got {at!r}")
     want = lead + (n,) if at == "last" else (T,) + lead + (n,)
@@ -214,6 +214,45 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     if dh.shape != want:
         raise ValueError(f"grad_h: expected shape {want} for at={at!r}, got {dh.shape}")
     dh = np.ascontiguousarray(dh)
+    if _halves(cell, T, B, trajectory):
+        return _bptt_halves(cell, xsi, dh, s0, at=at, checkpoint=checkpoint, input_grads=input_grads)
+    return _bptt(cell, xsi, dh, s0, at=at, checkpoint=checkpoint, trajectory=trajectory,
+                 input_grads=input_grads)
+
+
+def _halves(cell, T, B, trajectory) -> bool:
+    """Whether :func:`bptt` runs its batch as two halves: one network (no ensemble axis) whose
+    samples are independent, its own forward pass, and at least :data:`SPLIT_FLOPS` of recurrent
+    products. A fixed rule, not the machine's, so the results do not depend on where they run."""
+    return (cell.ensemble is None and cell.samples_independent and trajectory is None and B >= 2
+            and 2 * T * B * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS)
+
+
+def _bptt_halves(cell, xsi, dh, s0, *, at, checkpoint, input_grads) -> BPTTResult:
+    """:func:`bptt` of the two halves of the batch, on two worker threads when the time loops
+    run compiled (they release the GIL; one BLAS thread each): parameter gradients summed, the
+    per-sample arrays joined."""
+    B = xsi.shape[1]
+    rows = (slice(0, B // 2), slice(B // 2, B))
+
+    def half(r):
+        return _bptt(cell, xsi[:, r], np.ascontiguousarray(dh[r] if at == "last" else dh[:, r]), s0[r], at=at,
+                     checkpoint=checkpoint, trajectory=None, input_grads=input_grads)
+
+    if (workers(2) if _kernel.has_compiled_loops() else 1) == 2:
+        with single_blas_thread(), ThreadPoolExecutor(2) as pool:
+            a, b = pool.map(half, rows)
+    else:
+        a, b = (half(r) for r in rows)
+    return BPTTResult({k: a.grads[k] + b.grads[k] for k in a.grads},
+                      np.concatenate([a.adjoints, b.adjoints], axis=1),
+                      None if a.grad_xs is None else np.concatenate([a.grad_xs, b.grad_xs], axis=1),
+                      np.concatenate([a.grad_h0, b.grad_h0]))
+
+
+def _bptt(cell, xsi, dh, s0, *, at, checkpoint, trajectory, input_grads) -> BPTTResult:
+    """:func:`bptt` on validated arrays (inputs (T, *lead, m), dh, s0 in the cell's layout)."""
+    T, lead, n, S = xsi.shape[0], s0.shape[:-1], cell.hidden, cell.state_size
     adjoints = empty((T + 1,) + lead + (S,), cell.dtype)
     g = adjoints[T]
     g[...] = 0.0

@@ -132,3 +132,37 @@ def test_ensemble_sweeps_in_member_groups_equal_one_call(group_bytes, monkeypatc
     grouped = ra.gradient_profile(cell, xs).log10_norms, ra.jacobian_products(cell, xs).log10_singular_values
     for a, b in zip(whole, grouped, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls, at, checkpoint", [(ra.Elman, "last", None), (ra.LSTM, "every", None),
+                                                 (ra.GRU, "last", 3)])
+def test_bptt_of_a_batch_in_two_halves_equals_one_pass(cls, at, checkpoint, monkeypatch, rng):
+    # from SPLIT_FLOPS on, bptt runs the two halves of the batch (on two threads when the time
+    # loops are compiled): the gradient of a sum over samples is the sum of the halves' gradients
+    import importlib
+
+    sim = importlib.import_module("rnnanalysis.simulate")
+    cell = cls(4, 3, seed=0, gain=1.3)
+    T, B = 9, 5
+    xs, h0 = rng.normal(size=(T, B, 3)), rng.normal(size=(B, 4))
+    gh = rng.normal(size=(B, 4) if at == "last" else (T, B, 4))
+    monkeypatch.setattr(sim, "SPLIT_FLOPS", 1 << 62)
+    whole = ra.bptt(cell, xs, gh, h0, at=at, checkpoint=checkpoint)
+    monkeypatch.setattr(sim, "SPLIT_FLOPS", 0)
+    assert sim._halves(cell, T, B, None)
+    halves = ra.bptt(cell, xs, gh, h0, at=at, checkpoint=checkpoint)
+    for k in whole.grads:
+        np.testing.assert_allclose(halves.grads[k], whole.grads[k], rtol=1e-12, atol=1e-14)
+    for name in ("adjoints", "grad_xs", "grad_h0"):
+        np.testing.assert_allclose(getattr(halves, name), getattr(whole, name), rtol=1e-12, atol=1e-14)
+
+
+def test_bptt_keeps_a_batch_whole_when_its_samples_are_coupled(monkeypatch):
+    import importlib
+
+    sim = importlib.import_module("rnnanalysis.simulate")
+    monkeypatch.setattr(sim, "SPLIT_FLOPS", 0)
+    bn = ra.BatchNormRNN("elman", 4, 3, seed=0)            # training mode: batch statistics
+    assert not sim._halves(bn, 9, 6, None)
+    assert sim._halves(ra.Elman(4, 3, seed=0), 9, 6, None)
+    assert not sim._halves(ra.Elman(4, 3, ensemble=2, seed=0), 9, 6, None)
