@@ -214,21 +214,28 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
     if dh.shape != want:
         raise ValueError(f"grad_h: expected shape {want} for at={at!r}, got {dh.shape}")
     dh = np.ascontiguousarray(dh)
-    if _halves(cell, T, B, trajectory):
-        return _bptt_halves(cell, xsi, dh, s0, at=at, checkpoint=checkpoint, input_grads=input_grads)
-    return _bptt(cell, xsi, dh, s0, at=at, checkpoint=checkpoint, trajectory=trajectory,
-                 input_grads=input_grads)
+    fc = None
+    if trajectory is not None:
+        fc = trajectory.forward if isinstance(trajectory, Trajectory) else trajectory
+        if not isinstance(fc, ForwardCache) or fc.cell is not cell or fc.inputs.shape != xsi.shape:
+            raise ValueError("trajectory: expected the result of simulate(cell, xs, h0) for this cell and xs")
+    if _halves(cell, T, B, fc):
+        return _bptt_halves(cell, xsi, dh, s0, fc, at=at, checkpoint=checkpoint, input_grads=input_grads)
+    return _bptt(cell, xsi, dh, s0, fc, at=at, checkpoint=checkpoint, input_grads=input_grads)
 
 
-def _halves(cell, T, B, trajectory) -> bool:
+def _halves(cell, T, B, fc) -> bool:
     """Whether :func:`bptt` runs its batch as two halves: one network (no ensemble axis) whose
-    samples are independent, its own forward pass, and at least :data:`SPLIT_FLOPS` of recurrent
-    products. A fixed rule, not the machine's, so the results do not depend on where they run."""
-    return (cell.ensemble is None and cell.samples_independent and trajectory is None and B >= 2
-            and 2 * T * B * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS)
+    samples are independent, at least :data:`SPLIT_FLOPS` of recurrent products, and a given
+    forward pass ``fc`` (or None) whose arrays all have the batch on their second axis. A fixed
+    rule, not the machine's, so the results do not depend on where they run."""
+    arrays = () if fc is None else (fc.states, *fc.cache)
+    return (cell.ensemble is None and cell.samples_independent and B >= 2
+            and 2 * T * B * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS
+            and all(isinstance(a, np.ndarray) and a.ndim >= 2 and a.shape[1] == B for a in arrays))
 
 
-def _bptt_halves(cell, xsi, dh, s0, *, at, checkpoint, input_grads) -> BPTTResult:
+def _bptt_halves(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads) -> BPTTResult:
     """:func:`bptt` of the two halves of the batch, on two worker threads when the time loops
     run compiled (they release the GIL; one BLAS thread each): parameter gradients summed, the
     per-sample arrays joined."""
@@ -236,8 +243,10 @@ def _bptt_halves(cell, xsi, dh, s0, *, at, checkpoint, input_grads) -> BPTTResul
     rows = (slice(0, B // 2), slice(B // 2, B))
 
     def half(r):
-        return _bptt(cell, xsi[:, r], np.ascontiguousarray(dh[r] if at == "last" else dh[:, r]), s0[r], at=at,
-                     checkpoint=checkpoint, trajectory=None, input_grads=input_grads)
+        part = None if fc is None else ForwardCache(cell, xsi[:, r], fc.states[:, r],
+                                                    tuple(c[:, r] for c in fc.cache))
+        return _bptt(cell, xsi[:, r], np.ascontiguousarray(dh[r] if at == "last" else dh[:, r]), s0[r],
+                     part, at=at, checkpoint=checkpoint, input_grads=input_grads)
 
     if (workers(2) if _kernel.has_compiled_loops() else 1) == 2:
         with single_blas_thread(), ThreadPoolExecutor(2) as pool:
@@ -250,8 +259,9 @@ def _bptt_halves(cell, xsi, dh, s0, *, at, checkpoint, input_grads) -> BPTTResul
                       np.concatenate([a.grad_h0, b.grad_h0]))
 
 
-def _bptt(cell, xsi, dh, s0, *, at, checkpoint, trajectory, input_grads) -> BPTTResult:
-    """:func:`bptt` on validated arrays (inputs (T, *lead, m), dh, s0 in the cell's layout)."""
+def _bptt(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads) -> BPTTResult:
+    """:func:`bptt` on validated arrays (inputs (T, *lead, m), dh, s0 in the cell's layout; fc:
+    a forward pass to reuse, or None)."""
     T, lead, n, S = xsi.shape[0], s0.shape[:-1], cell.hidden, cell.state_size
     adjoints = empty((T + 1,) + lead + (S,), cell.dtype)
     g = adjoints[T]
@@ -259,10 +269,7 @@ def _bptt(cell, xsi, dh, s0, *, at, checkpoint, trajectory, input_grads) -> BPTT
     out = cell.output_slice
     g[..., out] = dh if at == "last" else dh[T - 1]
     grads, grad_xs = None, empty((T,) + lead + (cell.inputs,), cell.dtype) if input_grads else None
-    if trajectory is not None:
-        fc = trajectory.forward if isinstance(trajectory, Trajectory) else trajectory
-        if not isinstance(fc, ForwardCache) or fc.cell is not cell or fc.inputs.shape != xsi.shape:
-            raise ValueError("trajectory: expected the result of simulate(cell, xs, h0) for this cell and xs")
+    if fc is not None:
         segments = [(0, T, fc.states, fc.cache)]
     else:
         segments = _reverse_segments(cell, xsi, s0, checkpoint)

@@ -135,7 +135,8 @@ def test_ensemble_sweeps_in_member_groups_equal_one_call(group_bytes, monkeypatc
 
 
 @pytest.mark.parametrize("cls, at, checkpoint", [(ra.Elman, "last", None), (ra.LSTM, "every", None),
-                                                 (ra.GRU, "last", 3)])
+                                                 (ra.GRU, "last", 3), (ra.LSTM, "last", "trajectory"),
+                                                 (ra.GRU, "every", "trajectory")])
 def test_bptt_of_a_batch_in_two_halves_equals_one_pass(cls, at, checkpoint, monkeypatch, rng):
     # from SPLIT_FLOPS on, bptt runs the two halves of the batch (on two threads when the time
     # loops are compiled): the gradient of a sum over samples is the sum of the halves' gradients
@@ -146,11 +147,13 @@ def test_bptt_of_a_batch_in_two_halves_equals_one_pass(cls, at, checkpoint, monk
     T, B = 9, 5
     xs, h0 = rng.normal(size=(T, B, 3)), rng.normal(size=(B, 4))
     gh = rng.normal(size=(B, 4) if at == "last" else (T, B, 4))
+    kw = ({"trajectory": ra.simulate(cell, xs, h0)} if checkpoint == "trajectory"   # a forward pass reused
+          else {"checkpoint": checkpoint})
     monkeypatch.setattr(sim, "SPLIT_FLOPS", 1 << 62)
-    whole = ra.bptt(cell, xs, gh, h0, at=at, checkpoint=checkpoint)
+    whole = ra.bptt(cell, xs, gh, h0, at=at, **kw)
     monkeypatch.setattr(sim, "SPLIT_FLOPS", 0)
-    assert sim._halves(cell, T, B, None)
-    halves = ra.bptt(cell, xs, gh, h0, at=at, checkpoint=checkpoint)
+    assert sim._halves(cell, T, B, kw.get("trajectory", ra.simulate(cell, xs, h0)).forward)
+    halves = ra.bptt(cell, xs, gh, h0, at=at, **kw)
     for k in whole.grads:
         np.testing.assert_allclose(halves.grads[k], whole.grads[k], rtol=1e-12, atol=1e-14)
     for name in ("adjoints", "grad_xs", "grad_h0"):
