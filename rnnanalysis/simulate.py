@@ -236,9 +236,8 @@ def _halves(cell, T, B, fc) -> bool:
 
 
 def _bptt_halves(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads) -> BPTTResult:
-    """:func:`bptt` of the two halves of the batch, on two worker threads when the time loops
-    run compiled (they release the GIL; one BLAS thread each): parameter gradients summed, the
-    per-sample arrays joined."""
+    """:func:`bptt` of the two halves of the batch (:func:`_on_workers`): parameter gradients
+    summed, the per-sample arrays joined."""
     B = xsi.shape[1]
     rows = (slice(0, B // 2), slice(B // 2, B))
 
@@ -248,11 +247,7 @@ def _bptt_halves(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads) -> BPTTR
         return _bptt(cell, xsi[:, r], np.ascontiguousarray(dh[r] if at == "last" else dh[:, r]), s0[r],
                      part, at=at, checkpoint=checkpoint, input_grads=input_grads)
 
-    if (workers(2) if _kernel.has_compiled_loops() else 1) == 2:
-        with single_blas_thread(), ThreadPoolExecutor(2) as pool:
-            a, b = pool.map(half, rows)
-    else:
-        a, b = (half(r) for r in rows)
+    a, b = _on_workers(half, rows)
     return BPTTResult({k: a.grads[k] + b.grads[k] for k in a.grads},
                       np.concatenate([a.adjoints, b.adjoints], axis=1),
                       None if a.grad_xs is None else np.concatenate([a.grad_xs, b.grad_xs], axis=1),
@@ -392,21 +387,30 @@ SPLIT_FLOPS = 1 << 26
 
 
 def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
-    """:func:`_sweep_all` over groups of ensemble members: from :data:`SPLIT_FLOPS` on at least
-    two groups (each half of ``GROUP_BYTES`` at most), on two worker threads when the time loops
-    run compiled (they release the GIL; one BLAS thread each). The groups do not depend on the
-    machine, so neither do the results (the renormalisation points are chosen per group)."""
+    """:func:`_sweep_all` in parts: from :data:`SPLIT_FLOPS` on, the two halves of one network's
+    batch (samples independent), or at least two groups of ensemble members (each half of
+    ``GROUP_BYTES`` at most), swept by :func:`_on_workers`. The parts do not depend on the
+    machine, so neither do the results (the renormalisation points are chosen per part)."""
     rows = g[..., 0].size
-    E = cell.ensemble or 1
+    lead = g.ndim - s0.ndim
+    split = 2 * xsi.shape[0] * rows * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS
+    if cell.ensemble is None:
+        B = s0.shape[0]
+        if not (split and B >= 2 and cell.samples_independent):
+            return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
+
+        def half(r):
+            return _sweep_all(cell, xsi[:, r], s0[r], g[(slice(None),) * lead + (r,)], checkpoint, summarise)
+
+        return np.concatenate(_on_workers(half, (slice(0, B // 2), slice(B // 2, B))), axis=1)
+    E = cell.ensemble
     # a member's forward pass (states, projection, local derivatives): about 2 (S + P) numbers a step
     per_member = (2 * (xsi.shape[0] + 1) * (rows // E) * (cell.state_size + cell.grad_widths[0])
                   * cell.dtype.itemsize)
-    split = 2 if E > 1 and 2 * xsi.shape[0] * rows * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS else 1
-    size = max(1, min(-(-E // split), GROUP_BYTES // (split * per_member)))
-    threads = workers(min(2, -(-E // size))) if _kernel.has_compiled_loops() else 1
+    groups = 2 if split else 1
+    size = max(1, min(-(-E // groups), GROUP_BYTES // (groups * per_member)))
     if size >= E:
         return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
-    lead = g.ndim - s0.ndim
 
     def part(a):
         sl = a if size == 1 else slice(a, a + size)        # one member: a plain cell, no member axis
@@ -415,11 +419,17 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
         res = _sweep_all(sub, xs_part, s0[sl], g[(slice(None),) * lead + (sl,)], checkpoint, summarise)
         return res[:, None] if size == 1 else res
 
-    starts = range(0, E, size)
+    return np.concatenate(_on_workers(part, range(0, E, size)), axis=1)
+
+
+def _on_workers(fn, items) -> list:
+    """``[fn(x) for x in items]``, on two worker threads when the time loops run compiled (they
+    release the GIL; one BLAS thread each), else in turn."""
+    threads = workers(min(2, len(items))) if _kernel.has_compiled_loops() else 1
     if threads == 1:
-        return np.concatenate([part(a) for a in starts], axis=1)
+        return [fn(x) for x in items]
     with single_blas_thread(), ThreadPoolExecutor(threads) as pool:
-        return np.concatenate(list(pool.map(part, starts)), axis=1)
+        return list(pool.map(fn, items))
 
 
 def _sweep_all(cell, xsi, s0, g, checkpoint, summarise=None):

@@ -169,3 +169,18 @@ def test_bptt_keeps_a_batch_whole_when_its_samples_are_coupled(monkeypatch):
     assert not sim._halves(bn, 9, 6, None)
     assert sim._halves(ra.Elman(4, 3, seed=0), 9, 6, None)
     assert not sim._halves(ra.Elman(4, 3, ensemble=2, seed=0), 9, 6, None)
+
+
+@pytest.mark.parametrize("cls", [ra.Elman, ra.LSTM])
+def test_profile_of_a_batch_in_two_halves_equals_one_pass(cls, monkeypatch, rng):
+    import importlib
+
+    sim = importlib.import_module("rnnanalysis.simulate")
+    cell = cls(3, 2, seed=0, gain=1.4)
+    xs = rng.normal(size=(40, 5, 2))
+    monkeypatch.setattr(sim, "SPLIT_FLOPS", 1 << 62)
+    whole = ra.gradient_profile(cell, xs).log10_norms, ra.jacobian_products(cell, xs).log10_singular_values
+    monkeypatch.setattr(sim, "SPLIT_FLOPS", 0)
+    halves = ra.gradient_profile(cell, xs).log10_norms, ra.jacobian_products(cell, xs).log10_singular_values
+    for a, b in zip(whole, halves, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
