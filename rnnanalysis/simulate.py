@@ -230,9 +230,18 @@ def _halves(cell, T, B, fc) -> bool:
     forward pass ``fc`` (or None) whose arrays all have the batch on their second axis. A fixed
     rule, not the machine's, so the results do not depend on where they run."""
     arrays = () if fc is None else (fc.states, *fc.cache)
+    return _batch_halves(cell, T, B, B) and all(isinstance(a, np.ndarray) and a.ndim >= 2
+                                                and a.shape[1] == B for a in arrays)
+
+
+def _batch_halves(cell, T, rows, B) -> bool:
+    """Whether one network's batch of B samples (``rows`` adjoint rows a step, directions
+    included) runs as two halves: samples independent, at least :data:`SPLIT_FLOPS` of recurrent
+    products in all and :data:`STEP_FLOPS` a step (below that the halves' per-step costs
+    outweigh the second core: n = 32, B = 8 was 10% slower split)."""
+    step = 2 * rows * cell.hidden * cell.grad_widths[1]
     return (cell.ensemble is None and cell.samples_independent and B >= 2
-            and 2 * T * B * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS
-            and all(isinstance(a, np.ndarray) and a.ndim >= 2 and a.shape[1] == B for a in arrays))
+            and T * step >= SPLIT_FLOPS and step >= STEP_FLOPS)
 
 
 def _bptt_halves(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads) -> BPTTResult:
@@ -384,6 +393,8 @@ GROUP_BYTES = KEEP_BYTES
 #: Ensembles whose recurrent products take at least this many flops are swept in two groups of
 #: members (a few ms of work each: below that a second thread costs more than it saves).
 SPLIT_FLOPS = 1 << 26
+#: One network's batch is split only from this many flops of recurrent products a step.
+STEP_FLOPS = 1 << 17
 
 
 def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
@@ -396,7 +407,7 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
     split = 2 * xsi.shape[0] * rows * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS
     if cell.ensemble is None:
         B = s0.shape[0]
-        if not (split and B >= 2 and cell.samples_independent):
+        if not _batch_halves(cell, xsi.shape[0], rows, B):
             return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)
 
         def half(r):

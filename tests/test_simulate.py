@@ -152,6 +152,7 @@ def test_bptt_of_a_batch_in_two_halves_equals_one_pass(cls, at, checkpoint, monk
     monkeypatch.setattr(sim, "SPLIT_FLOPS", 1 << 62)
     whole = ra.bptt(cell, xs, gh, h0, at=at, **kw)
     monkeypatch.setattr(sim, "SPLIT_FLOPS", 0)
+    monkeypatch.setattr(sim, "STEP_FLOPS", 0)
     assert sim._halves(cell, T, B, kw.get("trajectory", ra.simulate(cell, xs, h0)).forward)
     halves = ra.bptt(cell, xs, gh, h0, at=at, **kw)
     for k in whole.grads:
@@ -165,6 +166,7 @@ def test_bptt_keeps_a_batch_whole_when_its_samples_are_coupled(monkeypatch):
 
     sim = importlib.import_module("rnnanalysis.simulate")
     monkeypatch.setattr(sim, "SPLIT_FLOPS", 0)
+    monkeypatch.setattr(sim, "STEP_FLOPS", 0)
     bn = ra.BatchNormRNN("elman", 4, 3, seed=0)            # training mode: batch statistics
     assert not sim._halves(bn, 9, 6, None)
     assert sim._halves(ra.Elman(4, 3, seed=0), 9, 6, None)
@@ -181,6 +183,8 @@ def test_profile_of_a_batch_in_two_halves_equals_one_pass(cls, monkeypatch, rng)
     monkeypatch.setattr(sim, "SPLIT_FLOPS", 1 << 62)
     whole = ra.gradient_profile(cell, xs).log10_norms, ra.jacobian_products(cell, xs).log10_singular_values
     monkeypatch.setattr(sim, "SPLIT_FLOPS", 0)
+    monkeypatch.setattr(sim, "STEP_FLOPS", 0)
+    assert sim._batch_halves(cell, 40, 5, 5)
     halves = ra.gradient_profile(cell, xs).log10_norms, ra.jacobian_products(cell, xs).log10_singular_values
     for a, b in zip(whole, halves, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
