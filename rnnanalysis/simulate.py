@@ -404,7 +404,6 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
     machine, so neither do the results (the renormalisation points are chosen per part)."""
     rows = g[..., 0].size
     lead = g.ndim - s0.ndim
-    split = 2 * xsi.shape[0] * rows * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS
     if cell.ensemble is None:
         B = s0.shape[0]
         if not _batch_halves(cell, xsi.shape[0], rows, B):
@@ -418,7 +417,7 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
     # a member's forward pass (states, projection, local derivatives): about 2 (S + P) numbers a step
     per_member = (2 * (xsi.shape[0] + 1) * (rows // E) * (cell.state_size + cell.grad_widths[0])
                   * cell.dtype.itemsize)
-    groups = 2 if split else 1
+    groups = 2 if 2 * xsi.shape[0] * rows * cell.hidden * cell.grad_widths[1] >= SPLIT_FLOPS else 1
     size = max(1, min(-(-E // groups), GROUP_BYTES // (groups * per_member)))
     if size >= E:
         return _sweep_all(cell, xsi, s0, g, checkpoint, summarise)

@@ -75,7 +75,8 @@ class _History:
 
 
 def converged(x, g, size):
-    """True when ``g`` (means ``[:size]``, then second moments) is within TOL of ``x``."""
+    """(whether ``g`` is within TOL of ``x``, the step ``max|dm| + max|dv|``): means ``[:size]``,
+    then second moments."""
     delta = float(np.max(np.abs(g[:size] - x[:size])) + np.max(np.abs(g[size:] - x[size:])))
     return delta <= TOL * max(float(np.max(np.abs(g[:size])) + np.max(g[size:])), 1e-3), delta
 
