@@ -123,13 +123,24 @@ def input_moments(w_ih, *, inputs=None, input_std=None, input_variance=None, wid
     input_std: inputs i.i.d. N(0, s^2) with s a scalar or one per input; input_variance: the
     drive's variance itself (the same on every pre-activation). At most one may be given; none
     means zero input. covariance: the second element is the drive's whole (rows, rows)
-    covariance matrix ``W_ih Cov(x) W_ih^T`` instead of its diagonal.
+    covariance matrix ``W_ih Cov(x) W_ih^T`` instead of its diagonal. A drive whose mean or
+    variance overflows float64 is refused (ValueError naming the description).
     """
-    rows, m = (width, width) if w_ih is None else w_ih.shape
     given = [k for k, v in (("inputs", inputs), ("input_std", input_std), ("input_variance", input_variance))
              if v is not None]
     if len(given) > 1:
         raise ValueError(f"{', '.join(given)}: give at most one description of the inputs")
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, var, text = _drive_moments(w_ih, inputs, input_std, input_variance, width, covariance)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+        raise ValueError(f"{given[0]}: the input drive's mean or variance (the input weights times "
+                         "the inputs' moments) overflows float64; scale the inputs down")
+    return mean, var, text
+
+
+def _drive_moments(w_ih, inputs, input_std, input_variance, width, covariance):
+    """input_moments for one checked description (floating-point warnings left to the caller)."""
+    rows, m = (width, width) if w_ih is None else w_ih.shape
     if inputs is not None:
         xs = float_array("inputs", inputs, ndim=3).astype(np.float64)
         if xs.shape[-1] != m or xs.shape[0] == 0 or xs.shape[1] == 0:

@@ -167,6 +167,22 @@ def test_bad_input_names_the_argument():
         ra.predict(cell, inputs=np.full((5, 2, 3), np.nan))
 
 
+@pytest.mark.parametrize("cls", [ra.Elman, ra.LSTM, ra.GRU])
+def test_an_input_drive_that_overflows_is_refused_by_name(cls):
+    """Finite descriptions whose drive W_ih x overflows float64 (variance 1e400, covariance of
+    inputs near 1e200): a ValueError naming the argument, not NaN statistics; a drive at the
+    float limit (1e308) still gives finite statistics."""
+    cell = cls(7, 3, seed=0)
+    xs = 1e200 * np.random.default_rng(1).standard_normal((50, 4, 3))
+    for described, name in (({"input_std": 1e200}, "input_std"), ({"inputs": xs}, "inputs"),
+                            ({"input_std": [1.0, 1e200, 1.0]}, "input_std")):
+        for call in (ra.stationary_statistics, ra.predict):
+            with pytest.raises(ValueError, match=f"{name}: the input drive's mean or variance"):
+                call(cell, **described)
+    stats = ra.stationary_statistics(cell, input_variance=1e308)
+    assert all(np.all(np.isfinite(v)) for v in stats.variances.values())
+
+
 def test_relu_growth_on_a_positive_matrix_is_log_rho(rng):
     """A positive W keeps a positive state positive: ReLU acts as the identity, the activity
     grows at the Perron root and so do the gradients (the per-step pattern model would halve them)."""
