@@ -14,16 +14,33 @@ an oscillating drift, and their own Jacobians multiplied in shuffled order miss 
 When the inputs' fluctuations are small beside that oscillation — the mean squared change of
 the state that one step of input noise makes at points of the orbit (``W_ih (x - E[x])`` drawn
 from the inputs' covariance) below ``SMALL_KICK`` times the orbit's own spread (the trace of
-the state's covariance over time) — the rate is the drift orbit's top Lyapunov exponent
-(:func:`~rnnanalysis.predict.lyapunov_spectrum` along ``_STEPS`` steps at the constant mean
-input, after up to ``_SETTLE`` steps from the zero state, nudged); with more input noise the
-noise decides and the closure's rate stands (``tests/predict/test_drift.py``: a period-2
-network driven by inputs of std 8). The kick is measured in the state, not in the
-pre-activations: a gated cell's gates turn input noise into little state change, an Elman
-cell's saturation too. ``SMALL_KICK`` = 0.1 was chosen on the benchmark's trained networks
-(``docs/predictions.md`` gives its trade-off).
-Uses the weights and the inputs' mean and covariance only: it runs the cell at a constant
-input (and single steps with drawn input noise), never on the inputs themselves.
+the state's covariance over time) — the orbit decides the rate; with more input noise the noise
+decides and the closure's rate stands (``tests/predict/test_drift.py``: a period-2 network
+driven by inputs of std 8). The kick is measured in the state, not in the pre-activations: a
+gated cell's gates turn input noise into little state change, an Elman cell's saturation too.
+``SMALL_KICK`` = 0.1 was chosen on the benchmark's trained networks (``docs/predictions.md``
+gives its trade-off).
+
+The rate is the orbit's top Lyapunov exponent *under* that small noise. Without noise a
+neutral direction stays exactly neutral (exponent 0), but common noise on an oscillation
+contracts its phase at second order in the noise's amplitude (noise-induced phase
+synchronisation: Teramae & Tanaka 2004, PRL 93, 204103; Goldobin & Pikovsky 2005, PRE 71,
+045201): invariant circles driven by small inputs vanish slowly (-0.002 to -0.004 log10/step on
+trained networks) instead of staying critical. The exponent is averaged over antithetic pairs
+of chains (the same Gaussian draws of the drive's fluctuation, from the inputs' covariance and a
+fixed seed, with both signs: the first-order, odd part of each chain's finite-time fluctuation
+cancels within the pair, the second-order shift stays), each started at a point of the
+noise-free orbit and driven by the mean input plus the draws for ``_ALIGN + _STEPS`` steps;
+``_PAIRS`` pairs at a time until the pairs' standard error is within a quarter of the critical
+band, at most ``_MAX_PAIRS`` pairs and ``_FLOPS`` flops of recurrent products (one pair at
+n = 256 for gated cells). Without noise the chains are the orbit itself (a period-2 cycle: its
+analytic rate).
+
+Uses the weights and the inputs' mean and covariance only: it iterates the cell at a constant
+input (at most ``_SETTLE`` steps, stopping once settled, and one step from 80 orbit points for
+the kick), then — only where the orbit decides — runs those chains on Gaussian drive noise of the
+inputs' covariance, never on the inputs themselves. Cost at n = 256:
+``scripts/benchmarks/predict_cost.py`` (the 'drift' column) and ``docs/predictions.md``.
 """
 
 from __future__ import annotations
@@ -34,18 +51,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._results import Result
-from .lyapunov import lyapunov_spectrum
+from .._validate import float_array
+from ..cells import check_cell
+from ..simulate import renormalised_sweep
+from ._regime import CRITICAL_BAND_LOG10
 
 __all__ = ["DriftOrbit", "drift_orbit", "drift_for", "SMALL_KICK"]
 
 #: the inputs' fluctuations are small beside the network's own oscillation below this ratio
 SMALL_KICK = 0.1
-_SETTLE, _STEPS, _ALIGN = 200, 800, 200     # steps: to the orbit; along it; aligning the vector
+_SETTLE, _STEPS, _ALIGN = 200, 800, 200     # steps: to the orbit; averaged; aligning the vector
 _CHUNK = 50                                 # the settling steps run in chunks of this many
 _SETTLED = 1e-9                             # largest state change per step of a settled drift
 _NUDGE = 1e-3                               # drift_for: scale of the start's offset from zero
+_PAIRS, _MAX_PAIRS = 4, 32                  # antithetic pairs of noisy chains: a group, at most
+_SE = CRITICAL_BAND_LOG10 / 4               # more groups until the rate's standard error is this small
+_FLOPS = 2 ** 30                            # ... or the chains' recurrent products would pass this
 _POINTS, _DRAWS = 10, 8                     # orbit points x noise draws of the one-step kick
-_LN10 = math.log(10.0)
 
 
 @dataclass(frozen=True)
@@ -56,8 +78,9 @@ class DriftOrbit(Result):
     ``_CHUNK`` steps up to ``_SETTLE``); then the closure's statistics describe it and nothing
     else here is computed (rate and ratio NaN). kick_ratio: the mean squared change of the state
     that one step of input noise makes along the orbit, over the orbit's own spread (the trace
-    of the state's covariance over time); log10_rate: top Lyapunov exponent along the orbit,
-    log10 per step (NaN unless ``decides``).
+    of the state's covariance over time; inf when the orbit leaves the float range);
+    log10_rate: top Lyapunov exponent along the orbit under the input noise, log10 per step
+    (NaN unless ``decides``).
     """
 
     settled: bool
@@ -70,36 +93,114 @@ class DriftOrbit(Result):
         return not self.settled and self.kick_ratio < SMALL_KICK
 
 
-def drift_orbit(cell, x_mean, noise=None, start=None) -> DriftOrbit:
+def drift_orbit(cell, x_mean, drive_factor=None, start=None) -> DriftOrbit:
     """The drift orbit of ``cell`` at the constant input ``x_mean`` (m,) from the state ``start``
-    (S,) (default zero). noise(rng, B) -> (B, P): B draws of the input drive's fluctuation
-    ``W_ih (x - E[x])`` (P: the width of ``cell.project``), whose one-step effect on the state
-    is set against the orbit's spread; None: no input noise."""
-    u = cell.project(np.broadcast_to(np.asarray(x_mean, dtype=cell.dtype), (_CHUNK, 1, cell.inputs)))
+    (S,) (default zero). drive_factor: (P, r), the input drive's fluctuation
+    ``W_ih (x - E[x])`` is ``drive_factor @ z`` with z ~ N(0, I_r) (P: the width of
+    ``cell.project``); None: no input noise."""
+    cell = check_cell(cell)
+    if cell.ensemble is not None:
+        raise ValueError(f"cell: expected a single network, got an ensemble cell with E={cell.ensemble}")
+    x_mean = _array("x_mean", x_mean, (cell.inputs,))
+    if drive_factor is not None:
+        drive_factor = _array("drive_factor", drive_factor, (cell.grad_widths[0], None))
     s = np.zeros((1, cell.state_size), cell.dtype) if start is None else \
-        np.asarray(start, dtype=cell.dtype).reshape(1, -1)
+        _array("start", start, (cell.state_size,)).astype(cell.dtype).reshape(1, -1)
+    u = cell.project(np.broadcast_to(x_mean.astype(cell.dtype), (_CHUNK, 1, cell.inputs)))
     orbit = []
-    for _ in range(_SETTLE // _CHUNK):              # stop as soon as it settles
-        states = cell.forward(u.copy(), s)[0][:, 0]     # forward may reuse u's memory
-        if float(np.max(np.abs(states[-1] - states[-2]))) <= _SETTLED:
-            return DriftOrbit(settled=True, log10_rate=math.nan, kick_ratio=math.nan)
-        s = states[-1:]
-        orbit.append(states[1:])
-    late = np.concatenate(orbit[len(orbit) // 2:])
-    spread = float(np.sum(np.var(late, axis=0)))
-    kick = 0.0
-    if noise is not None:                            # one step from orbit points, with and without
-        points = np.repeat(late[::late.shape[0] // _POINTS][:_POINTS], _DRAWS, axis=0)
-        du = noise(np.random.default_rng(0), points.shape[0])
-        moved = cell.forward(u[:1] + du[None], points)[0][1]
-        still = cell.forward(u[:1] + np.zeros_like(du)[None], points)[0][1]
-        kick = float(np.mean(np.sum((moved - still) ** 2, axis=-1)))
-    ratio = kick / spread if spread > 0 else math.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(_SETTLE // _CHUNK):              # stop as soon as it settles
+            states = cell.forward(u.copy(), s)[0][:, 0]     # forward may reuse u's memory
+            if not np.all(np.isfinite(states)):         # activity growing without bound
+                return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf)
+            if float(np.max(np.abs(states[-1] - states[-2]))) <= _SETTLED:
+                return DriftOrbit(settled=True, log10_rate=math.nan, kick_ratio=math.nan)
+            s = states[-1:]
+            orbit.append(states[1:])
+        late = np.concatenate(orbit[len(orbit) // 2:])
+        spread = float(np.sum(np.var(late, axis=0)))
+        kick = 0.0
+        if drive_factor is not None:                     # one step from orbit points, with and without
+            points = np.repeat(late[::late.shape[0] // _POINTS][:_POINTS], _DRAWS, axis=0)
+            du = _draws(drive_factor, 0, points.shape[0]).astype(cell.dtype)
+            moved = cell.forward(u[:1] + du[None], points)[0][1]
+            still = cell.forward(u[:1] + np.zeros_like(du)[None], points)[0][1]
+            kick = float(np.mean(np.sum((moved - still) ** 2, axis=-1)))
+    ratio = kick / spread if spread > 0 and math.isfinite(kick) else math.inf
     if not ratio < SMALL_KICK:
         return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=ratio)
-    xs = np.broadcast_to(np.asarray(x_mean, dtype=np.float64), (_STEPS, 1, cell.inputs))
-    lam = lyapunov_spectrum(cell, xs, h0=s, k=1, warmup=_ALIGN)
-    return DriftOrbit(settled=False, log10_rate=float(lam.lambda_max[0]) / _LN10, kick_ratio=ratio)
+    points = late[np.linspace(0, late.shape[0] - 1, _MAX_PAIRS, endpoint=False).astype(int)]
+    rate = _noisy_exponent(cell, u[0, 0], drive_factor, points)
+    if math.isnan(rate):                                 # the chains left the float range
+        return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf)
+    return DriftOrbit(settled=False, log10_rate=rate, kick_ratio=ratio)
+
+
+def _array(name, value, shape):
+    """value as a finite float64 array of ``shape`` (None: any length), else an error naming it."""
+    arr = np.asarray(value)
+    arr = float_array(name, arr.astype(np.float64) if arr.dtype.kind in "iu" else arr,
+                      dtype=np.float64, ndim=len(shape))
+    if any(want is not None and got != want for got, want in zip(arr.shape, shape, strict=True)):
+        want = ", ".join("r" if w is None else str(w) for w in shape) + ("," if len(shape) == 1 else "")
+        raise ValueError(f"{name}: expected shape ({want}), got {arr.shape}")
+    return arr
+
+
+def _draws(factor, seed, rows):
+    """(rows, P) seeded Gaussian draws ``z @ factor.T`` of the drive's fluctuation."""
+    return np.random.default_rng(seed).standard_normal((rows, factor.shape[1])) @ factor.T
+
+
+def _noisy_exponent(cell, u_mean, drive_factor, points):
+    """Top Lyapunov exponent (log10 per step) of the orbit under the drive's fluctuation, from
+    antithetic pairs of chains started at ``points`` (cycled), ``_PAIRS`` pairs at a time, until
+    the standard error of the pair means is within ``_SE``, ``_MAX_PAIRS`` pairs ran or the next
+    group would pass the flop budget (at least one pair; without noise one pair: both chains
+    are the orbit itself)."""
+    chain = 4.0 * (_ALIGN + _STEPS) * cell.hidden * cell.grad_widths[1]     # products there and back
+    affordable = max(1, min(_MAX_PAIRS, int(_FLOPS // (2 * chain))))
+    if drive_factor is None:
+        affordable = 1
+    pairs = []
+    while len(pairs) < affordable:
+        k = min(_PAIRS, affordable - len(pairs))
+        starts = np.tile(points[(len(pairs) + np.arange(k)) % points.shape[0]], (2, 1))
+        rates = _chain_rates(cell, u_mean, drive_factor, starts, seed=1 + len(pairs))
+        pairs.extend(0.5 * (rates[:k] + rates[k:]))
+        if len(pairs) > 1 and not np.std(pairs, ddof=1) / math.sqrt(len(pairs)) > _SE:   # (NaN: stop)
+            break
+    return float(np.mean(pairs))
+
+
+def _chain_rates(cell, u_mean, drive_factor, starts, seed):
+    """(B,) log10 growth per step of an adjoint carried back through chains from ``starts``
+    (B even: the second half repeats the first) driven by ``u_mean`` plus antithetic draws for
+    ``_ALIGN + _STEPS`` steps, renormalised every ``_CHUNK`` steps, over the last ``_STEPS``
+    steps of the sweep."""
+    B, T = starts.shape[0], _ALIGN + _STEPS
+    u = np.broadcast_to(u_mean, (T, B, u_mean.shape[-1])).copy()
+    if drive_factor is not None:
+        du = _draws(drive_factor, seed, T * (B // 2)).reshape(T, B // 2, -1)
+        u += np.concatenate([du, -du], axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        states, cache = cell.forward(u, np.ascontiguousarray(starts))
+    if not np.all(np.isfinite(states)):
+        return np.full(B, math.nan)
+    g = np.random.default_rng(seed).standard_normal((B, cell.state_size)).astype(cell.dtype)
+    g /= np.linalg.norm(g, axis=-1, keepdims=True)
+    total = np.zeros(B)
+
+    def accept(blk, logs, keep):
+        if keep:
+            total[:] += logs[0]
+        norm = np.linalg.norm(blk[0], axis=-1, keepdims=True)
+        return blk[0] / np.where(norm > 0, norm, 1.0), _CHUNK
+
+    g, _ = renormalised_sweep(cell, cache, g, T, _STEPS, lambda b, lg, *_: accept(b, lg, False),
+                              length=_CHUNK)
+    renormalised_sweep(cell, cache, g, _STEPS, 0, lambda b, lg, *_: accept(b, lg, True), length=_CHUNK)
+    return total / _STEPS
 
 
 def drift_for(cell, stats, *, inputs=None, input_std=None, input_variance=None):
@@ -125,12 +226,6 @@ def drift_for(cell, stats, *, inputs=None, input_std=None, input_variance=None):
         factor = W_ih @ (V * np.sqrt(np.maximum(w, 0.0)))
     elif input_std is not None:
         factor = W_ih * np.asarray(input_std, dtype=np.float64)
-    if factor is not None:
-        def noise(rng, B):
-            return rng.standard_normal((B, factor.shape[1])) @ factor.T
-    elif input_variance is not None:
-        def noise(rng, B):
-            return math.sqrt(float(input_variance)) * rng.standard_normal((B, W_ih.shape[0]))
-    else:
-        noise = None
-    return drift_orbit(cell, x_mean, noise, start)
+    elif input_variance is not None:             # the drive's own variance on every pre-activation
+        factor = math.sqrt(float(input_variance)) * np.eye(W_ih.shape[0])
+    return drift_orbit(cell, x_mean, factor, start)
