@@ -74,14 +74,14 @@ class _History:
         return g - gamma @ self.dG[:k]
 
 
-def converged(x, g, size):
-    """(whether ``g`` is within TOL of ``x``, the step ``max|dm| + max|dv|``): means ``[:size]``,
-    then second moments."""
+def converged(x, g, size, tol=TOL):
+    """(whether ``g`` is within ``tol`` (relative) of ``x``, the step ``max|dm| + max|dv|``):
+    means ``[:size]``, then second moments."""
     delta = float(np.max(np.abs(g[:size] - x[:size])) + np.max(np.abs(g[size:] - x[size:])))
-    return delta <= TOL * max(float(np.max(np.abs(g[:size])) + np.max(g[size:])), 1e-3), delta
+    return delta <= tol * max(float(np.max(np.abs(g[:size])) + np.max(g[size:])), 1e-3), delta
 
 
-def anderson_solve(image, x, size, *, depth, max_evals, clip=None):
+def anderson_solve(image, x, size, *, depth, max_evals, clip=None, tol=TOL):
     """Fixed point of ``x -> image(x)[0]``; returns (stats, converged, map evaluations).
 
     x: the start, means first (``size`` of them), then the second moments; image(x) gives
@@ -99,7 +99,7 @@ def anderson_solve(image, x, size, *, depth, max_evals, clip=None):
         g, stats = image(x)
         if not np.all(np.isfinite(g)):
             return (best[1] or stats), False, it
-        ok, delta = converged(x, g, size)
+        ok, delta = converged(x, g, size, tol)
         if ok:
             return stats, True, it
         if it <= WARM:

@@ -44,10 +44,36 @@ _SINGLE_MIN_BYTES = 1 << 20       # products with a smaller W stay float64 (the 
 _GEMM_BYTES = 3 << 18
 
 
+def _standard_normal(rng, shape):
+    """Standard normal draws (float32 precision, returned as float32) by the Box-Muller transform
+    of float32 uniforms: ``sqrt(-2 ln(1 - u1)) (cos, sin)(2 pi u2)``. Exact in distribution up to
+    float32 resolution (|z| <= 5.77: the largest uniform is 1 - 2^-24). Why not NumPy's ziggurat
+    (``rng.standard_normal``): ~9 ns a draw here against ~3 ns (SIMD logarithm, sine and cosine
+    in float32; AMD EPYC), and the LSTM's Monte-Carlo product draws five Gaussians per unit,
+    chain and step: two fifths of its time went to them at n = 256
+    (``scripts/benchmarks/predict_cost.py``, the "rate" column). A stream other than NumPy's moves
+    each rate within its standard error: the accuracy of ``scripts/benchmarks/predictions.py`` moved
+    as much between seeds of predict (docs/predictions.md)."""
+    size = math.prod(shape)
+    half = (size + 1) // 2
+    u = rng.random(2 * half, dtype=np.float32)
+    radius = np.log1p(-u[:half])
+    radius *= -2.0
+    np.sqrt(radius, out=radius)
+    angle = u[half:]
+    angle *= np.float32(2.0 * math.pi)
+    z = np.empty(2 * half, dtype=np.float32)
+    np.cos(angle, out=z[:half])
+    np.sin(angle, out=z[half:])
+    z[:half] *= radius
+    z[half:] *= radius
+    return z[:size].reshape(shape)
+
+
 def _normal(rng, mean, var, shape, zero):
     if zero:
         return np.broadcast_to(mean, shape).copy()
-    return mean + np.sqrt(var) * rng.standard_normal(shape)
+    return mean + np.sqrt(var) * _standard_normal(rng, shape)
 
 
 def _dsig(s):

@@ -108,3 +108,38 @@ def test_products_over_row_blocks_of_a_large_w_are_the_whole_product(dtype, monk
                                rtol=1e-5 if dtype == np.float32 else 1e-13)
     monkeypatch.setattr(linearise, "_GEMM_BYTES", W.nbytes)           # one block: x @ W itself
     np.testing.assert_array_equal(linearise._blocked(W)(x), x @ W)
+
+
+def test_box_muller_draws_are_standard_normal():
+    """The Monte-Carlo product's Gaussians (float32 Box-Muller) against scipy's normal law."""
+    from scipy import stats
+
+    from rnnanalysis.predict.linearise import _standard_normal
+    z = _standard_normal(np.random.default_rng(0), (101, 3, 331))      # an odd count
+    assert z.shape == (101, 3, 331) and z.dtype == np.float32
+    flat = z.astype(np.float64).ravel()
+    assert stats.kstest(flat, "norm").pvalue > 0.01
+    assert abs(flat.mean()) < 5 / math.sqrt(flat.size) and abs(flat.var() - 1) < 5 * math.sqrt(2 / flat.size)
+    assert np.max(np.abs(flat)) <= math.sqrt(-2 * math.log(2.0 ** -24)) + 1e-6
+    # pairs from one draw are independent: the two halves are uncorrelated
+    half = flat.size // 2
+    assert abs(np.corrcoef(flat[:half], flat[half:2 * half])[0, 1]) < 5 / math.sqrt(half)
+
+
+def test_noisy_statistics_at_their_tolerance_agree_with_a_tight_solve(monkeypatch):
+    """The noisy closure stops at a relative step of 1e-8 (fewer map evaluations where the means
+    converge slowly, inputs of non-zero mean); the statistics agree with a 1e-12 solve to 1e-7
+    (1.6e-8 seen)."""
+    from rnnanalysis.predict import stationary
+    xs = np.random.default_rng(0).standard_normal((400, 2, 4)) + 0.05
+    for cls in (ra.Elman, ra.LSTM, ra.GRU):
+        cell = cls(48, 4, init="gaussian", gain=1.5, seed=1)
+        loose = ra.stationary_statistics(cell, inputs=xs, full_covariance=False)
+        monkeypatch.setattr(stationary, "_NOISY_TOL", 1e-12)
+        tight = ra.stationary_statistics(cell, inputs=xs, full_covariance=False)
+        monkeypatch.undo()
+        assert loose.converged and tight.converged and loose.iterations < tight.iterations
+        for k in tight.means:
+            scale = np.max(np.abs(tight.means[k])) + np.max(tight.variances[k])
+            np.testing.assert_allclose(loose.means[k], tight.means[k], rtol=0, atol=1e-7 * scale)
+            np.testing.assert_allclose(loose.variances[k], tight.variances[k], rtol=0, atol=1e-7 * scale)

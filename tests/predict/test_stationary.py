@@ -36,8 +36,10 @@ def test_the_solver_finds_what_plain_iteration_finds_where_that_settles():
     m, v = plain_elman_fixed_point(cell, 0.5)
     st = ra.stationary_statistics(cell, input_std=0.5, full_covariance=False)
     assert st.converged and st.iterations < 150
-    np.testing.assert_allclose(st.means["h"], m, atol=1e-8)
-    np.testing.assert_allclose(st.variances["h"], v, atol=1e-8)
+    # the noisy closure stops at a relative step of 1e-8 (stationary._NOISY_TOL); converging at
+    # ~0.85 per evaluation, it is then within ~7e-8 of the fixed point
+    np.testing.assert_allclose(st.means["h"], m, atol=3e-7)
+    np.testing.assert_allclose(st.variances["h"], v, atol=3e-7)
 
 
 @pytest.mark.parametrize(("cls", "n"), [(ra.Elman, 64), (ra.LSTM, 128)])
