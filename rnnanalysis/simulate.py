@@ -128,11 +128,29 @@ def simulate(cell, xs, h0=None) -> Trajectory:
     """
     xsi = prepare_inputs(check_cell(cell), xs)
     s0 = prepare_state(cell, h0, xsi.shape[-2])
-    fc = cell.run(xsi, s0)
+    fc = _run(cell, xsi, s0)
     public, out = to_public(fc.states, cell), cell.output_slice
     if cell.state_size == out.stop:
         return Trajectory(public[..., out], None, fc)
     return Trajectory(public[..., out], public[..., out.stop:], fc)
+
+
+def _run(cell, xsi, s0) -> ForwardCache:
+    """``cell.run(xsi, s0)``, or, where :func:`_batch_halves` says so, the two halves of the
+    batch run by :func:`_on_workers`: their states joined, their caches kept as the pass's
+    ``parts`` (which :func:`bptt` sweeps in the same halves; nothing else is copied)."""
+    T, B = xsi.shape[0], xsi.shape[-2]
+    if not _batch_halves(cell, T, B, B):
+        return cell.run(xsi, s0)
+    parts = tuple(_on_workers(lambda r: cell.run(xsi[:, r], s0[r]), _split(B)))
+    states = np.concatenate([p.states for p in parts], axis=1,
+                            out=empty((T + 1,) + s0.shape, cell.dtype))
+    return ForwardCache(cell, xsi, states, None, parts)
+
+
+def _split(B):
+    """The two halves of a batch of B samples."""
+    return slice(0, B // 2), slice(B // 2, B)
 
 
 def _segment_length(checkpoint, T):
@@ -225,10 +243,13 @@ def bptt(cell, xs, grad_h, h0=None, *, at="last", checkpoint=None, trajectory=No
 
 
 def _halves(cell, T, B, fc) -> bool:
-    """Whether :func:`bptt` runs its batch as two halves: one network (no ensemble axis) whose
-    samples are independent, at least :data:`SPLIT_FLOPS` of recurrent products, and a given
-    forward pass ``fc`` (or None) whose arrays all have the batch on their second axis. A fixed
-    rule, not the machine's, so the results do not depend on where they run."""
+    """Whether :func:`bptt` runs its batch as two halves: a forward pass ``fc`` that ran in
+    halves (its ``parts``), or one network (no ensemble axis) whose samples are independent, at
+    least :data:`SPLIT_FLOPS` of recurrent products, and a given forward pass ``fc`` (or None)
+    whose arrays all have the batch on their second axis. A fixed rule, not the machine's, so
+    the results do not depend on where they run."""
+    if fc is not None and fc.parts:
+        return True
     arrays = () if fc is None else (fc.states, *fc.cache)
     return _batch_halves(cell, T, B, B) and all(isinstance(a, np.ndarray) and a.ndim >= 2
                                                 and a.shape[1] == B for a in arrays)
@@ -247,16 +268,19 @@ def _batch_halves(cell, T, rows, B) -> bool:
 def _bptt_halves(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads) -> BPTTResult:
     """:func:`bptt` of the two halves of the batch (:func:`_on_workers`): parameter gradients
     summed, the per-sample arrays joined."""
-    B = xsi.shape[1]
-    rows = (slice(0, B // 2), slice(B // 2, B))
+    rows = _split(xsi.shape[1])
+    if fc is None or fc.parts:
+        parts = fc.parts if fc is not None else (None, None)
+    else:
+        parts = [ForwardCache(cell, xsi[:, r], fc.states[:, r], tuple(c[:, r] for c in fc.cache))
+                 for r in rows]
 
-    def half(r):
-        part = None if fc is None else ForwardCache(cell, xsi[:, r], fc.states[:, r],
-                                                    tuple(c[:, r] for c in fc.cache))
+    def half(k):
+        r = rows[k]
         return _bptt(cell, xsi[:, r], np.ascontiguousarray(dh[r] if at == "last" else dh[:, r]), s0[r],
-                     part, at=at, checkpoint=checkpoint, input_grads=input_grads)
+                     parts[k], at=at, checkpoint=checkpoint, input_grads=input_grads)
 
-    a, b = _on_workers(half, rows)
+    a, b = _on_workers(half, (0, 1))
     return BPTTResult({k: a.grads[k] + b.grads[k] for k in a.grads},
                       np.concatenate([a.adjoints, b.adjoints], axis=1),
                       None if a.grad_xs is None else np.concatenate([a.grad_xs, b.grad_xs], axis=1),
@@ -412,7 +436,7 @@ def _sweep(cell, xsi, s0, g, checkpoint, summarise=None):
         def half(r):
             return _sweep_all(cell, xsi[:, r], s0[r], g[(slice(None),) * lead + (r,)], checkpoint, summarise)
 
-        return np.concatenate(_on_workers(half, (slice(0, B // 2), slice(B // 2, B))), axis=1)
+        return np.concatenate(_on_workers(half, _split(B)), axis=1)
     E = cell.ensemble
     # a member's forward pass (states, projection, local derivatives): about 2 (S + P) numbers a step
     per_member = (2 * (xsi.shape[0] + 1) * (rows // E) * (cell.state_size + cell.grad_widths[0])

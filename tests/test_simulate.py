@@ -161,6 +161,36 @@ def test_bptt_of_a_batch_in_two_halves_equals_one_pass(cls, at, checkpoint, monk
         np.testing.assert_allclose(getattr(halves, name), getattr(whole, name), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("cls, at", [(ra.Elman, "last"), (ra.LSTM, "every"), (ra.GRU, "last")])
+def test_a_forward_pass_in_two_halves_equals_one_pass_and_is_swept_in_them(cls, at, monkeypatch, rng):
+    # simulate runs the halves of the batch too (two threads when compiled): states equal one pass,
+    # and bptt reusing that trajectory sweeps its halves (whichever thresholds hold by then)
+    import importlib
+
+    sim = importlib.import_module("rnnanalysis.simulate")
+    cell = cls(4, 3, seed=0, gain=1.3)
+    T, B = 9, 5
+    xs, h0 = rng.normal(size=(T, B, 3)), rng.normal(size=(B, 4))
+    gh = rng.normal(size=(B, 4) if at == "last" else (T, B, 4))
+    monkeypatch.setattr(sim, "SPLIT_FLOPS", 1 << 62)
+    whole = ra.simulate(cell, xs, h0)
+    grads = ra.bptt(cell, xs, gh, h0, at=at, trajectory=whole)
+    monkeypatch.setattr(sim, "SPLIT_FLOPS", 0)
+    monkeypatch.setattr(sim, "STEP_FLOPS", 0)
+    halves = ra.simulate(cell, xs, h0)
+    assert len(halves.forward.parts) == 2 and halves.forward.cache is None
+    assert not whole.forward.parts
+    for name in ("states", "cells"):
+        if getattr(whole, name) is not None:
+            np.testing.assert_allclose(getattr(halves, name), getattr(whole, name), rtol=1e-12, atol=1e-14)
+    for split in (0, 1 << 62):                      # the halves' sweep, also when the rule no longer splits
+        monkeypatch.setattr(sim, "SPLIT_FLOPS", split)
+        res = ra.bptt(cell, xs, gh, h0, at=at, trajectory=halves)
+        for k in grads.grads:
+            np.testing.assert_allclose(res.grads[k], grads.grads[k], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(res.adjoints, grads.adjoints, rtol=1e-12, atol=1e-14)
+
+
 def test_bptt_keeps_a_batch_whole_when_its_samples_are_coupled(monkeypatch):
     import importlib
 

@@ -35,7 +35,7 @@ The protocol (documented in ``docs/cell-protocol.md``), over *prepared* arrays
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -63,13 +63,16 @@ class ForwardCache:
     """One forward pass kept for the backward sweeps, in the internal layout.
 
     cell: the cell that ran it; inputs: (T, *lead, m); states: (T+1, *lead, S); cache: the
-    tuple of per-step local derivatives returned by ``cell.forward``.
+    tuple of per-step local derivatives returned by ``cell.forward``. parts: for a pass run as
+    the two halves of its batch (``simulate``), the halves' own ForwardCaches, which hold the
+    local derivatives (``cache`` is then None; the states are joined).
     """
 
     cell: object
     inputs: np.ndarray
     states: np.ndarray
-    cache: tuple
+    cache: tuple | None
+    parts: tuple = field(default=(), repr=False, compare=False)
 
 
 class Cell:
