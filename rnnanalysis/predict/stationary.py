@@ -203,12 +203,13 @@ def _lstm_map(act, W, W2, b, u_mean, u_var, n):
         mu = W @ mh + (b + u_mean) * shrink
         q = W2 @ vh + u_var * shrink ** 2
         blocks = {k: (mu[j * n:(j + 1) * n], q[j * n:(j + 1) * n]) for j, k in enumerate("ifgo")}
-        (ei, ei2), (ef, ef2), (eo, eo2) = (gaussian_moments(_SIGMOID, *blocks[k]) for k in "ifo")
-        eg, eg2 = gaussian_moments(act, *blocks["g"])
-        vg = np.maximum(eg2 - eg ** 2, 0.0)
+        gates = gaussian_moments(_SIGMOID, np.concatenate([mu[:2 * n], mu[3 * n:]]),   # i, f, o at once
+                                 np.concatenate([q[:2 * n], q[3 * n:]]))
+        (ei, ef, eo), (ei2, ef2, eo2) = (np.split(e, 3) for e in gates)
         qg = blocks["g"][1]
         corr_g = _ratio(W2[2 * n:3 * n] @ kh, qg)
-        rho_g = lag_correlation(act, blocks["g"][0], qg, np.clip(corr_g, -1.0, 1.0))
+        eg, eg2, rho_g = _moments_and_lag(act, blocks["g"][0], qg, np.clip(corr_g, -1.0, 1.0))
+        vg = np.maximum(eg2 - eg ** 2, 0.0)
         c_cg = ei * rho_g * vg / np.maximum(1.0 - ef * rho_g, _LEAK_MIN)     # Cov(c_{t-1}, g_t)
         # a forget gate saturated at 1 (1 - f below rounding) makes c a random walk: its
         # variance is then taken as huge (1e12 steps' worth), not infinite
@@ -216,10 +217,9 @@ def _lstm_map(act, W, W2, b, u_mean, u_var, n):
         sc = (ei2 * eg2 + 2.0 * ef * ei * (mc * eg + c_cg)) / np.maximum(1.0 - ef2, _LEAK_MIN)
         vc = np.maximum(sc - mc ** 2, 0.0)
         rho_c = _ratio(ef * vc + ei * c_cg, vc)
-        ep, ep2 = gaussian_moments(act, mc, vc)
+        ep, ep2, rho_h = _moments_and_lag(act, mc, vc, np.clip(rho_c, -1.0, 1.0))
         mh_new = eo * ep
         vh_new = np.maximum(eo2 * ep2 - mh_new ** 2, 0.0)
-        rho_h = lag_correlation(act, mc, vc, np.clip(rho_c, -1.0, 1.0))
         kh_new = np.minimum(eo ** 2 * np.maximum(ep2 - ep ** 2, 0.0) * rho_h, vh_new)
         blocks["h"], blocks["c"] = (mh_new, vh_new), (mc, vc)
         return np.concatenate([mh_new, mc, mh_new]), np.concatenate([vh_new, vc, kh_new]), blocks
@@ -243,17 +243,27 @@ def lag_correlation(act, mean, var, corr):
     correlation ``corr``, elementwise, by Mehler's expansion ``sum_k c_k^2 corr^k / Var phi``
     (``c_k`` phi's normalised Hermite coefficients; 12 terms, the rest of the variance at
     ``corr^13``: exact for corr = 0 and 1)."""
-    sd = np.sqrt(np.maximum(var, 0.0))
+    return _moments_and_lag(act, mean, var, corr)[2]
+
+
+def _moments_and_lag(act, mean, var, corr):
+    """(E[phi(a)], E[phi(a)^2], :func:`lag_correlation`) from one evaluation of phi at the
+    quadrature nodes (the maps need all three at the same mean and variance); the moments of
+    ReLU and linear from their closed forms (:func:`gaussian_moments`)."""
+    mean, sd = np.asarray(mean, dtype=float), np.sqrt(np.maximum(var, 0.0))
     y = act.f(mean[..., None] + sd[..., None] * _NODES)
     power = (y @ _HERMITE) ** 2
-    total = np.maximum((y * y) @ _WEIGHTS - (y @ _WEIGHTS) ** 2, 0.0)
+    e1, e2 = y @ _WEIGHTS, (y * y) @ _WEIGHTS
+    total = np.maximum(e2 - e1 ** 2, 0.0)
     corr = np.asarray(corr, dtype=np.float64)
     order = _HERMITE.shape[1]
     # corr^1..corr^order by repeated products (an array power calls pow() per element: ~10x slower)
     powers = np.cumprod(np.broadcast_to(corr[..., None], corr.shape + (order,)), axis=-1)
     series = (power * powers).sum(axis=-1)
     series += powers[..., -1] * corr * np.maximum(total - power.sum(axis=-1), 0.0)
-    return _ratio(series, total)
+    if act.name in ("relu", "linear"):
+        e1, e2 = gaussian_moments(act, mean, var)
+    return e1, e2, _ratio(series, total)
 
 
 def _gru_map(act, W, W2, b_ih, b_hh, u_mean, u_var, n):
@@ -280,10 +290,9 @@ def _gru_map(act, W, W2, b_ih, b_hh, u_mean, u_var, n):
         mean_n = mun + er * mhn
         var_a = np.maximum(qun + er2 * (qhn + mhn ** 2) - (er * mhn) ** 2, 0.0)
         pre["n"] = (mean_n, var_a)
-        en, en2 = gaussian_moments(act, *pre["n"])
-        vn = np.maximum(en2 - en ** 2, 0.0)
         corr_a = np.clip(_ratio(er * er * (W2[c] @ kh), var_a), -1.0, 1.0)
-        rho = lag_correlation(act, mean_n, var_a, corr_a)
+        en, en2, rho = _moments_and_lag(act, mean_n, var_a, corr_a)
+        vn = np.maximum(en2 - en ** 2, 0.0)
         c_nh = (1.0 - ez) * rho * vn / np.maximum(1.0 - ez * rho, _LEAK_MIN)
         e1z2 = 1.0 - 2.0 * ez + ez2                  # E[(1 - z)^2]
         s = (e1z2 * en2 + 2.0 * (ez - ez2) * (en * en + c_nh)) / (1.0 - ez2)
