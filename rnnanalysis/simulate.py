@@ -18,7 +18,6 @@ References:
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +25,7 @@ import numpy as np
 from . import _kernel
 from ._buffers import KEEP_BYTES, empty
 from ._results import Result
-from ._threads import large_product_threads, loop_threads, single_blas_thread, workers
+from ._threads import large_product_threads, loop_threads, on_threads, single_blas_thread, workers
 from ._validate import float_array, positive_int
 from .cells import ForwardCache, check_cell
 from .cells.layout import lead_shape, prepare_inputs, prepare_state, to_public
@@ -462,8 +461,8 @@ def _on_workers(fn, items) -> list:
     threads = workers(min(2, len(items))) if _kernel.has_compiled_loops() else 1
     if threads == 1:
         return [fn(x) for x in items]
-    with single_blas_thread(), ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(fn, items))
+    with single_blas_thread():
+        return on_threads(fn, items, threads)
 
 
 def _sweep_all(cell, xsi, s0, g, checkpoint, summarise=None):

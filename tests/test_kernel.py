@@ -97,13 +97,13 @@ def test_a_program_of_mismatched_operands_is_refused_before_it_runs():
 
 def test_an_ensemble_swept_in_two_groups_on_threads_equals_its_members(monkeypatch):
     import importlib
-    from concurrent.futures import ThreadPoolExecutor
 
     simulate = importlib.import_module("rnnanalysis.simulate")     # (ra.simulate is the function)
-    pools = []
+    pools, on_threads = [], simulate.on_threads
     monkeypatch.setattr(simulate, "SPLIT_FLOPS", 0)
     monkeypatch.setattr(simulate, "workers", lambda tasks: min(tasks, 2))
-    monkeypatch.setattr(simulate, "ThreadPoolExecutor", lambda k: pools.append(k) or ThreadPoolExecutor(k))
+    monkeypatch.setattr(simulate, "on_threads",
+                        lambda fn, items, k: pools.append(k) or on_threads(fn, items, k))
     ens = ra.LSTM(8, 3, ensemble=5, seed=0)
     xs = np.random.default_rng(0).normal(size=(200, 2, 3))
     profile = ra.gradient_profile(ens, xs).log10_norms

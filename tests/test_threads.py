@@ -43,3 +43,18 @@ def test_workers_are_at_most_the_tasks_and_the_cpus():
 
     assert threads.workers(1) == 1
     assert 1 <= threads.workers(64) <= (os.cpu_count() or 1)
+
+
+def test_on_threads_runs_on_kept_workers_in_order_and_in_turn_inside_them():
+    import threading
+
+    def name(x):
+        return threading.current_thread().name
+
+    seen = {n for _ in range(3) for n in threads.on_threads(name, range(4), 2)}
+    assert len(seen) <= 2 and all(n.startswith("rnnanalysis-worker") for n in seen)   # the same two
+    assert threads.on_threads(lambda x: x * x, range(5), 2) == [0, 1, 4, 9, 16]
+    # a task that itself asks for workers runs them in turn instead of waiting on its own pool
+    nested = threads.on_threads(lambda x: threads.on_threads(lambda y: x + y, range(3), 2), range(4), 2)
+    assert nested == [[x, x + 1, x + 2] for x in range(4)]
+    assert threads.on_threads(name, [0], 1) == [threading.current_thread().name]
