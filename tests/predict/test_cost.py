@@ -90,8 +90,8 @@ def test_mean_jacobian_from_diagonal_blocks_is_the_cells_jacobian_at_its_fixed_p
     J = cell.astype(np.float64).jacobian(state[None], np.zeros((1, 3)))[0]
     structured = mean_jacobian(cell, st)
     np.testing.assert_allclose(structured, J, rtol=1e-8, atol=1e-12)     # the fixed point's tolerance
-    draw, vjp, S = linearise._model(cell, st)                             # the GEMM with the identity
-    gemm = vjp(draw(None, (1,), zero=True), np.eye(S))
+    _, draw, vjp, S = linearise._model(cell, st)                          # the GEMM with the identity
+    gemm = vjp(draw(None, (1,)), np.eye(S))
     np.testing.assert_allclose(structured, gemm, rtol=1e-14, atol=1e-16)
 
 
@@ -143,3 +143,17 @@ def test_noisy_statistics_at_their_tolerance_agree_with_a_tight_solve(monkeypatc
             scale = np.max(np.abs(tight.means[k])) + np.max(tight.variances[k])
             np.testing.assert_allclose(loose.means[k], tight.means[k], rtol=0, atol=1e-7 * scale)
             np.testing.assert_allclose(loose.variances[k], tight.variances[k], rtol=0, atol=1e-7 * scale)
+
+
+@pytest.mark.parametrize("cls", [ra.Elman, ra.LSTM, ra.GRU])
+def test_factors_formed_a_few_steps_at_a_time_give_the_same_rate(cls, monkeypatch):
+    """The normals are drawn 50 steps at a time (the stream), their factors formed in parts that
+    fit the cache: the same product, bit for bit, whatever the part."""
+    from rnnanalysis.predict import linearise
+    cell = cls(24, 3, init="gaussian", gain=1.4, seed=4)
+    st = ra.stationary_statistics(cell, input_std=0.7)
+    rates = []
+    for elements in (1 << 18, 7 * 4 * cell.state_size, 1):     # whole blocks, 7 steps, 1 step
+        monkeypatch.setattr(linearise, "_FACTOR_ELEMENTS", elements)
+        rates.append(random_product_rate(cell, st, steps=120, seed=5))
+    assert rates[0] == rates[1] == rates[2] and math.isfinite(rates[0][0])
