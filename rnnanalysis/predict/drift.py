@@ -56,7 +56,7 @@ from ..cells import check_cell
 from ..simulate import renormalised_sweep
 from ._regime import CRITICAL_BAND_LOG10
 
-__all__ = ["DriftOrbit", "drift_orbit", "drift_for", "SMALL_KICK"]
+__all__ = ["DriftOrbit", "drift_orbit", "drift_for", "drift_path", "SMALL_KICK"]
 
 #: the inputs' fluctuations are small beside the network's own oscillation below this ratio
 SMALL_KICK = 0.1
@@ -106,17 +106,22 @@ def drift_orbit(cell, x_mean, drive_factor=None, start=None) -> DriftOrbit:
         drive_factor = _array("drive_factor", drive_factor, (cell.grad_widths[0], None))
     s = np.zeros((1, cell.state_size), cell.dtype) if start is None else \
         _array("start", start, (cell.state_size,)).astype(cell.dtype).reshape(1, -1)
-    u = cell.project(np.broadcast_to(x_mean.astype(cell.dtype), (_CHUNK, 1, cell.inputs)))
-    orbit = []
+    u = _constant(cell, x_mean)
+    return _decide(cell, u, *_path(cell, u, s), drive_factor)
+
+
+def _constant(cell, x_mean):
+    """The projected constant input x_mean: (_CHUNK, 1, P)."""
+    return cell.project(np.broadcast_to(np.asarray(x_mean, dtype=cell.dtype), (_CHUNK, 1, cell.inputs)))
+
+
+def _decide(cell, u, orbit, settled, drive_factor):
+    """The DriftOrbit of a drift path (:func:`_path`) at the projected input u."""
+    if orbit is None:                                    # activity growing without bound
+        return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf)
+    if settled:
+        return DriftOrbit(settled=True, log10_rate=math.nan, kick_ratio=math.nan)
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(_SETTLE // _CHUNK):              # stop as soon as it settles
-            states = cell.forward(u.copy(), s)[0][:, 0]     # forward may reuse u's memory
-            if not np.all(np.isfinite(states)):         # activity growing without bound
-                return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf)
-            if float(np.max(np.abs(states[-1] - states[-2]))) <= _SETTLED:
-                return DriftOrbit(settled=True, log10_rate=math.nan, kick_ratio=math.nan)
-            s = states[-1:]
-            orbit.append(states[1:])
         late = np.concatenate(orbit[len(orbit) // 2:])
         spread = float(np.sum(np.var(late, axis=0)))
         kick = 0.0
@@ -134,6 +139,41 @@ def drift_orbit(cell, x_mean, drive_factor=None, start=None) -> DriftOrbit:
     if math.isnan(rate):                                 # the chains left the float range
         return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf)
     return DriftOrbit(settled=False, log10_rate=rate, kick_ratio=ratio)
+
+
+def _path(cell, u, s):
+    """The drift from the state s (1, S) at the projected constant input u (_CHUNK, 1, P), in
+    chunks of ``_CHUNK`` steps, up to ``_SETTLE`` steps: (list of (_CHUNK, S) chunks, settled),
+    stopping once a step moves it by at most ``_SETTLED``; (None, False) if it leaves the float
+    range."""
+    orbit = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(_SETTLE // _CHUNK):
+            states = cell.forward(u.copy(), s)[0][:, 0]     # forward may reuse u's memory
+            if not np.all(np.isfinite(states)):
+                return None, False
+            orbit.append(states[1:])
+            if float(np.max(np.abs(states[-1] - states[-2]))) <= _SETTLED:
+                return orbit, True
+            s = states[-1:]
+    return orbit, False
+
+
+def drift_path(cell, stats, x_mean):
+    """Where the network's own trajectory goes: the float64 ``cell`` at the constant input
+    ``x_mean`` (m,) from the zero state nudged by ``_NUDGE`` times each unit's standard deviation
+    in ``stats``, for at most ``_SETTLE`` steps: (list of (_CHUNK, S) chunks of states, settled),
+    or (None, False) if it leaves the float range. Computed once per closure by
+    :func:`~rnnanalysis.predict.stationary.stationary_statistics` for gated cells (to pick the
+    closure's fixed point the network reaches) and kept for :func:`drift_for`."""
+    return _path(cell, _constant(cell, x_mean), _nudged(cell, stats)[None])
+
+
+def _nudged(cell, stats):
+    """The zero state nudged by ``_NUDGE`` times each unit's stationary standard deviation (h,
+    and c for an LSTM): (S,)."""
+    keys = ("h", "c") if cell.state_size > cell.hidden else ("h",)
+    return _NUDGE * np.sqrt(np.concatenate([stats.variances[k] for k in keys]))
 
 
 def _array(name, value, shape):
@@ -205,7 +245,8 @@ def _chain_rates(cell, u_mean, drive_factor, starts, seed):
 
 def drift_for(cell, stats, *, inputs=None, input_std=None, input_variance=None):
     """:func:`drift_orbit` for a prediction from the closure's ``stats`` and the description of
-    the inputs it was made from (see :func:`~rnnanalysis.predict.stationary.input_moments`), or
+    the inputs it was made from (see :func:`~rnnanalysis.predict.stationary.input_moments`;
+    its drift path is the one ``stats`` keeps, if any: :func:`drift_path`), or
     None for a deterministic fixed point (nothing oscillates) or activity that grows without
     bound (ReLU: :func:`~rnnanalysis.predict.linearise.homogeneous_growth` decides). It starts
     where the network starts, at the zero state, nudged by ``_NUDGE`` times each unit's
@@ -215,8 +256,6 @@ def drift_for(cell, stats, *, inputs=None, input_std=None, input_variance=None):
     if stats.deterministic or stats.log_scale > 0:     # a fixed point; activity growing without bound
         return None
     cell = cell.astype(np.float64)
-    keys = ("h", "c") if cell.state_size > cell.hidden else ("h",)
-    start = _NUDGE * np.sqrt(np.concatenate([stats.variances[k] for k in keys]))
     W_ih = np.asarray(cell.params["weight_ih"], dtype=np.float64)
     x_mean, factor = np.zeros(cell.inputs), None
     if inputs is not None:
@@ -228,4 +267,6 @@ def drift_for(cell, stats, *, inputs=None, input_std=None, input_variance=None):
         factor = W_ih * np.asarray(input_std, dtype=np.float64)
     elif input_variance is not None:             # the drive's own variance on every pre-activation
         factor = math.sqrt(float(input_variance)) * np.eye(W_ih.shape[0])
-    return drift_orbit(cell, x_mean, factor, start)
+    u = _constant(cell, x_mean)
+    path = stats._drift if stats._drift is not None else _path(cell, u, _nudged(cell, stats)[None])
+    return _decide(cell, u, *path, factor)

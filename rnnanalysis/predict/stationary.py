@@ -28,7 +28,7 @@ nonlinear eigenvector) is solved directly (:func:`_growth`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,6 +39,7 @@ from .._validate import finite_float, float_array
 from ..activations import get_activation
 from ..cells import check_cell
 from .covariance import FULL_COVARIANCE_MAX, elman_covariance
+from .drift import drift_path
 from .fixed_point import anderson_solve, converged
 from .gaussian import _NODES, _WEIGHTS, gaussian_moments
 
@@ -93,6 +94,7 @@ class StationaryStatistics(Result):
     homogeneous cell grows per step without bound (0 when bounded), the statistics then being
     those of its normalised direction; inputs: what was assumed of them;
     drive_variance: the variance they add to a pre-activation, averaged over the units.
+    (Private: ``_drift``, gated cells' drift path, :func:`~rnnanalysis.predict.drift.drift_path`.)
     """
 
     kind: str
@@ -104,6 +106,7 @@ class StationaryStatistics(Result):
     log_scale: float
     inputs: str
     drive_variance: float
+    _drift: tuple | None = field(default=None, repr=False, compare=False)
 
 
 def _check_std(cell_inputs, input_std):
@@ -316,7 +319,7 @@ def _cell_map(cell, u_mean, u_var):
     return _gru_map(act, W, W2, p["bias_ih"], p["bias_hh"], u_mean, u_var, n), 2 * n   # (checked above)
 
 
-def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=False):
+def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=False, x0=None):
     """Fixed point of (m, v) -> step(m, v); returns (stats dict, converged, iterations, log_scale).
 
     Noisy statistics of a bounded activation are solved by Anderson acceleration
@@ -339,11 +342,12 @@ def _iterate(step, size, v0, homogeneous, annealed, max_iter, deterministic=Fals
     them and a chaotic network would "converge" to its noisy statistics) and plain iteration,
     which is then the network's own trajectory from h0 = 0: its fixed point counts only if that
     trajectory reaches it (an unstable one is not the network's state).
+    x0: the start (means, then variances; default zero means and variances v0).
     annealed: the recurrent input sees each unit's second moment as variance and no mean
     (``E[a_i] = b_i + E[u_i]``, ``Var[a_i] = sum_j W_ij^2 E[h_j^2] + Var[u_i]``), the i.i.d.
     weight-ensemble closure; the last resort when the per-unit means do not settle.
     """
-    x = np.concatenate([np.zeros(size), np.full(size, float(v0))])
+    x = np.concatenate([np.zeros(size), np.full(size, float(v0))]) if x0 is None else x0.copy()
 
     def apply(x, shrink=1.0):
         m, v = x[:size], x[size:]
@@ -447,6 +451,45 @@ def _solve(step, size, homogeneous, noisy):
     return stats, ok, it, ls, False
 
 
+def _own_branch(cell, st, step, size, x_mean):
+    """The closure's fixed point on the network's own branch (gated cells).
+
+    The noisy closure may have several fixed points: zero-bias LSTMs and GRUs at gains above
+    ~1.9 with small inputs keep a symmetric one (means 0, which the solve from zero means finds)
+    and broken-symmetry ones (per-unit means +-h*, far smaller variances), on which a simulation
+    from h0 = 0 stays. The network sits on the branch its own trajectory reaches, as the
+    deterministic closure already requires: the cell at its inputs' mean from the nudged zero
+    state (:func:`~rnnanalysis.predict.drift.drift_path`, at most 200 steps; kept in the result
+    for the drift orbit, which would run the same steps). Where that ends outside the closure's
+    cloud (its mean squared distance from the means above the mean variance), the closure is
+    solved again from there (its means, zero variances); the answer replaces the symmetric one
+    if it converged and the trajectory is quiet on it (its own spread over its last 50 steps
+    within the new mean variance: an orbit wider than the noise cloud does not stay on one
+    branch — GRUs at gain 2.5 oscillate across them). Homogeneous activations, deterministic
+    and growing statistics are left as they are
+    (``tests/predict/test_inputs.py``: both cases against simulations).
+    """
+    if st.deterministic or st.log_scale > 0 or _is_homogeneous(cell.activation):
+        return st
+    cell = cell.astype(np.float64)
+    with single_blas_thread():
+        orbit, settled = path = drift_path(cell, st, x_mean)
+    st, n = replace(st, _drift=path), cell.hidden
+    if orbit is None or not np.mean((orbit[-1][-1, :n] - st.means["h"]) ** 2) > np.mean(st.variances["h"]):
+        return st
+    end, h = orbit[-1][-1], orbit[-1][-1, :n]
+    spread = 0.0 if settled else float(np.mean(np.var(orbit[-1][:, :n], axis=0)))
+    means = np.concatenate([h, end[n:], h]) if cell.kind == "lstm" else np.concatenate([h, h])
+    with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
+        stats, ok, it, _ = _iterate(step, size, 0.0, False, False, _MAX_NOISY,
+                                    x0=np.concatenate([means, np.zeros(size)]))
+    if not (ok and spread <= np.mean(stats["h"][1])):
+        return replace(st, iterations=st.iterations + it)
+    return replace(st, means={k: np.asarray(v[0], dtype=np.float64) for k, v in stats.items()},
+                   variances={k: np.asarray(v[1], dtype=np.float64) for k, v in stats.items()},
+                   iterations=st.iterations + it)
+
+
 def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=None,
                           full_covariance=None) -> StationaryStatistics:
     """Per-unit stationary pre-activation and state statistics of an Elman, LSTM or GRU cell.
@@ -477,6 +520,10 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
                                         input_variance=input_variance)
     step, size = _cell_map(cell, u_mean, u_var)
     st = _statistics(cell.kind, step, size, cell.activation, u_var, text)
+    if cell.kind != "elman":
+        x_mean = np.zeros(cell.inputs) if inputs is None else \
+            np.asarray(inputs, dtype=np.float64).reshape(-1, cell.inputs).mean(axis=0)
+        st = _own_branch(cell, st, step, size, x_mean)
     if full_covariance is None:
         full_covariance = cell.hidden <= FULL_COVARIANCE_MAX
     if not full_covariance or cell.kind != "elman" or st.deterministic or \

@@ -2,6 +2,7 @@
 and its noise-induced phase contraction against simulations with noisy inputs, where it must stay
 out of the way, and its argument checks."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -143,3 +144,18 @@ def test_drift_orbit_checks_its_arguments():
     relu = relu.with_params({**relu.params, "weight_hh": 3.0 * np.eye(4)})
     grown = drift_orbit(relu, np.ones(2) * 1e3, start=np.ones(4))
     assert not grown.decides and grown.kick_ratio == math.inf
+
+
+def test_the_drift_path_kept_by_the_closure_is_the_one_drift_for_would_run():
+    """Gated cells' closure runs the drift from the nudged zero state (to pick its branch) and
+    keeps it; drift_for reuses it instead of running the same steps again: the same orbit."""
+    for seed in (2, 3):                                  # the orbit decides; it does not
+        cell = ra.GRU(64, 3, init="gaussian", gain=2.5, seed=seed)
+        stats = ra.stationary_statistics(cell, input_std=0.3)
+        assert stats._drift is not None and not stats._drift[1]
+        kept = drift_for(cell, stats, input_std=0.3)
+        again = drift_for(cell, dataclasses.replace(stats, _drift=None), input_std=0.3)
+        assert kept.kick_ratio == pytest.approx(again.kick_ratio, rel=1e-6)
+        assert kept.decides == again.decides == (seed == 2)
+        if kept.decides:
+            assert kept.log10_rate == pytest.approx(again.log10_rate, abs=1e-6)

@@ -230,14 +230,33 @@ def test_lag_correlation_against_a_two_dimensional_quadrature(name, mean, var, c
 
 def test_gru_slow_activity_variance_against_simulation():
     """Gain 2.5 and weak inputs: the GRU's own activity is slow (candidate correlated across
-    steps), which a white-candidate closure misses (it gave Var h ~ 0.014 for ~0.15)."""
+    steps), which a white-candidate closure misses (it gave Var h ~ 0.014 for ~0.15). These
+    three oscillate across the broken-symmetry branches (the next test): the symmetric closure."""
     n, simulated, predicted = 200, [], []
-    for seed in range(3):
+    for seed in (0, 3, 4):
         cell = ra.GRU(n, 4, init="gaussian", gain=2.5, seed=seed)
         predicted.append(np.mean(ra.stationary_statistics(cell, input_std=0.3).variances["h"]))
         xs = 0.3 * np.random.default_rng(seed).standard_normal((800, 8, 4))
         simulated.append(np.mean(ra.simulate(cell, xs).states[300:, :, :n].var(axis=(0, 1))))
     assert np.mean(predicted) == pytest.approx(np.mean(simulated), rel=0.35)
+
+
+def test_gru_on_a_broken_symmetry_branch_against_simulation():
+    """Zero biases, gain 2.5, weak inputs: the closure also has fixed points with per-unit means
+    +-h* (the symmetric solve's means are 0), and where the network's own trajectory from
+    h0 = 0 goes quietly to one, the sequences that stay there (4 and 5 of 8) have its means
+    (correlation > 0.99) and its variance (0.0051 for 0.0063, 0.0064 for 0.013; the symmetric
+    closure gives ~0.12)."""
+    n = 200
+    for seed in (1, 2):
+        cell = ra.GRU(n, 4, init="gaussian", gain=2.5, seed=seed)
+        st_ = ra.stationary_statistics(cell, input_std=0.3)
+        xs = 0.3 * np.random.default_rng(seed).standard_normal((800, 8, 4))
+        h = ra.simulate(cell, xs).states[300:, :, :n]
+        on = np.array([np.corrcoef(h[:, b].mean(axis=0), st_.means["h"])[0, 1] for b in range(8)]) > 0.99
+        assert on.sum() >= 4 and np.mean(np.abs(st_.means["h"])) > 0.1
+        ratio = np.mean(st_.variances["h"]) / h[:, on].var(axis=0).mean()
+        assert 1 / 2.2 < ratio < 2.2, (seed, ratio)
 
 
 def test_lstm_slow_activity_variance_against_simulation():
