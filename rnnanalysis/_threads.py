@@ -43,7 +43,23 @@ def single_blas_thread(enabled: bool = True):
     controller = _controller()
     if controller is None:
         return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")
+    return _pinned(controller)
+
+
+_PINNED = [0]                 # single_blas_thread() contexts open (the limit is process-wide)
+_PINNED_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _pinned(controller):
+    with controller.limit(limits=1, user_api="blas"):
+        with _PINNED_LOCK:
+            _PINNED[0] += 1
+        try:
+            yield
+        finally:
+            with _PINNED_LOCK:
+                _PINNED[0] -= 1
 
 
 def workers(tasks: int) -> int:
@@ -116,8 +132,10 @@ _CHOICES: dict = {}      # (rows, k, p, dtype) -> (when measured, one thread is 
 
 
 def _one_thread(rows, k, p, dtype) -> bool:
-    """Whether one BLAS thread is the better choice for a (rows x k)(k x p) product now."""
-    if 2 * rows * k * p < MEASURE_FLOPS or _controller() is None:
+    """Whether one BLAS thread is the better choice for a (rows x k)(k x p) product now. Inside
+    :func:`single_blas_thread` (e.g. on :func:`on_threads`'s workers) one thread, unmeasured: a
+    timing there would compare one thread with itself, and keep that choice for everyone."""
+    if 2 * rows * k * p < MEASURE_FLOPS or _controller() is None or _PINNED[0]:
         return True
     key = (rows, k, p, str(dtype))
     now = time.monotonic()

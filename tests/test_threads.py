@@ -27,6 +27,16 @@ def test_a_measured_choice_is_kept_then_measured_again(monkeypatch):
     assert threads._one_thread(64, 256, 256, np.float64) is False and len(calls) == 2
 
 
+def test_inside_single_blas_thread_nothing_is_measured_or_kept(monkeypatch):
+    monkeypatch.setattr(threads, "_CHOICES", {})
+    monkeypatch.setattr(threads, "_measure_one_thread", lambda *a: 1 / 0)
+    with threads.single_blas_thread():
+        assert threads._one_thread(64, 256, 256, np.float64)
+        inside = threads.on_threads(lambda x: threads._one_thread(64, 256, 256, np.float64), range(2), 2)
+        assert inside == [True, True]
+    assert threads._CHOICES == {} and threads._PINNED == [0]
+
+
 def test_without_threadpoolctl_nothing_is_measured(monkeypatch):
     monkeypatch.setattr(threads, "_controller", lambda: None)
     monkeypatch.setattr(threads, "_measure_one_thread", lambda *a: 1 / 0)

@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 
-def interleaved(fns: dict, rounds: int = 5, pause: float = 0.15) -> dict:
+def interleaved(fns: dict, rounds: int = 5, pause: float = 0.15, cpu: dict | None = None) -> dict:
     """Run each zero-argument callable once per round, in turn; return name -> list of seconds.
 
     A short pause between calls lets OpenBLAS threads stop spinning before another library's
-    BLAS runs (docs/benchmarking.md).
+    BLAS runs (docs/benchmarking.md). ``cpu``: a dict that receives name -> list of the
+    process's CPU seconds (all its threads) for the same calls.
     """
     times = {k: [] for k in fns}
     for fn in fns.values():              # warm-up (JIT compilation, caches, first-touch memory)
@@ -21,9 +22,11 @@ def interleaved(fns: dict, rounds: int = 5, pause: float = 0.15) -> dict:
     for _ in range(rounds):
         for name, fn in fns.items():
             time.sleep(pause)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(time.process_time() - c0)
     return times
 
 

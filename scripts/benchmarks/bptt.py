@@ -15,7 +15,8 @@ Workload: tanh Elman RNN, float64, m = n inputs, loss v . h_T.
 Prints median time ratios peer / ours over interleaved rounds (> 1: we are faster), the fraction
 of this machine's (B x n)(n x n) GEMM rate that our profile reaches, our profile with the time
 loops as NumPy calls from Python against the compiled loops (``ra.compiled_loops``; the same
-arithmetic, bit for bit), and an ensemble of 64 networks in one call against a loop over them.
+arithmetic, bit for bit), and an ensemble of 64 networks in one call against a loop over them
+(with the CPU time of both: how much work one call saves, and how many cores it keeps busy).
 """
 
 from __future__ import annotations
@@ -176,9 +177,12 @@ def main(argv=None):
         ens = ra.Elman(n, n, ensemble=E, seed=0)
         members = [ra.Elman.from_params({k: a[e] for k, a in ens.params.items()}) for e in range(E)]
         xs = np.random.default_rng(1).normal(size=(T, B, n))
+        cpu = {}
         times = interleaved({"ensemble": partial(ra.gradient_profile, ens, xs),
-                             "loop": partial(_loop, members, xs)}, rounds)
-        ens_rows.append((E, n, T, B, median_ratio(times, "loop", "ensemble")))
+                             "loop": partial(_loop, members, xs)}, rounds, cpu=cpu)
+        ens_rows.append((E, n, T, B, median_ratio(times, "loop", "ensemble"),
+                         median_ratio(cpu, "loop", "ensemble"),
+                         median(cpu, "ensemble") / median(times, "ensemble")))
 
     print(f"\nmachine: {where}; {load()} at the end; ratios = median over {rounds} interleaved rounds "
           "of peer time / ours")
@@ -192,9 +196,10 @@ def main(argv=None):
         print(f"| {r['size']} | {r['profile_ms']:.0f} | {r['bptt_ms']:.0f} | {cell_of('torch_profile')} | "
               f"{cell_of('torch_bptt')} | {cell_of('jax_profile')} | {cell_of('jax_bptt')} | "
               f"{100 * r['gemm_fraction']:.0f}% | {cell_of('numpy_profile')} | {machine(short=True)} |")
-    for E, n, T, B, ratio in ens_rows:
+    for E, n, T, B, ratio, work, cores in ens_rows:
         print(f"ensemble of {E} networks (n={n}, T={T}, B={B}) in one call vs a loop over them: "
-              f"{ratio:.2f}x faster [{machine(short=True)}]")
+              f"{ratio:.2f}x faster (CPU time: the loop's {work:.2f}x; one call keeps {cores:.2f} cores "
+              f"busy) [{machine(short=True)}]")
 
 
 if __name__ == "__main__":
