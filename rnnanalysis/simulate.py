@@ -274,28 +274,34 @@ def _bptt_halves(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads) -> BPTTR
         parts = [ForwardCache(cell, xsi[:, r], fc.states[:, r], tuple(c[:, r] for c in fc.cache))
                  for r in rows]
 
+    T, B = xsi.shape[:2]
+    adjoints = empty((T + 1, B, cell.state_size), cell.dtype)        # each half writes its rows
+    grad_xs = empty((T, B, cell.inputs), cell.dtype) if input_grads else None
+
     def half(k):
         r = rows[k]
         return _bptt(cell, xsi[:, r], np.ascontiguousarray(dh[r] if at == "last" else dh[:, r]), s0[r],
-                     parts[k], at=at, checkpoint=checkpoint, input_grads=input_grads)
+                     parts[k], at=at, checkpoint=checkpoint, input_grads=input_grads,
+                     adjoints=adjoints[:, r], grad_xs=None if grad_xs is None else grad_xs[:, r])
 
     a, b = _on_workers(half, (0, 1))
-    return BPTTResult({k: a.grads[k] + b.grads[k] for k in a.grads},
-                      np.concatenate([a.adjoints, b.adjoints], axis=1),
-                      None if a.grad_xs is None else np.concatenate([a.grad_xs, b.grad_xs], axis=1),
-                      np.concatenate([a.grad_h0, b.grad_h0]))
+    return BPTTResult({k: a.grads[k] + b.grads[k] for k in a.grads}, to_public(adjoints, cell),
+                      None if grad_xs is None else to_public(grad_xs, cell), adjoints[0])
 
 
-def _bptt(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads) -> BPTTResult:
+def _bptt(cell, xsi, dh, s0, fc, *, at, checkpoint, input_grads, adjoints=None, grad_xs=None) -> BPTTResult:
     """:func:`bptt` on validated arrays (inputs (T, *lead, m), dh, s0 in the cell's layout; fc:
-    a forward pass to reuse, or None)."""
+    a forward pass to reuse, or None; ``adjoints``, ``grad_xs``: arrays to write them into)."""
     T, lead, n, S = xsi.shape[0], s0.shape[:-1], cell.hidden, cell.state_size
-    adjoints = empty((T + 1,) + lead + (S,), cell.dtype)
+    if adjoints is None:
+        adjoints = empty((T + 1,) + lead + (S,), cell.dtype)
     g = adjoints[T]
     g[...] = 0.0
     out = cell.output_slice
     g[..., out] = dh if at == "last" else dh[T - 1]
-    grads, grad_xs = None, empty((T,) + lead + (cell.inputs,), cell.dtype) if input_grads else None
+    if input_grads and grad_xs is None:
+        grad_xs = empty((T,) + lead + (cell.inputs,), cell.dtype)
+    grads = None
     if fc is not None:
         segments = [(0, T, fc.states, fc.cache)]
     else:
