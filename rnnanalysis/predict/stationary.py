@@ -461,13 +461,14 @@ def _own_branch(cell, st, step, size, x_mean):
     deterministic closure already requires: the cell at its inputs' mean from the nudged zero
     state (:func:`~rnnanalysis.predict.drift.drift_path`, at most 200 steps; kept in the result
     for the drift orbit, which would run the same steps). Where that ends outside the closure's
-    cloud (its mean squared distance from the means above the mean variance), the closure is
-    solved again from there (its means, zero variances); the answer replaces the symmetric one
-    if it converged and the trajectory is quiet on it (its own spread over its last 50 steps
-    within the new mean variance: an orbit wider than the noise cloud does not stay on one
-    branch — GRUs at gain 2.5 oscillate across them). Homogeneous activations, deterministic
-    and growing statistics are left as they are
-    (``tests/predict/test_inputs.py``: both cases against simulations).
+    cloud (its mean squared distance from the means above the mean variance) and is quiet there
+    (its own spread over its last 50 steps within that variance: an orbit wider than the noise
+    cloud does not sit on one branch — GRUs at gain 2.5 oscillate across them, and an LSTM's
+    oscillating drift would cost a failed solve, 300 map evaluations), the closure is solved
+    again from there (its means, zero variances); the answer replaces the symmetric one if it
+    converged and the trajectory is quiet within its new variance too. Homogeneous activations,
+    deterministic and growing statistics are left as they are (``tests/predict/test_inputs.py``:
+    both cases against simulations).
     """
     if st.deterministic or st.log_scale > 0 or _is_homogeneous(cell.activation):
         return st
@@ -475,10 +476,13 @@ def _own_branch(cell, st, step, size, x_mean):
     with single_blas_thread():
         orbit, settled = path = drift_path(cell, st, x_mean)
     st, n = replace(st, _drift=path), cell.hidden
-    if orbit is None or not np.mean((orbit[-1][-1, :n] - st.means["h"]) ** 2) > np.mean(st.variances["h"]):
+    if orbit is None:
         return st
     end, h = orbit[-1][-1], orbit[-1][-1, :n]
     spread = 0.0 if settled else float(np.mean(np.var(orbit[-1][:, :n], axis=0)))
+    cloud = np.mean(st.variances["h"])
+    if not (np.mean((h - st.means["h"]) ** 2) > cloud and spread <= cloud):    # inside it; not quiet
+        return st
     means = np.concatenate([h, end[n:], h]) if cell.kind == "lstm" else np.concatenate([h, h])
     with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
         stats, ok, it, _ = _iterate(step, size, 0.0, False, False, _MAX_NOISY,
