@@ -6,7 +6,8 @@ Peer: ``nn.RNN``/``nn.LSTM`` + ``nn.Linear`` + ``MSELoss`` + ``backward`` +
 ``clip_grad_norm_`` + ``torch.optim.Adam``. Same shapes: n = 128, batch 32, T = 100, 8 inputs.
 Both are timed in interleaved rounds (A B A B ...) in this one process; the script prints
 the median time of each and the median ratio peer / ours (> 1: we are faster), for float64 and
-float32, with the libraries' default thread counts and with one thread each.
+float32, with the libraries' default thread counts and with one thread each (then on one core:
+our worker threads for the two halves of the batch too).
 
     PYTHONPATH=. python3 scripts/benchmarks/train_step.py [--rounds 30] [--parts]
 
@@ -17,6 +18,7 @@ compiled and from Python; the step's BLAS products alone).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -169,9 +171,12 @@ def main(argv=None):
     print(f"machine: {machine()}; {load()}")
     print(f"{'threads':8} {'cell':6} {'dtype':8} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>11}  machine")
     default_threads = torch.get_num_threads()
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     for threads in ("default", "1"):
         limit = None if threads == "default" else 1
         torch.set_num_threads(default_threads if limit is None else 1)
+        if cpus is not None:              # one thread: one core for both (our batch halves too)
+            os.sched_setaffinity(0, cpus if limit is None else {min(cpus)})
         with threadpool_limits(limits=limit):
             for kind in ("elman", "lstm"):
                 for dtype in (np.float64, np.float32):
@@ -180,6 +185,8 @@ def main(argv=None):
                     ta, tb, ratio = interleaved(a, b, args.rounds, args.reps)
                     print(f"{threads:8} {kind:6} {np.dtype(dtype).name:8} {ta * 1e3:9.2f} {tb * 1e3:9.2f} "
                           f"{ratio:11.2f}  {machine(short=True)}", flush=True)
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
     print(load(), "at the end")
 
 
