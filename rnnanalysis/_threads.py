@@ -87,8 +87,19 @@ def on_threads(fn, items, threads: int) -> list:
     with _POOLS_LOCK:
         pool = _POOLS.get(threads)
         if pool is None:
-            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix=_PREFIX)
+            pool = _POOLS[threads] = _started(threads)
     return list(pool.map(fn, items))
+
+
+def _started(threads):
+    """A ThreadPoolExecutor with all its threads running: it starts threads lazily, only while
+    none is idle, and its count of idle threads drifts up with every finished task, so one left
+    to itself may run every later call on a single thread."""
+    pool = ThreadPoolExecutor(threads, thread_name_prefix=_PREFIX)
+    meet = threading.Barrier(threads)
+    for f in [pool.submit(meet.wait) for _ in range(threads)]:
+        f.result()
+    return pool
 
 
 if hasattr(os, "register_at_fork"):        # a forked child has the pools but not their threads

@@ -63,6 +63,14 @@ def test_on_threads_runs_on_kept_workers_in_order_and_in_turn_inside_them():
 
     seen = {n for _ in range(3) for n in threads.on_threads(name, range(4), 2)}
     assert len(seen) <= 2 and all(n.startswith("rnnanalysis-worker") for n in seen)   # the same two
+    for _ in range(3):                  # both at once, every call: each task waits for the other
+        meet = threading.Barrier(2)
+
+        def both(x, meet=meet):
+            meet.wait(timeout=10)
+            return name(x)
+
+        assert len(set(threads.on_threads(both, range(2), 2))) == 2
     assert threads.on_threads(lambda x: x * x, range(5), 2) == [0, 1, 4, 9, 16]
     # a task that itself asks for workers runs them in turn instead of waiting on its own pool
     nested = threads.on_threads(lambda x: threads.on_threads(lambda y: x + y, range(3), 2), range(4), 2)
