@@ -255,7 +255,7 @@ def drift_for(cell, stats, *, inputs=None, input_std=None, input_variance=None):
     permutes the orbit)."""
     if stats.deterministic or stats.log_scale > 0:     # a fixed point; activity growing without bound
         return None
-    cell = cell.astype(np.float64)
+    cell = cell if cell.dtype == np.float64 else cell.astype(np.float64)     # (astype copies)
     W_ih = np.asarray(cell.params["weight_ih"], dtype=np.float64)
     x_mean, factor = np.zeros(cell.inputs), None
     if inputs is not None:

@@ -472,7 +472,7 @@ def _own_branch(cell, st, step, size, x_mean):
     """
     if st.deterministic or st.log_scale > 0 or _is_homogeneous(cell.activation):
         return st
-    cell = cell.astype(np.float64)
+    cell = cell if cell.dtype == np.float64 else cell.astype(np.float64)     # (astype copies)
     with single_blas_thread():
         orbit, settled = path = drift_path(cell, st, x_mean)
     st, n = replace(st, _drift=path), cell.hidden
