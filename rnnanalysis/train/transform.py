@@ -26,6 +26,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .._threads import single_blas_thread
+
 __all__ = ["GradientTransformation", "StepContext", "Chain", "chain", "apply_updates", "member_norms"]
 
 
@@ -55,8 +57,12 @@ class StepContext:
 
 
 def member_norms(grads, ensemble=None):
-    """Global L2 norm over every entry of every array: a float, or (E,) per member (inf/nan propagate)."""
-    with np.errstate(over="ignore", invalid="ignore"):
+    """Global L2 norm over every entry of every array: a float, or (E,) per member (inf/nan propagate).
+
+    On one BLAS thread: OpenBLAS splits a long dot product over its threads (the sum then
+    depends on their number), and its threads then spin for a while, taking the cores from the
+    next step's time loops."""
+    with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
         if ensemble is None:
             return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
         return np.array([math.sqrt(sum(float(np.vdot(g[e], g[e])) for g in grads.values()))

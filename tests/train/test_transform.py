@@ -64,3 +64,22 @@ def test_bad_transformations():
         ClipByGlobalNorm(-1.0)
     with pytest.raises(ValueError, match="params"):
         clip_adaptive({"w": np.ones(2)}, {})
+
+
+def test_the_global_norm_does_not_depend_on_the_blas_threads():
+    # a long dot product split over OpenBLAS threads sums in another order; the norm is taken on
+    # one thread, so a training step's clipping is the same whichever thread count is set
+    import math
+
+    from threadpoolctl import threadpool_limits
+
+    from rnnanalysis.train.transform import member_norms
+
+    grads = {"w": np.random.default_rng(0).normal(size=(512, 257)), "b": np.arange(5.0)}
+    exact = math.fsum(float(x) * float(x) for g in grads.values() for x in g.ravel()) ** 0.5
+    with threadpool_limits(limits=1):
+        one = member_norms(grads)
+    with threadpool_limits(limits=2):
+        two = member_norms(grads)
+    assert one == two
+    assert abs(one - exact) <= 1e-13 * exact
