@@ -102,8 +102,15 @@ def _started(threads):
     return pool
 
 
-if hasattr(os, "register_at_fork"):        # a forked child has the pools but not their threads
-    os.register_at_fork(after_in_child=_POOLS.clear)
+def _forget_in_child():
+    """A forked child has the pools but not their threads, and a lock another thread held."""
+    global _POOLS_LOCK, _PINNED_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK, _PINNED_LOCK = threading.Lock(), threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _controller():

@@ -1,8 +1,10 @@
 """BLAS threads for time loops and large products: measured, kept for a while, never for small ones."""
 
 import importlib
+import sys
 
 import numpy as np
+import pytest
 
 threads = importlib.import_module("rnnanalysis._threads")
 
@@ -76,3 +78,13 @@ def test_on_threads_runs_on_kept_workers_in_order_and_in_turn_inside_them():
     nested = threads.on_threads(lambda x: threads.on_threads(lambda y: x + y, range(3), 2), range(4), 2)
     assert nested == [[x, x + 1, x + 2] for x in range(4)]
     assert threads.on_threads(name, [0], 1) == [threading.current_thread().name]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_a_forked_child_starts_its_own_workers():
+    import multiprocessing
+
+    threads.on_threads(abs, [-1, -2], 2)                  # the parent's pool exists
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(threads.on_threads, (abs, [-1, -2, -3], 2)).get(timeout=20) == [1, 2, 3]
