@@ -340,6 +340,17 @@ LAYOUTS = ("c", "fortran", "transposed", "negative", "readonly", "strided", "flo
            "int", "float16", "complex", "object", "nan", "inf")
 
 
+def _cases(tally, family, n, make):
+    """Count n attempts of ``family`` and yield the cases ``make()`` builds; a case the public
+    constructors refuse (ValueError/TypeError) is a correct refusal, not a case to run."""
+    for _ in range(n):
+        tally.add(family)
+        try:
+            yield make()
+        except (ValueError, TypeError):
+            continue
+
+
 def _hostile_cell(rng, ra):
     kind = rng.choice(KINDS)
     act = rng.choice(["tanh", "tanh", "relu", "sigmoid", "linear", "custom"])
@@ -424,12 +435,7 @@ def compiled_loops(tally, rng, n):
     if not ra.has_compiled_loops():
         print("  (compiled loops not built: python setup.py build_ext --inplace; family skipped)")
         return
-    for _ in range(n):
-        tally.add(family)
-        try:
-            cell, what = _hostile_cell(rng, ra)
-        except (ValueError, TypeError):
-            continue
+    for cell, what in _cases(tally, family, n, lambda: _hostile_cell(rng, ra)):
         T, B = rng.choice([0, 1, 1, 2, 3, 17, 70, 70]), rng.choice([1, 2, 4])
         layout = rng.choice(LAYOUTS)
         lead = (cell.ensemble,) if cell.ensemble else ()
@@ -615,12 +621,7 @@ def predictors(tally, rng, n):
     import rnnanalysis as ra
 
     family = "predictors"
-    for _ in range(n):
-        tally.add(family)
-        try:
-            what, call = _predictor_case(rng, ra)
-        except (ValueError, TypeError):
-            continue
+    for what, call in _cases(tally, family, n, lambda: _predictor_case(rng, ra)):
         result, start = [], time.monotonic()
         t = threading.Thread(target=lambda r=result, c=call: r.append(_outcome(c)), daemon=True)
         t.start()
