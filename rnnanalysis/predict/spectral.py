@@ -50,8 +50,8 @@ DENSE_LIMIT = 3000
 #: few extreme values O(n^2) per iteration (their share of predict: the "spectra + rest" column
 #: of scripts/benchmarks/predict_cost.py); the radius agrees with LAPACK's to 1e-9 relative where
 #: it decides (1e-5 where it is only reported, see _REPORTED_TOL) and the top singular
-#: values to 1e-10 (ARPACK tol 1e-8; tests/predict/test_spectral.py, predict_cost.py prints the
-#: radius's). A bare W keeps LAPACK: it may be strongly non-normal
+#: values to 1e-10 (1e-6 for a gated cell's, only reported; tests/predict/test_spectral.py,
+#: predict_cost.py prints the radius's). A bare W keeps LAPACK: it may be strongly non-normal
 #: (a Jordan block), where Arnoldi iteration is unreliable, and its whole singular spectrum is
 #: drawn in the figures.
 CELL_EIG_DENSE_MAX, CELL_SVD_DENSE_MAX = 128, 256
@@ -60,15 +60,21 @@ MEAN_FIELD_KINDS = ("elman", "lstm", "gru")
 _ARPACK_RESTARTS = 100   # bound on ARPACK's implicit restarts (each O(ncv n) work + ncv products)
 #: ARPACK's tolerance for a spectral radius that decides the rate or the regime, and for one that
 #: is only reported: the radius of a cell's W_hh or gated Jacobian when the stochastic
-#: linearisation or the drift orbit decides. The radius then agrees with LAPACK's to ~1e-5
-#: relative instead of ~1e-9 (at most 1e-5 against the tight tolerance over the 1200 random
-#: networks of scripts/benchmarks/predictions.py, seed 0; every rate unchanged) in 0.4-0.6 of the
-#: time (an LSTM's 512 x 512 Jacobian, clustered at the edge of its spectrum: ~16 -> ~9 ms; W_hh
-#: at n = 256: 13 -> 5 ms). Singular values keep 1e-8: PROPACK's at 1e-4 failed the
-#: singular-triplet check (residual <= 1e-6 sigma_max) for 16 of 20 starts on an LSTM's Jacobian
-#: at n = 256, and ARPACK's fallback then cost more than PROPACK saved.
+#: linearisation or the drift orbit decides. A reported radius is also computed in float32 (half
+#: the memory traffic of each product with the matrix), and so are a gated cell's top singular
+#: values, which never decide (PROPACK, :func:`_top_singular_values`): the radius then agrees
+#: with LAPACK's to ~1e-5 relative instead of ~1e-9, the singular values to ~1e-6 instead of
+#: ~1e-10 (tests/predict/test_spectral.py; every rate unchanged), in about half the time (an
+#: LSTM's 512 x 512 Jacobian, clustered at the edge of its spectrum, at n = 256: radius ~12 ->
+#: ~6 ms, singular values ~8 -> ~3 ms; scripts/benchmarks/predict_cost.py). An Elman cell's
+#: singular values keep float64: sigma_max decides the Pascanu bound.
 _TIGHT_TOL, _REPORTED_TOL = 1e-8, 1e-4
 _PROPACK_KMAX = 100      # bound on PROPACK's Lanczos vectors (each two products)
+#: PROPACK in float32 (reported singular values): its tolerance, and the largest residual of its
+#: triplets accepted, relative to sigma_max (up to 5e-4 seen where the values agree with LAPACK's
+#: to 1e-6: the vectors of nearly repeated values; each value lies within the residual of one of
+#: A's, and PROPACK's wrong answers for a repeated top value have residuals of order 1)
+_SINGLE_TOL, _SINGLE_RESIDUAL = 1e-6, 1e-3
 #: The Monte-Carlo product (at most ``steps`` steps) stops early, after at least _MC_MIN_STEPS,
 #: once its standard error is <= _MC_SE log10/step (a tenth of the 0.01 rate-error target) and its
 #: rate lies more than _MC_MARGIN standard errors from both edges of the critical band (the regime
@@ -222,14 +228,15 @@ def _max_abs(W):
     return float(np.max(np.abs(data))) if data.size else 0.0
 
 
-def _spectrum(W, method, top, rng, cell_matrix=False, tol=_TIGHT_TOL):
+def _spectrum(W, method, top, rng, cell_matrix=False, reported=()):
     """(rho, singular values descending, complete) by LAPACK (dense) or ARPACK (sparse/large).
 
     W is divided by max |W_ij| first and the results multiplied back: LAPACK's eigenvalue
     solver loses tiny and huge matrices (|W| ~ 1e-200 gave rho > sigma_max), and the scale
     is exact in floating point up to rounding of one product. cell_matrix: on the dense path,
-    ARPACK above CELL_EIG_DENSE_MAX / CELL_SVD_DENSE_MAX (see there; LAPACK if it fails), the
-    radius at ARPACK's tolerance ``tol``.
+    ARPACK above CELL_EIG_DENSE_MAX / CELL_SVD_DENSE_MAX (see there; LAPACK if it fails).
+    reported: which of "radius" and "singular" decide nothing (see _REPORTED_TOL): those of a
+    cell's matrix come from float32 products, the radius at ARPACK's tolerance _REPORTED_TOL.
     """
     n = W.shape[0]
     scale = _max_abs(W)
@@ -240,10 +247,16 @@ def _spectrum(W, method, top, rng, cell_matrix=False, tol=_TIGHT_TOL):
     A = W / scale
     if dense:
         A = A.toarray() if sp.issparse(A) else A
-        rho = _arpack_radius(A, rng, tol) if cell_matrix and n > CELL_EIG_DENSE_MAX else None
+        single = A.astype(np.float32) if cell_matrix and reported else None
+        rho = None
+        if cell_matrix and n > CELL_EIG_DENSE_MAX:
+            rho = _arpack_radius(single, rng, _REPORTED_TOL) if "radius" in reported else \
+                _arpack_radius(A, rng)
         if rho is None:
             rho = float(np.max(np.abs(sla.eigvals(A, check_finite=False))))
-        sv = _top_singular_values(A, top, rng) if cell_matrix and n > CELL_SVD_DENSE_MAX else None
+        sv = None
+        if cell_matrix and n > CELL_SVD_DENSE_MAX:
+            sv = _top_singular_values(A, top, rng, single if "singular" in reported else None)
         if sv is None:
             return rho * scale, sla.svdvals(A, check_finite=False) * scale, True
         return rho * scale, sv * scale, False
@@ -252,33 +265,41 @@ def _spectrum(W, method, top, rng, cell_matrix=False, tol=_TIGHT_TOL):
 
 
 def _arpack_radius(A, rng, tol=_TIGHT_TOL):
-    """max |lambda| of A from ARPACK's six largest-magnitude eigenvalues (the edge of a random
-    spectrum is crowded), or None if it does not converge within its restarts."""
+    """max |lambda| of A (float64 or float32) from ARPACK's six largest-magnitude eigenvalues (the
+    edge of a random spectrum is crowded), or None if it does not converge within its restarts."""
     n = A.shape[0]
     try:
         eig = spla.eigs(A, k=min(6, n - 2), which="LM", return_eigenvectors=False,
-                        v0=rng.standard_normal(n), tol=tol, ncv=min(n - 1, 40), maxiter=_ARPACK_RESTARTS)
+                        v0=rng.standard_normal(n).astype(A.dtype), tol=tol, ncv=min(n - 1, 40),
+                        maxiter=_ARPACK_RESTARTS)
     except (spla.ArpackNoConvergence, spla.ArpackError):
         return None
     return float(np.max(np.abs(eig)))
 
 
-def _top_singular_values(A, top, rng):
+def _top_singular_values(A, top, rng, single=None):
     """The ``top`` largest singular values of A, descending, or None if they do not converge.
 
     PROPACK's Lanczos bidiagonalisation of A (no eigenproblem of A^T A, as ARPACK's svds),
     accepted when its triplets are singular triplets of A (residual <= 1e-6 sigma_max: PROPACK
     returns wrong values without an error for a repeated top singular value, e.g. the
-    identity); ARPACK otherwise.
+    identity); ARPACK otherwise. single: A in float32, for values that are only reported:
+    PROPACK on it, accepted at a residual (in float64, with A) <= _SINGLE_RESIDUAL sigma_max
+    (float32's vectors of nearly repeated values; the values themselves agree with LAPACK's to
+    ~1e-6), else the float64 path.
     """
     k = min(top, A.shape[0] - 1)
-    try:
-        u, sv, vh = spla.svds(A, k=k, solver="propack", rng=rng, tol=_TIGHT_TOL, maxiter=_PROPACK_KMAX)
-        residual = max(np.linalg.norm(A @ vh.T - u * sv), np.linalg.norm(A.T @ u - vh.T * sv))
-        if residual <= 1e-6 * np.max(sv):
-            return np.sort(sv)[::-1]
-    except np.linalg.LinAlgError:
-        pass
+    for B, tol, limit in ((single, _SINGLE_TOL, _SINGLE_RESIDUAL), (A, _TIGHT_TOL, 1e-6)):
+        if B is None:
+            continue
+        try:
+            u, sv, vh = spla.svds(B, k=k, solver="propack", rng=rng, tol=tol, maxiter=_PROPACK_KMAX)
+            u, vh = u.astype(np.float64, copy=False), vh.astype(np.float64, copy=False)
+            residual = max(np.linalg.norm(A @ vh.T - u * sv), np.linalg.norm(A.T @ u - vh.T * sv))
+            if residual <= limit * np.max(sv):
+                return np.sort(sv.astype(np.float64))[::-1]
+        except np.linalg.LinAlgError:
+            pass
     try:
         sv = spla.svds(A, k=k, return_singular_vectors=False, v0=rng.standard_normal(A.shape[0]),
                        tol=_TIGHT_TOL, maxiter=_ARPACK_RESTARTS)
@@ -450,16 +471,18 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
     gated = from_cell and model.kind != "elman"
     memo = []
 
-    def spectrum(A, tol=_TIGHT_TOL):
-        """_spectrum of A at ARPACK's radius tolerance ``tol``, once per matrix (the fixed-point
-        Jacobian is often W itself; one computed at a tighter tolerance serves)."""
+    def spectrum(A, reported=()):
+        """_spectrum of A with the parts ``reported`` only reported, once per matrix (the
+        fixed-point Jacobian is often W itself; one computed with fewer parts reported serves)."""
         for B, done, result in memo:
             dense = not (sp.issparse(A) or sp.issparse(B))
-            if done <= tol and (B is A or dense and A.shape == B.shape and np.array_equal(A, B)):
+            same = B is A or dense and A.shape == B.shape and np.array_equal(A, B)
+            if same and set(done) <= set(reported):
                 return result
         with single_blas_thread(A.shape[0] <= SINGLE_THREAD_MAX or sp.issparse(A) or method == "sparse"
                                 or A.shape[0] > DENSE_LIMIT):
-            memo.append((A, tol, _spectrum(A, method, top, rng, from_cell and method == "auto", tol)))
+            memo.append((A, reported, _spectrum(A, method, top, rng, from_cell and method == "auto",
+                                                reported)))
         return memo[-1][2]
 
     drift_rate = math.nan
@@ -488,9 +511,10 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
         horizon = 0 if from_cell else 10 if large else 100
     horizon = positive_int("horizon", horizon, minimum=0)
     # a cell's radius (of W_hh, of a gated cell's Jacobian) decides nothing when the Monte-Carlo
-    # product or the drift orbit gives the rate
-    reported_only = from_cell and decided_by in ("stochastic_linearisation", "drift_orbit")
-    rho, sv, complete = spectrum(W, _REPORTED_TOL if reported_only else _TIGHT_TOL)
+    # product or the drift orbit gives the rate; a gated cell's singular values never do
+    reported = ("radius", "singular") if gated else ("radius",)
+    rho, sv, complete = spectrum(W, reported if from_cell and decided_by in (
+        "stochastic_linearisation", "drift_orbit") else ())
     with single_blas_thread(n <= SINGLE_THREAD_MAX or large):   # ARPACK: vector operations
         norms = _transient(W, horizon, sigma_max=float(sv[0]), rng=rng)
     sigma_max, gamma = float(sv[0]), float(act.gamma)
