@@ -5,6 +5,12 @@
 and the package runs the same loops from Python.
 """
 
+import sys
+
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("rnnanalysis._kernel._runner", ["rnnanalysis/_kernel/_runner.c"], optional=True)])
+# -ffp-contract=off: the fused steps must round every operation as NumPy's loops do (no FMA).
+FLAGS = [] if sys.platform == "win32" else ["-ffp-contract=off"]
+
+setup(ext_modules=[Extension("rnnanalysis._kernel._runner", ["rnnanalysis/_kernel/_runner.c"], optional=True,
+                             extra_compile_args=FLAGS)])

@@ -203,6 +203,29 @@ class Program:
         self._append(fn, data, lead[0], [lead[1], m, k, p], [s[1] for s in padded] + core, ops,
                      [s[0] for s in padded])
 
+    def lstm_forward(self, u, tmp, s_prev, s_next, k_ifg, k_o, k_hc, f, work):
+        """Append the elementwise work of one tanh LSTM step as one fused call
+        (``_runner.c``'s lstm_forward: the calls of ``LSTM._gates_step`` in the same order, exp
+        and tanh NumPy's own loops, so the same results bit for bit). Operands: u (*lead, 4n)
+        in PyTorch's gate order, tmp (4, *lead, n) the recurrent product in the order i, f, o,
+        g, s_prev / s_next (*lead, 2n), k_ifg (3, *lead, n), k_o, k_hc, f (*lead, n), work
+        (7, *lead, n); all C-contiguous."""
+        fused = getattr(_runner, "fused", None)             # (absent from a build before it)
+        fn = None if fused is None else fused("lstm_forward", self.dtype.num)
+        loops = [self._bound(np.exp), self._bound(np.tanh)]
+        ops = [self._operand(x, output=k >= 3) for k, x in enumerate(
+            (u, tmp, s_prev, s_next, k_ifg, k_o, k_hc, f, work))]
+        n = tmp[0].shape[-1]
+        rows = tmp[0][0].size // n
+        shapes = [(rows, 4 * n), (4, rows, n), (rows, 2 * n), (rows, 2 * n), (3, rows, n),
+                  (rows, n), (rows, n), (rows, n), (7, rows, n)]
+        if fn is None or any(not a.flags.c_contiguous or a.size != np.prod(want)
+                             or a.shape[-1] != want[-1] for (a, _), want in zip(ops, shapes, strict=True)):
+            raise KernelUnavailable("lstm_forward: operands not of the fused step's C-contiguous shapes")
+        table = np.array([x for pair in loops for x in pair], np.uint64).view(np.int64)
+        self._keep.append(table)
+        self._append(fn, _address(table), 1, [rows, n], [0], ops, [0] * len(ops))
+
     def _append(self, fn, data, outer, dims, steps, ops, per_outer, ignore=()):
         bits = sum(1 << k for k, (name, _) in enumerate(_EXCEPTIONS) if name in ignore)
         self._words += [fn, data, len(ops), outer, len(dims), len(steps), bits, *dims, *steps,

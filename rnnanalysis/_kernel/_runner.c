@@ -33,9 +33,9 @@ typedef struct {
     const char *types;
 } ufunc_head;
 
-#define MAX_ARGS 4
+#define MAX_ARGS 10
 #define MAX_DIMS 4
-#define MAX_STEPS 9
+#define MAX_STEPS 12
 
 typedef struct {
     loop_fn fn;
@@ -76,6 +76,129 @@ kernel_loop(PyObject *self, PyObject *args)
                                  (unsigned long long)(uintptr_t)(u->data ? u->data[i] : NULL));
     }
     Py_RETURN_NONE;
+}
+
+/* ---- Fused LSTM gate step ------------------------------------------------------------------
+ * lstm_forward replays, in one function, the elementwise calls of one LSTM step as
+ * rnnanalysis/cells/lstm.py makes them (_gates_step), in the same order: every +, -, * and / is
+ * the correctly rounded IEEE operation NumPy's own loops make (no contraction into fused
+ * multiply-adds: built with -ffp-contract=off), and exp and tanh are NumPy's own inner loops,
+ * passed in. So the results are those of the separate calls bit for bit; what goes away is
+ * ~20 passes over memory and the gate-major copy of the input projection.
+ *
+ * args (step t): u (R rows of 4n, PyTorch's gate order i, f, g, o), tmp (4, R, n: the
+ * recurrent product, gate-major i, f, o, g), s_prev and s_next (R rows of 2n: h, c), k_ifg
+ * (3, R, n), k_o, k_hc, f (R, n each), work (7, R, n); dims (R, n); data: int64 addresses of
+ * NumPy's exp loop, its data, NumPy's tanh loop, its data (for this dtype). */
+#define WATCHED_FE (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)
+
+static void
+unary(const int64_t *loops, int which, char *in, char *out, Py_ssize_t count, Py_ssize_t size)
+{
+    char *a[2] = {in, out};
+    Py_ssize_t d[1] = {count}, s[2] = {size, size};
+    ((loop_fn)(uintptr_t)loops[2 * which])(a, d, s, (void *)(uintptr_t)loops[2 * which + 1]);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define IVDEP _Pragma("GCC ivdep")      /* the operands never overlap (distinct arrays) */
+#else
+#define IVDEP
+#endif
+
+#define LSTM_FORWARD(NAME, T)                                                                     \
+VECTOR_CLONES static void                                                                        \
+NAME(char **args, const Py_ssize_t *dims, const Py_ssize_t *steps, void *data)                   \
+{                                                                                                \
+    const int64_t *loops = (const int64_t *)data;                                                \
+    const Py_ssize_t R = dims[0], n = dims[1], N = R * n;                                        \
+    const T *restrict tmp = (const T *)args[1];                                                  \
+    T *restrict k_ifg = (T *)args[4], *restrict k_o = (T *)args[5], *restrict k_hc = (T *)args[6]; \
+    T *restrict f_out = (T *)args[7];                                                            \
+    T *restrict sg = (T *)args[8], *restrict ag = sg + 3 * N, *restrict g = sg + 4 * N;         \
+    T *restrict c = sg + 5 * N, *restrict phi = sg + 6 * N;                                      \
+    const T one = 1;                                                                             \
+    int acc = 0;                                                                                 \
+    (void)steps;                                                                                 \
+    for (Py_ssize_t r = 0; r < R; r++) {          /* a = u + tmp; the sigmoid blocks negated */ \
+        const T *restrict u = (const T *)args[0] + r * 4 * n;                                    \
+        for (int q = 0; q < 4; q++) {                                                            \
+            const T *restrict ur = u + (q == 2 ? 3 : q == 3 ? 2 : q) * n;                        \
+            const T *restrict tr = tmp + q * N + r * n;                                          \
+            if (q < 3) {                                                                         \
+                T *restrict o = sg + q * N + r * n;                                              \
+                IVDEP for (Py_ssize_t j = 0; j < n; j++) o[j] = -(ur[j] + tr[j]);                      \
+            } else {                                                                             \
+                T *restrict o = ag + r * n;                                                      \
+                IVDEP for (Py_ssize_t j = 0; j < n; j++) o[j] = ur[j] + tr[j];                         \
+            }                                                                                    \
+        }                                                                                        \
+    }                                                                                            \
+    acc |= fetestexcept(WATCHED_FE);                                                             \
+    feclearexcept(WATCHED_FE);                                                                   \
+    unary(loops, 0, (char *)sg, (char *)sg, 3 * N, sizeof(T));        /* exp, overflow ignored */ \
+    acc |= fetestexcept(WATCHED_FE) & ~FE_OVERFLOW;                                              \
+    feclearexcept(WATCHED_FE);                                                                   \
+    IVDEP for (Py_ssize_t k = 0; k < 3 * N; k++) sg[k] = one / (sg[k] + one);                          \
+    acc |= fetestexcept(WATCHED_FE);                                                             \
+    unary(loops, 1, (char *)ag, (char *)g, N, sizeof(T));                        /* g = tanh */ \
+    acc |= fetestexcept(WATCHED_FE);                                                             \
+    const T *restrict i = sg, *restrict f = sg + N, *restrict o = sg + 2 * N;                    \
+    for (Py_ssize_t r = 0; r < R; r++) {                                                         \
+        const T *restrict cp = (const T *)args[2] + r * 2 * n + n;                               \
+        IVDEP for (Py_ssize_t j = 0; j < n; j++) {                                                     \
+            const Py_ssize_t x = r * n + j;                                                      \
+            const T fc = f[x] * cp[j], ig = i[x] * g[x];                                         \
+            c[x] = fc + ig;                                                                      \
+        }                                                                                        \
+    }                                                                                            \
+    acc |= fetestexcept(WATCHED_FE);                                                             \
+    unary(loops, 1, (char *)c, (char *)phi, N, sizeof(T));                    /* phi = tanh c */ \
+    acc |= fetestexcept(WATCHED_FE);                                                             \
+    T *restrict k_i = k_ifg, *restrict k_f = k_ifg + N, *restrict k_g = k_ifg + 2 * N;           \
+    for (Py_ssize_t r = 0; r < R; r++) {                                                         \
+        const T *restrict cp = (const T *)args[2] + r * 2 * n + n;                               \
+        T *restrict h = (T *)args[3] + r * 2 * n, *restrict cn = h + n;                          \
+        IVDEP for (Py_ssize_t j = 0; j < n; j++) {                                                     \
+            const Py_ssize_t x = r * n + j;                                                      \
+            const T vi = i[x], vf = f[x], vo = o[x], vg = g[x], vp = phi[x];                     \
+            h[j] = vo * vp;                                                                      \
+            cn[j] = c[x];                                                                        \
+            k_i[x] = ((one - vi) * vi) * vg;                                                     \
+            k_f[x] = ((one - vf) * vf) * cp[j];                                                  \
+            k_g[x] = (one - vg * vg) * vi;                                                       \
+            k_o[x] = ((one - vo) * vo) * vp;                                                     \
+            k_hc[x] = (one - vp * vp) * vo;                                                      \
+            f_out[x] = vf;                                                                       \
+        }                                                                                        \
+    }                                                                                            \
+    acc |= fetestexcept(WATCHED_FE);                                                             \
+    feclearexcept(WATCHED_FE);                                                                   \
+    if (acc) feraiseexcept(acc);                                                                 \
+}
+
+LSTM_FORWARD(lstm_forward_f32, float)
+LSTM_FORWARD(lstm_forward_f64, double)
+
+/* fused(name, typenum) -> address of the fused step ``name`` for that dtype, or None. */
+static PyObject *
+kernel_fused(PyObject *self, PyObject *args)
+{
+    const char *name;
+    int typenum;
+    if (!PyArg_ParseTuple(args, "si", &name, &typenum))
+        return NULL;
+    loop_fn fn = NULL;
+    if (strcmp(name, "lstm_forward") == 0)
+        fn = typenum == 11 ? lstm_forward_f32 : typenum == 12 ? lstm_forward_f64 : NULL;
+    if (fn == NULL)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLongLong((unsigned long long)(uintptr_t)fn);
 }
 
 /* run(program: bytes-like of int64, T: int): the program is a count of ops followed by, per op,
@@ -164,6 +287,7 @@ kernel_run(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"loop", kernel_loop, METH_VARARGS, "loop(ufunc, types) -> (function, data) addresses or None"},
+    {"fused", kernel_fused, METH_VARARGS, "fused(name, typenum) -> address of a fused step or None"},
     {"run", kernel_run, METH_VARARGS, "run(program, T) -> FP exceptions (divide, over, under, invalid): replay a program T times"},
     {NULL, NULL, 0, NULL},
 };

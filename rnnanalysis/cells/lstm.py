@@ -20,7 +20,7 @@ from .. import _kernel
 from .._buffers import empty
 from .._kernel import along, part
 from .._validate import finite_float
-from ..activations import derivative, sigmoid
+from ..activations import ACTIVATIONS, derivative, sigmoid
 from . import _products
 from ._base import Cell
 
@@ -48,6 +48,9 @@ class LSTM(Cell):
         return states[..., : self.hidden]
 
     def forward(self, u, s0):
+        fused = self._fused_forward(u, s0)
+        if fused is not None:
+            return fused
         n, T, lead, dt = self.hidden, u.shape[0], s0.shape[:-1], self.dtype
         gates = self._gate_major(u, 1)                       # (T, 4, *lead, n): i, f, o, g
         s = empty((T + 1,) + s0.shape, dt)
@@ -73,6 +76,31 @@ class LSTM(Cell):
                 self._gates_step(cs[t], cs[t + 1], hs[t + 1], a, g, *row, phi)
         s[1:, ..., n:] = c[1:]
         return s, (np.moveaxis(k_ifg, 1, -2), k_o, k_hc, gates[:, 1])   # cache arrays (T, *lead, ...)
+
+    def _fused_forward(self, u, s0):
+        """:meth:`forward` with each step's elementwise work as one compiled call
+        (:meth:`rnnanalysis._kernel.Program.lstm_forward`, tanh only): the same results bit for
+        bit, without the gate-major copy of u, the per-call passes and the copy of c into the
+        states; None where it does not run (then the loop below does)."""
+        n, T, lead, dt = self.hidden, u.shape[0], s0.shape[:-1], self.dtype
+        if (self.activation is not ACTIVATIONS["tanh"] or not _kernel.has_compiled_loops()
+                or not u.flags.c_contiguous):
+            return None
+        s = empty((T + 1,) + s0.shape, dt)
+        s[0] = s0
+        k_ifg = empty((T, 3) + lead + (n,), dt)
+        k_o, k_hc, f = (empty((T,) + lead + (n,), dt) for _ in range(3))
+        w4 = self._gate_major(self._wT("weight_hh"), 0)      # (4, *E, n, n): i, f, o, g
+        tmp, work = np.empty((4,) + lead + (n,), dt), np.empty((7,) + lead + (n,), dt)
+
+        def program(prog):
+            _products.record(prog, along(s[..., :n]), (w4, 0), (tmp, 0))
+            prog.lstm_forward(along(u), (tmp, 0), along(s), along(s, 1), along(k_ifg), along(k_o),
+                              along(k_hc), along(f), (work, 0))
+
+        if not _kernel.replay(dt, T, program):
+            return None
+        return s, (np.moveaxis(k_ifg, 1, -2), k_o, k_hc, f)
 
     def _gate_major(self, a, axis):
         """The four n-blocks of a's last axis as a new axis at ``axis``, in the order i, f, o, g
