@@ -141,10 +141,14 @@ def _run(cell, xsi, s0) -> ForwardCache:
     T, B = xsi.shape[0], xsi.shape[-2]
     if not _batch_halves(cell, T, B, B):
         return cell.run(xsi, s0)
-    parts = tuple(_on_workers(lambda r: cell.run(xsi[:, r], s0[r]), _split(B)))
-    states = np.concatenate([p.states for p in parts], axis=1,
-                            out=empty((T + 1,) + s0.shape, cell.dtype))
-    return ForwardCache(cell, xsi, states, None, parts)
+    states = empty((T + 1,) + s0.shape, cell.dtype)
+
+    def half(r):                         # each worker also copies its states into the joined ones
+        fc = cell.run(xsi[:, r], s0[r])
+        states[:, r] = fc.states
+        return fc
+
+    return ForwardCache(cell, xsi, states, None, tuple(_on_workers(half, _split(B))))
 
 
 def _split(B):

@@ -85,6 +85,22 @@ def test_the_step_product_in_column_blocks_is_the_same_product(monkeypatch):
             np.testing.assert_allclose(fast[key], whole[key], rtol=1e-12, atol=1e-12, err_msg=key)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_lstm_steps_replayed_op_by_op_without_the_fused_calls_give_the_same_bits(monkeypatch, dtype):
+    """A build without ``_runner.fused`` replays the LSTM's elementwise calls one by one: the
+    same results as the fused steps and the NumPy loop."""
+    rng = np.random.default_rng(0)
+    cell = ra.LSTM(24, 5, seed=1, dtype=dtype, gain=1.2, init="orthogonal")
+    xs = rng.normal(size=(80, 4, 5))
+    fused = _results(cell, xs, np.random.default_rng(2))
+    monkeypatch.delattr(_kernel._runner, "fused")
+    fast, slow, runs = _both(monkeypatch, lambda: _results(cell, xs, np.random.default_rng(2)))
+    assert runs > 0
+    for key in slow:
+        np.testing.assert_array_equal(fast[key], slow[key], err_msg=key)
+        np.testing.assert_array_equal(fused[key], slow[key], err_msg=key)
+
+
 def test_a_custom_activation_runs_the_numpy_loop(monkeypatch):
     act = ra.custom_activation(lambda a: a / (1 + np.abs(a)), lambda a: 1 / (1 + np.abs(a)) ** 2,
                                gamma=1.0, name="softsign")

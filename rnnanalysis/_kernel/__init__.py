@@ -210,21 +210,33 @@ class Program:
         in PyTorch's gate order, tmp (4, *lead, n) the recurrent product in the order i, f, o,
         g, s_prev / s_next (*lead, 2n), k_ifg (3, *lead, n), k_o, k_hc, f (*lead, n), work
         (7, *lead, n); all C-contiguous."""
-        fused = getattr(_runner, "fused", None)             # (absent from a build before it)
-        fn = None if fused is None else fused("lstm_forward", self.dtype.num)
         loops = [self._bound(np.exp), self._bound(np.tanh)]
-        ops = [self._operand(x, output=k >= 3) for k, x in enumerate(
-            (u, tmp, s_prev, s_next, k_ifg, k_o, k_hc, f, work))]
-        n = tmp[0].shape[-1]
-        rows = tmp[0][0].size // n
-        shapes = [(rows, 4 * n), (4, rows, n), (rows, 2 * n), (rows, 2 * n), (3, rows, n),
-                  (rows, n), (rows, n), (rows, n), (7, rows, n)]
-        if fn is None or any(not a.flags.c_contiguous or a.size != np.prod(want)
-                             or a.shape[-1] != want[-1] for (a, _), want in zip(ops, shapes, strict=True)):
-            raise KernelUnavailable("lstm_forward: operands not of the fused step's C-contiguous shapes")
         table = np.array([x for pair in loops for x in pair], np.uint64).view(np.int64)
         self._keep.append(table)
-        self._append(fn, _address(table), 1, [rows, n], [0], ops, [0] * len(ops))
+        self._fused("lstm_forward", (u, tmp, s_prev, s_next, k_ifg, k_o, k_hc, f, work),
+                    ((4,), (4, 1), (2,), (2,), (3, 1), (1,), (1,), (1,), (7, 1)), 3, _address(table))
+
+    def lstm_backward(self, x, k_hc, k_ifg, k_o, g_ct, g_a):
+        """Append the elementwise work of one LSTM adjoint step before its product with W_hh
+        as one fused call (``_runner.c``'s lstm_backward; the calls of ``LSTM._backward_program``
+        in the same order): x (*lead, 2n) the adjoint (g_h, g_c), k_hc (*lead, n), k_ifg
+        (3, *lead, n), k_o (*lead, n); into g_ct (*lead, n) and g_a (*lead, 4n)."""
+        self._fused("lstm_backward", (x, k_hc, k_ifg, k_o, g_ct, g_a),
+                    ((2,), (1,), (3, 1), (1,), (1,), (4,)), 4, 0)
+
+    def _fused(self, name, operands, widths, first_output, data):
+        """Append the fused step ``name`` of ``_runner.c`` on C-contiguous operands of R rows of
+        n numbers: ``widths[k]`` is (w,) for rows of w n numbers, (b, 1) for b blocks of (R, n)."""
+        fused = getattr(_runner, "fused", None)             # (absent from a build before it)
+        fn = None if fused is None else fused(name, self.dtype.num)
+        ops = [self._operand(x, output=k >= first_output) for k, x in enumerate(operands)]
+        n = ops[-1][0].shape[-1] // widths[-1][0] if len(widths[-1]) == 1 else ops[-1][0].shape[-1]
+        rows = ops[1][0].size // (n * widths[1][0])
+        if fn is None or any(not a.flags.c_contiguous or a.size != rows * n * w[0]
+                             or a.shape[-1] != (n * w[0] if len(w) == 1 else n)
+                             for (a, _), w in zip(ops, widths, strict=True)):
+            raise KernelUnavailable(f"{name}: operands not of the fused step's C-contiguous shapes")
+        self._append(fn, data, 1, [rows, n], [0], ops, [0] * len(ops))
 
     def _append(self, fn, data, outer, dims, steps, ops, per_outer, ignore=()):
         bits = sum(1 << k for k, (name, _) in enumerate(_EXCEPTIONS) if name in ignore)

@@ -185,6 +185,39 @@ NAME(char **args, const Py_ssize_t *dims, const Py_ssize_t *steps, void *data)  
 LSTM_FORWARD(lstm_forward_f32, float)
 LSTM_FORWARD(lstm_forward_f64, double)
 
+/* lstm_backward: the elementwise calls of LSTM's adjoint step before its product with W_hh
+ * (LSTM._backward_program, same order): g_ct = g_h k_hc + g_c, and the gate gradients
+ * g_a = (g_ct k_i, g_ct k_f, g_ct k_g, g_h k_o) in PyTorch's order.
+ * args: x (R rows of 2n: g_h, g_c), k_hc (R, n), k_ifg (3, R, n), k_o (R, n), g_ct (R, n),
+ * g_a (R rows of 4n); dims (R, n). */
+#define LSTM_BACKWARD(NAME, T)                                                                    \
+VECTOR_CLONES static void                                                                        \
+NAME(char **args, const Py_ssize_t *dims, const Py_ssize_t *steps, void *data)                   \
+{                                                                                                \
+    const Py_ssize_t R = dims[0], n = dims[1], N = R * n;                                        \
+    const T *k_hc = (const T *)args[1], *k_ifg = (const T *)args[2], *k_o = (const T *)args[3];  \
+    T *g_ct = (T *)args[4];                                                                      \
+    (void)steps;                                                                                 \
+    (void)data;                                                                                  \
+    for (Py_ssize_t r = 0; r < R; r++) {                                                         \
+        const T *g_h = (const T *)args[0] + r * 2 * n, *g_c = g_h + n;                           \
+        T *ga = (T *)args[5] + r * 4 * n, *gc = g_ct + r * n;                                    \
+        const T *ki = k_ifg + r * n, *kf = ki + N, *kg = kf + N;                                 \
+        const T *kh = k_hc + r * n, *ko = k_o + r * n;                                           \
+        IVDEP for (Py_ssize_t j = 0; j < n; j++) {                                               \
+            const T hk = g_h[j] * kh[j], ct = hk + g_c[j];                                       \
+            gc[j] = ct;                                                                          \
+            ga[j] = ct * ki[j];                                                                  \
+            ga[n + j] = ct * kf[j];                                                              \
+            ga[2 * n + j] = ct * kg[j];                                                          \
+            ga[3 * n + j] = g_h[j] * ko[j];                                                      \
+        }                                                                                        \
+    }                                                                                            \
+}
+
+LSTM_BACKWARD(lstm_backward_f32, float)
+LSTM_BACKWARD(lstm_backward_f64, double)
+
 /* fused(name, typenum) -> address of the fused step ``name`` for that dtype, or None. */
 static PyObject *
 kernel_fused(PyObject *self, PyObject *args)
@@ -196,6 +229,8 @@ kernel_fused(PyObject *self, PyObject *args)
     loop_fn fn = NULL;
     if (strcmp(name, "lstm_forward") == 0)
         fn = typenum == 11 ? lstm_forward_f32 : typenum == 12 ? lstm_forward_f64 : NULL;
+    else if (strcmp(name, "lstm_backward") == 0)
+        fn = typenum == 11 ? lstm_backward_f32 : typenum == 12 ? lstm_backward_f64 : NULL;
     if (fn == NULL)
         Py_RETURN_NONE;
     return PyLong_FromUnsignedLongLong((unsigned long long)(uintptr_t)fn);

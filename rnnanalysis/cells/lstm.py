@@ -203,11 +203,15 @@ class LSTM(Cell):
         def program(prog):
             mul = np.multiply
             g_h, g_c = part(x, np.s_[..., :n]), part(x, np.s_[..., n:])
-            prog.ufunc(mul, g_h, along(cache[2], hi - 2, -1), (g_ct, 0))
-            prog.ufunc(np.add, (g_ct, 0), g_c, (g_ct, 0))
-            for q in range(3):
-                prog.ufunc(mul, (g_ct, 0), part(along(raw, hi - 2, -1), q), part(gates4, np.s_[..., q, :]))
-            prog.ufunc(mul, g_h, along(cache[1], hi - 2, -1), part(gates4, np.s_[..., 3, :]))
+            k_hc, k_o, k_ifg = (along(a, hi - 2, -1) for a in (cache[2], cache[1], raw))
+            try:                              # one fused call for the calls below
+                prog.lstm_backward(x, k_hc, k_ifg, k_o, (g_ct, 0), g_a)
+            except _kernel.KernelUnavailable:
+                prog.ufunc(mul, g_h, k_hc, (g_ct, 0))
+                prog.ufunc(np.add, (g_ct, 0), g_c, (g_ct, 0))
+                for q in range(3):
+                    prog.ufunc(mul, (g_ct, 0), part(k_ifg, q), part(gates4, np.s_[..., q, :]))
+                prog.ufunc(mul, g_h, k_o, part(gates4, np.s_[..., 3, :]))
             _products.record(prog, g_a, (self._params["weight_hh"], 0), part(y, np.s_[..., :n]))
             prog.ufunc(mul, (g_ct, 0), along(cache[3], hi - 2, -1), part(y, np.s_[..., n:]))
 
