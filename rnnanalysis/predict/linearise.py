@@ -77,12 +77,19 @@ def _standard_normal(rng, shape):
     return z[:size].reshape(shape)
 
 
-def _normal(mean, var, z, lead):
-    """Gaussian pre-activations ``mean + sqrt(var) z`` from standard normals z, or the means
-    (shape ``lead + mean.shape``) for z None."""
+def _normal(moments, z, lead):
+    """Gaussian pre-activations ``mean + sd z`` from standard normals z, or the means
+    (shape ``lead + mean.shape``) for z None; moments: (mean, sd), see :func:`_moments`."""
+    mean, sd = moments
     if z is None:
         return np.broadcast_to(mean, lead + np.shape(mean)).copy()
-    return mean + np.sqrt(var) * z
+    return mean + sd * z
+
+
+def _moments(means, variances, dtype):
+    """(mean, standard deviation) in ``dtype`` of each pre-activation: name -> pair."""
+    return {k: (np.asarray(means[k], dtype=np.float64).astype(dtype),
+                np.sqrt(variances[k]).astype(dtype)) for k in means}
 
 
 def _noise(count, n):
@@ -119,13 +126,10 @@ def _blocked(W):
 def _right_product(W, mode="double"):
     """``x -> x @ W`` for a dense or sparse W (n columns), by mode:
 
-    "double": float64. "single": in float32 for a dense W of at least _SINGLE_MIN_BYTES (half the
-    memory traffic of W, which dominates a product with a few rows), with x and W scaled to
-    max |.| = 1 (no overflow or underflow); float64 for an x that is zero or not finite or a
-    product that is not finite. "diagonal_blocks": x's n x n blocks are diagonal (the rows
-    :func:`mean_jacobian` feeds vjp), so ``x @ W`` is a sum of row-scaled blocks of W: O(n^2)
-    instead of a GEMM's O(n^3); float64 for a sparse W. Dense products of a large W run over
-    row blocks of it (:func:`_blocked`).
+    "double": float64. "single": float32 (a dense W, see :func:`_dtype`). "diagonal_blocks": x's
+    n x n blocks are diagonal (the rows :func:`mean_jacobian` feeds vjp), so ``x @ W`` is a sum of
+    row-scaled blocks of W: O(n^2) instead of a GEMM's O(n^3); float64 for a sparse W. Dense
+    products of a large W run over row blocks of it (:func:`_blocked`).
     """
     dense = not sp.issparse(W)
     if mode == "diagonal_blocks" and dense:
@@ -138,44 +142,42 @@ def _right_product(W, mode="double"):
         return product
     if not dense:
         return lambda x: x @ W
-    double = _blocked(W)
-    large = mode == "single" and W.nbytes >= _SINGLE_MIN_BYTES
-    scale = float(np.max(np.abs(W))) if large else 0.0
-    if not 0.0 < scale < math.inf:
-        return double
-    single = _blocked((W / scale).astype(np.float32))
-
-    def product(x):
-        m = float(np.max(np.abs(x)))
-        if not 0.0 < m < math.inf:
-            return double(x)
-        y = single((x * (1.0 / m)).astype(np.float32))
-        y = y.astype(np.float64) * (m * scale)
-        return y if np.all(np.isfinite(y)) else double(x)
-    return product
+    return _blocked(W.astype(np.float32) if mode == "single" else W)
 
 
-def _elman(W, act, st, product):
-    mu, q = st.means["a"], st.variances["a"]
+def _dtype(W, product):
+    """The Monte-Carlo product's precision: float32 for ``product`` "single" and a dense W of at
+    least _SINGLE_MIN_BYTES whose entries float32 holds (max |W_ij| within 1e+-20), else float64.
+    Why float32: half the memory traffic of W, which dominates a product with a few rows, and
+    of the factors, with no casts per step; :func:`random_product_rate` reruns in float64 where
+    float32 over- or underflows."""
+    if product != "single" or sp.issparse(W) or W.nbytes < _SINGLE_MIN_BYTES:
+        return np.float64
+    scale = float(np.max(np.abs(W)))
+    return np.float32 if 1e-20 < scale < 1e20 else np.float64
+
+
+def _elman(W, act, st, mode, dtype):
+    m = _moments({"a": st.means["a"]}, {"a": st.variances["a"]}, dtype)["a"]
     Wt = W.T.tocsr() if sp.issparse(W) else None
-    times_W = _right_product(W, product)
+    times_W = _right_product(W, mode)
 
     def draw(z, lead=()):
-        return act.df(_normal(mu, q, z and z[0], lead))
+        return act.df(_normal(m, z and z[0], lead))
 
     def vjp(d, g):
         x = g * d
         return (Wt @ x.T).T if Wt is not None else times_W(x)
-    return _noise(1, mu.size), draw, vjp
+    return _noise(1, W.shape[0]), draw, vjp
 
 
-def _lstm(W, act, st, product):
+def _lstm(W, act, st, mode, dtype):
     n = W.shape[1]
-    times_W = _right_product(W, product)
+    times_W = _right_product(W, mode)
+    m = _moments(st.means, st.variances, dtype)
 
     def draw(z, lead=()):
-        a = {k: _normal(st.means[k], st.variances[k], z and z[j], lead)
-             for j, k in enumerate("ifgoc")}
+        a = {k: _normal(m[k], z and z[j], lead) for j, k in enumerate("ifgoc")}
         i, f, o = (sigmoid(a[k]) for k in "ifo")
         g, c_prev = act.f(a["g"]), a["c"]
         c = f * c_prev + i * g
@@ -191,7 +193,7 @@ def _lstm(W, act, st, product):
     return _noise(5, n), draw, vjp
 
 
-def _gru(W, act, st, product):
+def _gru(W, act, st, mode, dtype):
     """GRU factors; the previous state is drawn correlated with the candidate as the
     statistics say (``Cov(n_t, h_{t-1})``, key "nh"): at a slow state h_{t-1} ~ n_t and the
     update gate's factor ``(h_{t-1} - n_t) sigma'(z)`` is small."""
@@ -200,16 +202,18 @@ def _gru(W, act, st, product):
     vn = np.maximum(en2 - en * en, 0.0)
     c_nh = st.means.get("nh", np.zeros(n))
     beta = _ratio(c_nh, vn)
-    rest, zero = np.maximum(st.variances["h"] - beta * c_nh, 0.0), np.zeros(n)
-    times_W = _right_product(W, product)
+    rest = np.maximum(st.variances["h"] - beta * c_nh, 0.0)
+    m = _moments(st.means, st.variances, dtype)
+    state = _moments({"h": np.zeros(n)}, {"h": rest}, dtype)["h"]   # h's part not from the candidate
+    mean_h, beta, en = (np.asarray(v, dtype=np.float64).astype(dtype) for v in (st.means["h"], beta, en))
+    times_W = _right_product(W, mode)
 
     def draw(noise, lead=()):
-        a = {k: _normal(st.means[k], st.variances[k], noise and noise[j], lead)
-             for j, k in enumerate(("r", "z", "hn", "u_n"))}
+        a = {k: _normal(m[k], noise and noise[j], lead) for j, k in enumerate(("r", "z", "hn", "u_n"))}
         r, z = sigmoid(a["r"]), sigmoid(a["z"])
         a_n = a["u_n"] + r * a["hn"]
         cand = act.f(a_n)
-        h = st.means["h"] + beta * (cand - en) + _normal(zero, rest, noise and noise[4], lead)
+        h = mean_h + beta * (cand - en) + _normal(state, noise and noise[4], lead)
         return ((1.0 - z) * act.df(a_n), (h - cand) * _dsig(z), a["hn"] * _dsig(r), r, z)
 
     def vjp(k, g):
@@ -220,16 +224,19 @@ def _gru(W, act, st, product):
 
 
 def _model(model, stats, product="double"):
-    """(noise, draw, vjp, state size) for a cell or a bare (W, activation): ``noise(rng, lead)``
-    the standard normals of ``lead`` steps' random factors, ``draw(z)`` the factors from them
-    (``draw(None, lead)``: at the stationary means), ``vjp(factors, g)`` one step of the product
-    (``g J``); product: how vjp multiplies by W (:func:`_right_product`)."""
+    """(noise, draw, vjp, state size, dtype) for a cell or a bare (W, activation):
+    ``noise(rng, lead)`` the standard normals of ``lead`` steps' random factors, ``draw(z)`` the
+    factors from them (``draw(None, lead)``: at the stationary means), ``vjp(factors, g)`` one
+    step of the product (``g J``) in ``dtype``; product: how vjp multiplies by W
+    (:func:`_right_product`; "single" in float32 where :func:`_dtype` allows, else "double")."""
+    W, act = model if isinstance(model, tuple) else (
+        np.asarray(model.params["weight_hh"], dtype=np.float64), model.activation)
+    dtype = _dtype(W, product)
+    mode = "single" if dtype == np.float32 else "double" if product == "single" else product
     if isinstance(model, tuple):
-        W, act = model
-        return (*_elman(W, get_activation(act), stats, product), W.shape[0])
-    W = np.asarray(model.params["weight_hh"], dtype=np.float64)
+        return (*_elman(W, get_activation(act), stats, mode, dtype), W.shape[0], dtype)
     build = {"elman": _elman, "lstm": _lstm, "gru": _gru}[model.kind]
-    return (*build(W, model.activation, stats, product), model.state_size)
+    return (*build(W, act, stats, mode, dtype), model.state_size, dtype)
 
 
 def _elman_model(model):
@@ -249,7 +256,7 @@ def constant_jacobian(model, stats) -> bool:
 
 def mean_jacobian(model, stats):
     """The step Jacobian at the stationary means (numerator layout; sparse for a sparse bare W)."""
-    _, draw, vjp, S = _model(model, stats, product="diagonal_blocks")
+    _, draw, vjp, S, _ = _model(model, stats, product="diagonal_blocks")
     if isinstance(model, tuple) and sp.issparse(model[0]):
         return sp.diags(draw(None, (1,))[0]) @ model[0]
     return vjp(draw(None, (1,)), np.eye(S))       # one row of factors, broadcast
@@ -327,8 +334,10 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0,
     :func:`_stop_estimate`); True ends the product there, with the rate and standard error of
     the steps done (factors are drawn 50 steps at a time: with the default warm-up, stopping
     after k steps gives ``steps=k``).
-    The products with a W of 1 MB or more (an LSTM from n = 181) run in float32 (rescaled):
-    the rate moves by ~1e-9 log10/step (LSTM, GRU at n = 256), far inside its standard error.
+    With a W of 1 MB or more (an LSTM from n = 181, a GRU from n = 209) the product runs in
+    float32 throughout (W, the factors, the vectors; :func:`_dtype`), and again in float64 if
+    a sum is not finite or a vector became zero there: the rate moves by ~1e-7 log10/step,
+    far inside its standard error (``tests/predict/test_cost.py``).
     """
     if _elman_model(model):
         W, act = model if isinstance(model, tuple) else (
@@ -338,10 +347,23 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0,
             activity, gradient = homogeneous_growth(W, act)
             if activity > 0:
                 return gradient, 0.0
-    noise, draw, vjp, S = _model(model, stats, product="single")
+    for product in ("single", "double"):           # float64 where float32 over- or underflows
+        noise, draw, vjp, S, dtype = _model(model, stats, product=product)
+        total, done, dead = _product(noise, draw, vjp, S, dtype, steps, warmup, chains, seed, stop)
+        if dtype == np.float64 or np.all(np.isfinite(total)) and not np.any(dead):
+            break
+    if np.any(dead):
+        return -math.inf, 0.0
+    return _mean_and_se(total / done)
+
+
+def _product(noise, draw, vjp, S, dtype, steps, warmup, chains, seed, stop):
+    """The Monte-Carlo product of :func:`random_product_rate` in ``dtype``: (per-chain sums of
+    log10 growth after the warm-up, steps summed, chains whose vector became zero)."""
     rng = np.random.default_rng(seed)
     g = rng.standard_normal((chains, S))
     g /= np.linalg.norm(g, axis=1, keepdims=True)
+    g = g.astype(dtype, copy=False)
     total = np.zeros(chains)
     dead = np.zeros(chains, dtype=bool)
     block = max(1, min(_CHECK, _BLOCK_ELEMENTS // (chains * S)))
@@ -367,9 +389,7 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0,
                 before = total.copy()
                 if done < steps and not np.any(dead) and stop(*_stop_estimate(total / done, blocks), done):
                     break
-    if np.any(dead):
-        return -math.inf, 0.0
-    return _mean_and_se(total / done)
+    return total, done, dead
 
 
 def _stop_estimate(rates, blocks):

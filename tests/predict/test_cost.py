@@ -59,20 +59,30 @@ def test_float32_products_move_the_rate_far_less_than_its_standard_error(lstm, m
     from rnnanalysis.predict import linearise
     cell, st = lstm
     monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", 0)
+    assert linearise._model(cell, st, "single")[4] == np.float32
     single = random_product_rate(cell, st, seed=3)
     monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", math.inf)
+    assert linearise._model(cell, st, "single")[4] == np.float64
     double = random_product_rate(cell, st, seed=3)
     assert single != double and abs(single[0] - double[0]) < 1e-3 * double[1]
-    # scaled: no overflow or underflow at float64's extremes, float64 where float32 cannot say
+
+
+def test_float32_products_fall_back_to_float64_where_float32_cannot_say(monkeypatch):
+    """Weights beyond float32's comfortable range stay float64; a float32 product whose vectors
+    underflow to zero (forced here) is rerun in float64: the float64 answer, not -inf."""
+    from rnnanalysis.predict import linearise
+    W = np.random.default_rng(0).standard_normal((32, 32)) / math.sqrt(32)
+    st = ra.stationary_statistics(ra.Elman(32, 1, seed=0), input_std=1.0)
     monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", 0)
-    W = np.random.default_rng(0).standard_normal((8, 5))
-    x = np.random.default_rng(1).standard_normal((3, 8))
-    for a, b in ((1e-300, 1e300), (1e300, 1e-300), (1e-200, 1e-100)):
-        got = linearise._right_product(a * W, "single")(b * x)
-        np.testing.assert_allclose(got, (b * x) @ (a * W), rtol=1e-5)
-    x[0, 0] = np.inf
-    with np.errstate(invalid="ignore"):
-        np.testing.assert_array_equal(linearise._right_product(W, "single")(x), x @ W)  # float64's answer
+    for scale in (1e-30, 1e30):
+        assert linearise._dtype(scale * W, "single") == np.float64
+    tiny = ((1e-40 * W), "tanh")
+    monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", math.inf)
+    double = random_product_rate(tiny, st, seed=1, steps=60)
+    monkeypatch.setattr(linearise, "_dtype", lambda W, mode: np.float32 if mode == "single" else np.float64)
+    assert linearise._model(tiny, st, "single")[4] == np.float32
+    assert random_product_rate(tiny, st, seed=1, steps=60) == double
+    assert math.isfinite(double[0]) and double[0] < -38
 
 
 @pytest.mark.parametrize("cls", [ra.Elman, ra.LSTM, ra.GRU])
@@ -90,7 +100,7 @@ def test_mean_jacobian_from_diagonal_blocks_is_the_cells_jacobian_at_its_fixed_p
     J = cell.astype(np.float64).jacobian(state[None], np.zeros((1, 3)))[0]
     structured = mean_jacobian(cell, st)
     np.testing.assert_allclose(structured, J, rtol=1e-8, atol=1e-12)     # the fixed point's tolerance
-    _, draw, vjp, S = linearise._model(cell, st)                          # the GEMM with the identity
+    _, draw, vjp, S, _ = linearise._model(cell, st)                       # the GEMM with the identity
     gemm = vjp(draw(None, (1,)), np.eye(S))
     np.testing.assert_allclose(structured, gemm, rtol=1e-14, atol=1e-16)
 
