@@ -43,6 +43,7 @@ _BLOCK_ELEMENTS = 1 << 18         # normals drawn per block: steps x chains x st
 #: on the busy machine; 2^12 elements: 25.7 / 17.8, the calls' overhead). The rates are the same
 #: bit for bit (the factors are elementwise functions of the same normals).
 _FACTOR_ELEMENTS = 1 << 14
+_JACOBIAN_ROWS = 32              # mean_jacobian: rows formed at a time
 _DENSE_EIG_MAX = 1024            # homogeneous_growth: dense eigenvalues up to this n
 _CHECK = 50                       # steps per block at most; stop= is asked every _CHECK steps
 _SINGLE_MIN_BYTES = 1 << 20       # products with a smaller W stay float64 (the casts cost more)
@@ -126,10 +127,11 @@ def _blocked(W):
 def _right_product(W, mode="double"):
     """``x -> x @ W`` for a dense or sparse W (n columns), by mode:
 
-    "double": float64. "single": float32 (a dense W, see :func:`_dtype`). "diagonal_blocks": x's
-    n x n blocks are diagonal (the rows :func:`mean_jacobian` feeds vjp), so ``x @ W`` is a sum of
-    row-scaled blocks of W: O(n^2) instead of a GEMM's O(n^3); float64 for a sparse W. Dense
-    products of a large W run over row blocks of it (:func:`_blocked`).
+    "double": float64. "single": float32 (a dense W, see :func:`_dtype`). "diagonal_blocks": each
+    row of x has its n x n blocks' entries at one unit (rows of diagonal blocks: the rows of the
+    identity :func:`mean_jacobian` feeds vjp), so ``x @ W`` is a sum of rows of W scaled: O(n^2)
+    instead of a GEMM's O(n^3); float64 for a sparse W. Dense products of a large W run over row
+    blocks of it (:func:`_blocked`).
     """
     dense = not sp.issparse(W)
     if mode == "diagonal_blocks" and dense:
@@ -137,8 +139,11 @@ def _right_product(W, mode="double"):
         blocks = W.reshape(-1, n, n)
 
         def product(x):
-            d = x.reshape(x.shape[0] // n, n, blocks.shape[0], n).diagonal(axis1=1, axis2=3)
-            return np.einsum("rbi,bij->rij", d, blocks).reshape(x.shape[0], n)
+            # row r's n x n blocks hold their one entry at the same unit u_r (a zero row: any u)
+            parts = x.reshape(x.shape[0], blocks.shape[0], n)
+            unit = np.argmax(np.abs(parts).sum(axis=1), axis=1)
+            rows = np.arange(x.shape[0])
+            return np.einsum("rb,brj->rj", parts[rows, :, unit], blocks[:, unit])
         return product
     if not dense:
         return lambda x: x @ W
@@ -255,11 +260,22 @@ def constant_jacobian(model, stats) -> bool:
 
 
 def mean_jacobian(model, stats):
-    """The step Jacobian at the stationary means (numerator layout; sparse for a sparse bare W)."""
+    """The step Jacobian at the stationary means (numerator layout; sparse for a sparse bare W):
+    the rows of the identity through vjp, _JACOBIAN_ROWS at a time. Why not all at once: the
+    temporaries of a 512 x 512 LSTM Jacobian (4 MB each) cost ~4 ms inside predict against
+    ~1.5 ms in parts that stay in cache (n = 256, scripts/benchmarks/predict_cost.py); the same
+    numbers, bit for bit."""
     _, draw, vjp, S, _ = _model(model, stats, product="diagonal_blocks")
+    factors = draw(None, (1,))                    # one row of factors, broadcast
     if isinstance(model, tuple) and sp.issparse(model[0]):
-        return sp.diags(draw(None, (1,))[0]) @ model[0]
-    return vjp(draw(None, (1,)), np.eye(S))       # one row of factors, broadcast
+        return sp.diags(factors[0]) @ model[0]
+    J = np.empty((S, S))
+    for a in range(0, S, _JACOBIAN_ROWS):
+        rows = np.arange(min(_JACOBIAN_ROWS, S - a))
+        eye = np.zeros((rows.size, S))
+        eye[rows, a + rows] = 1.0
+        J[a:a + rows.size] = vjp(factors, eye)
+    return J
 
 
 def _at(factors, j):

@@ -85,12 +85,15 @@ def test_float32_products_fall_back_to_float64_where_float32_cannot_say(monkeypa
     assert math.isfinite(double[0]) and double[0] < -38
 
 
-@pytest.mark.parametrize("cls", [ra.Elman, ra.LSTM, ra.GRU])
-def test_mean_jacobian_from_diagonal_blocks_is_the_cells_jacobian_at_its_fixed_point(cls):
-    """O(n^2) row-scaled blocks of W instead of a GEMM with the identity: the cell's own Jacobian."""
+@pytest.mark.parametrize("cls, act", [(ra.Elman, "tanh"), (ra.Elman, "relu"), (ra.LSTM, "tanh"),
+                                      (ra.GRU, "tanh")])
+@pytest.mark.parametrize("n", [12, 45])
+def test_mean_jacobian_from_diagonal_blocks_is_the_cells_jacobian_at_its_fixed_point(cls, act, n):
+    """O(n^2) scaled rows of W instead of a GEMM with the identity, 32 rows at a time (n = 45: two
+    and three parts, the last partial; ReLU: rows that are zero): the cell's own Jacobian."""
     from rnnanalysis.predict import linearise
     from rnnanalysis.predict.linearise import mean_jacobian
-    cell = cls(12, 3, init="gaussian", gain=0.8, seed=2)
+    cell = cls(n, 3, activation=act, init="gaussian", gain=0.8, seed=2)
     rng = np.random.default_rng(0)
     cell = cell.with_params({k: v + (0.5 * rng.standard_normal(v.shape) if k.startswith("bias") else 0)
                              for k, v in cell.params.items()})
@@ -103,6 +106,8 @@ def test_mean_jacobian_from_diagonal_blocks_is_the_cells_jacobian_at_its_fixed_p
     _, draw, vjp, S, _ = linearise._model(cell, st)                       # the GEMM with the identity
     gemm = vjp(draw(None, (1,)), np.eye(S))
     np.testing.assert_allclose(structured, gemm, rtol=1e-14, atol=1e-16)
+    if act == "relu":
+        assert np.sum(~structured.any(axis=1)) >= 2                       # units off at the fixed point
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
