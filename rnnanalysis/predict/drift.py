@@ -11,15 +11,27 @@ closure sees the oscillation as noise). Trained networks do this: of the 14 trai
 ``scripts/benchmarks/predictions.py`` (seeds 0 and 1) whose regime the closure missed, 13 have
 an oscillating drift, and their own Jacobians multiplied in shuffled order miss 9 of them too.
 
-When the inputs' fluctuations are small beside that oscillation — the mean squared change of
-the state that one step of input noise makes at points of the orbit (``W_ih (x - E[x])`` drawn
-from the inputs' covariance) below ``SMALL_KICK`` times the orbit's own spread (the trace of
-the state's covariance over time) — the orbit decides the rate; with more input noise the noise
-decides and the closure's rate stands (``tests/predict/test_drift.py``: a period-2 network
-driven by inputs of std 8). The kick is measured in the state, not in the pre-activations: a
-gated cell's gates turn input noise into little state change, an Elman cell's saturation too.
-``SMALL_KICK`` = 0.1 was chosen on the benchmark's trained networks (``docs/predictions.md``
-gives its trade-off).
+When the inputs' fluctuations are small beside that oscillation the orbit decides the rate;
+with more input noise the noise decides and the closure's rate stands
+(``tests/predict/test_drift.py``: a period-2 network driven by inputs of std 8). The kick ratio
+compares the two: the mean squared change of the state that one step of input noise makes at
+points of the orbit (``W_ih (x - E[x])`` drawn from the inputs' covariance) over the orbit's own
+spread (the trace of the state's covariance over time). It is measured in the state, not in the
+pre-activations: a gated cell's gates turn input noise into little state change, an Elman
+cell's saturation too. The orbit decides
+
+- below ``SMALL_KICK`` = 0.1 (chosen on the benchmark's trained networks; ``docs/predictions.md``
+  gives its trade-off), whatever its shape;
+- below ``COHERENT_KICK`` = 1 when it is a coherent oscillation of a few dimensions — its
+  participation ratio ``(tr C)^2 / tr(C^2)`` (C: the state's covariance along it; a fixed point
+  0, a period-2 cycle 1, an invariant circle 2, a torus of two frequencies up to 4) below
+  ``FEW_DIMENSIONS`` = 4. Such an orbit keeps its phase for about 1 / kick ratio steps, so
+  successive Jacobians stay correlated through it, which the closure's independent draws cannot
+  hold, until one step of noise moves the state across the orbit's whole spread (kick ratio 1).
+  A high-dimensional chaotic orbit decorrelates by itself within a few steps: there the closure
+  is the mean-field theory of the chaotic state (Sompolinsky, Crisanti & Sommers 1988, PRL 61,
+  259; with input noise Molgedey, Schuchhardt & Schuster 1992, PRL 69, 3717), and the chains
+  below, whose cost grows with n, would add little.
 
 The rate is the orbit's top Lyapunov exponent *under* that small noise. Without noise a
 neutral direction stays exactly neutral (exponent 0), but common noise on an oscillation
@@ -56,10 +68,13 @@ from ..cells import check_cell
 from ..simulate import renormalised_sweep
 from ._regime import CRITICAL_BAND_LOG10
 
-__all__ = ["DriftOrbit", "drift_orbit", "drift_for", "drift_path", "SMALL_KICK"]
+__all__ = ["DriftOrbit", "drift_orbit", "drift_for", "drift_path", "SMALL_KICK", "COHERENT_KICK",
+           "FEW_DIMENSIONS"]
 
 #: the inputs' fluctuations are small beside the network's own oscillation below this ratio
 SMALL_KICK = 0.1
+#: ... and, for an orbit of fewer than FEW_DIMENSIONS dimensions, below this one
+COHERENT_KICK, FEW_DIMENSIONS = 1.0, 4.0
 _SETTLE, _STEPS, _ALIGN = 200, 800, 200     # steps: to the orbit; averaged; aligning the vector
 _CHUNK = 50                                 # the settling steps run in chunks of this many
 _SETTLED = 1e-9                             # largest state change per step of a settled drift
@@ -76,21 +91,30 @@ class DriftOrbit(Result):
 
     settled: it reached a fixed point (a step moved it by at most 1e-9, checked every
     ``_CHUNK`` steps up to ``_SETTLE``); then the closure's statistics describe it and nothing
-    else here is computed (rate and ratio NaN). kick_ratio: the mean squared change of the state
-    that one step of input noise makes along the orbit, over the orbit's own spread (the trace
-    of the state's covariance over time; inf when the orbit leaves the float range);
-    log10_rate: top Lyapunov exponent along the orbit under the input noise, log10 per step
-    (NaN unless ``decides``).
+    else here is computed (rate and ratio NaN, dimension 0). kick_ratio: the mean squared change
+    of the state that one step of input noise makes along the orbit, over the orbit's own spread
+    (the trace of the state's covariance over time; inf when the orbit leaves the float range);
+    dimension: the orbit's participation ratio ``(tr C)^2 / tr(C^2)`` over its second half (inf
+    when it leaves the float range); log10_rate: top Lyapunov exponent along the orbit under the
+    input noise, log10 per step (NaN unless ``decides``).
     """
 
     settled: bool
     log10_rate: float
     kick_ratio: float
+    dimension: float
 
     @property
     def decides(self) -> bool:
-        """True when the orbit, not the input noise, sets the gradient rate."""
-        return not self.settled and self.kick_ratio < SMALL_KICK
+        """True when the orbit, not the input noise, sets the gradient rate: a kick ratio below
+        ``SMALL_KICK``, or below ``COHERENT_KICK`` on an orbit of fewer than ``FEW_DIMENSIONS``
+        dimensions."""
+        return _decides(self.settled, self.kick_ratio, self.dimension)
+
+
+def _decides(settled, kick_ratio, dimension):
+    few = dimension < FEW_DIMENSIONS
+    return not settled and (kick_ratio < SMALL_KICK or few and kick_ratio < COHERENT_KICK)
 
 
 def drift_orbit(cell, x_mean, drive_factor=None, start=None) -> DriftOrbit:
@@ -118,11 +142,12 @@ def _constant(cell, x_mean):
 def _decide(cell, u, orbit, settled, drive_factor):
     """The DriftOrbit of a drift path (:func:`_path`) at the projected input u."""
     if orbit is None:                                    # activity growing without bound
-        return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf)
+        return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf, dimension=math.inf)
     if settled:
-        return DriftOrbit(settled=True, log10_rate=math.nan, kick_ratio=math.nan)
+        return DriftOrbit(settled=True, log10_rate=math.nan, kick_ratio=math.nan, dimension=0.0)
     with np.errstate(over="ignore", invalid="ignore"):
         late = np.concatenate(orbit[len(orbit) // 2:])
+        dimension = _participation_ratio(late)
         spread = float(np.sum(np.var(late, axis=0)))
         kick = 0.0
         if drive_factor is not None:                     # one step from orbit points, with and without
@@ -132,13 +157,27 @@ def _decide(cell, u, orbit, settled, drive_factor):
             still = cell.forward(u[:1] + np.zeros_like(du)[None], points)[0][1]
             kick = float(np.mean(np.sum((moved - still) ** 2, axis=-1)))
     ratio = kick / spread if spread > 0 and math.isfinite(kick) else math.inf
-    if not ratio < SMALL_KICK:
-        return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=ratio)
+    if not _decides(False, ratio, dimension):
+        return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=ratio, dimension=dimension)
     points = late[np.linspace(0, late.shape[0] - 1, _MAX_PAIRS, endpoint=False).astype(int)]
     rate = _noisy_exponent(cell, u[0, 0], drive_factor, points)
     if math.isnan(rate):                                 # the chains left the float range
-        return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf)
-    return DriftOrbit(settled=False, log10_rate=rate, kick_ratio=ratio)
+        return DriftOrbit(settled=False, log10_rate=math.nan, kick_ratio=math.inf, dimension=dimension)
+    return DriftOrbit(settled=False, log10_rate=rate, kick_ratio=ratio, dimension=dimension)
+
+
+def _participation_ratio(states):
+    """(tr C)^2 / tr(C^2) of the states' (L, S) covariance C, from their L x L Gram matrix (inf
+    if they overflow, 0 for states that do not move; scale-free, so computed on x / max|x|)."""
+    x = states - states.mean(axis=0)
+    scale = float(np.max(np.abs(x)))
+    if not math.isfinite(scale):
+        return math.inf
+    if scale == 0:
+        return 0.0
+    x = x / scale
+    gram = x @ x.T
+    return float(np.trace(gram)) ** 2 / float(np.sum(gram * gram))
 
 
 def _path(cell, u, s):

@@ -11,7 +11,8 @@ from scipy import optimize
 
 import rnnanalysis as ra
 from rnnanalysis.predict import fit_log10_rate
-from rnnanalysis.predict.drift import SMALL_KICK, drift_for, drift_orbit
+from rnnanalysis.predict.drift import COHERENT_KICK, FEW_DIMENSIONS, SMALL_KICK, drift_for, drift_orbit
+from rnnanalysis.predict.drift import _participation_ratio as participation_ratio
 
 
 def elman(W, inputs=2, seed=0):
@@ -95,9 +96,46 @@ def test_large_input_noise_leaves_the_closure_in_charge():
     quiet = drift_orbit(cell, np.zeros(2), start=np.full(12, 0.5))        # no input noise
     assert quiet.decides and quiet.kick_ratio == 0
     loud = drift_for(cell, ra.stationary_statistics(cell, input_std=8.0), input_std=8.0)
-    assert not loud.settled and loud.kick_ratio > SMALL_KICK and not loud.decides
+    assert not loud.settled and loud.dimension < FEW_DIMENSIONS
+    assert loud.kick_ratio > COHERENT_KICK and not loud.decides
     rate = measured(cell, 8.0)
     assert abs(p.log10_rate_estimate - rate) < abs(quiet.log10_rate - rate) / 3
+
+
+def test_the_orbit_dimension_is_its_participation_ratio():
+    """A period-2 cycle spans 1 dimension, an invariant circle 2, a fixed point 0; on any states
+    the ratio equals (sum of the covariance's eigenvalues)^2 / (sum of their squares)."""
+    flip = drift_orbit(elman(-1.2 * np.eye(12)), np.zeros(2), start=np.full(12, 0.5))
+    assert flip.dimension == pytest.approx(1.0, abs=1e-9)
+    circle = drift_orbit(circle_network(), np.zeros(2), start=np.full(12, 0.1))
+    assert circle.dimension == pytest.approx(2.0, abs=0.02)
+    assert drift_orbit(elman(0.5 * np.eye(4)), np.ones(2), start=np.ones(4)).dimension == 0.0
+    states = np.random.default_rng(0).standard_normal((100, 7)) * np.array([5, 3, 1, 1, 0.5, 0.1, 0])
+    lam = np.linalg.eigvalsh(np.cov(states.T))
+    assert participation_ratio(1e200 * states) == pytest.approx(lam.sum() ** 2 / np.sum(lam ** 2), rel=1e-10)
+    assert participation_ratio(np.ones((5, 3))) == 0.0
+
+
+def test_a_coherent_orbit_decides_up_to_a_kick_ratio_of_one():
+    """Between SMALL_KICK and COHERENT_KICK the invariant circle (2 dimensions) keeps its phase for
+    ~1 / kick ratio steps: its noisy chains, not the closure's independent draws, match a long
+    simulation (input std 1.5: kick ratio 0.14; chains -0.036, closure -0.065, simulated
+    -0.034). A chaotic orbit of many dimensions at a similar kick ratio stays with the closure
+    (its mean-field regime), whose rate is then the prediction exactly."""
+    cell = circle_network()
+    p = ra.predict(cell, input_std=1.5)
+    orbit = drift_for(cell, ra.stationary_statistics(cell, input_std=1.5), input_std=1.5)
+    assert SMALL_KICK < orbit.kick_ratio < COHERENT_KICK and orbit.dimension < FEW_DIMENSIONS
+    assert p.predictor == "drift_orbit" and p.log10_rate_estimate == p.log10_rate_drift == orbit.log10_rate
+    long_run = measured(cell, 1.5, T=4000, B=8, seed=1)
+    assert p.log10_rate_estimate == pytest.approx(long_run, abs=2.5e-3)
+    assert abs(p.log10_rate_stochastic - long_run) > 0.02
+    chaotic = ra.Elman(64, 2, init="gaussian", gain=2.5, seed=1)
+    q = ra.predict(chaotic, input_std=1.0)
+    orbit = drift_for(chaotic, ra.stationary_statistics(chaotic, input_std=1.0), input_std=1.0)
+    assert SMALL_KICK < orbit.kick_ratio < COHERENT_KICK and orbit.dimension > FEW_DIMENSIONS
+    assert not orbit.decides and q.predictor == "stochastic_linearisation"
+    assert q.log10_rate_estimate == q.log10_rate_stochastic and math.isnan(q.log10_rate_drift)
 
 
 def test_a_drift_that_settles_is_not_used():
@@ -149,12 +187,12 @@ def test_drift_orbit_checks_its_arguments():
 def test_the_drift_path_kept_by_the_closure_is_the_one_drift_for_would_run():
     """Gated cells' closure runs the drift from the nudged zero state (to pick its branch) and
     keeps it; drift_for reuses it instead of running the same steps again: the same orbit."""
-    for seed in (2, 3):                                  # the orbit decides; it does not
+    for seed, std in ((2, 0.3), (3, 2.0)):               # the orbit decides; it does not
         cell = ra.GRU(64, 3, init="gaussian", gain=2.5, seed=seed)
-        stats = ra.stationary_statistics(cell, input_std=0.3)
+        stats = ra.stationary_statistics(cell, input_std=std)
         assert stats._drift is not None and not stats._drift[1]
-        kept = drift_for(cell, stats, input_std=0.3)
-        again = drift_for(cell, dataclasses.replace(stats, _drift=None), input_std=0.3)
+        kept = drift_for(cell, stats, input_std=std)
+        again = drift_for(cell, dataclasses.replace(stats, _drift=None), input_std=std)
         assert kept.kick_ratio == pytest.approx(again.kick_ratio, rel=1e-6)
         assert kept.decides == again.decides == (seed == 2)
         if kept.decides:
