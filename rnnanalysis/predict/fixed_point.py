@@ -81,7 +81,7 @@ def converged(x, g, size, tol=TOL):
     return delta <= tol * max(float(np.max(np.abs(g[:size])) + np.max(g[size:])), 1e-3), delta
 
 
-def anderson_solve(image, x, size, *, depth, max_evals, clip=None, tol=TOL):
+def anderson_solve(image, x, size, *, depth, max_evals, clip=None, tol=TOL, precondition=None):
     """Fixed point of ``x -> image(x)[0]``; returns (stats, converged, map evaluations).
 
     x: the start, means first (``size`` of them), then the second moments; image(x) gives
@@ -91,20 +91,29 @@ def anderson_solve(image, x, size, *, depth, max_evals, clip=None, tol=TOL):
     Elman cell's full-covariance closure stalled at residual 0.01, per-unit closures of the
     2400 random networks of ``scripts/benchmarks/predictions.py`` at either seed: 99.58% settle
     vs 99.63%). clip(x): keeps an extrapolated iterate valid (e.g. variances >= 0).
-    Stops at a non-finite image. Not converged: the statistics of the smallest residual.
+    precondition(x, g): asked once, after the plain steps, with the iterate and its image:
+    (P or None, map evaluations it made); Anderson then extrapolates the preconditioned
+    residuals ``P(g - x)`` (a fixed point is where ``g = x`` either way; the tolerance is on
+    ``g - x``). Stops at a non-finite image. Not converged: the statistics of the smallest residual.
     """
     history, best = _History(depth, x.size), (math.inf, None)
-    stats = None
-    for it in range(1, max_evals + 1):
+    stats, P, evals = None, None, 0
+    while evals < max_evals:
+        evals += 1
         g, stats = image(x)
         if not np.all(np.isfinite(g)):
-            return (best[1] or stats), False, it
+            return (best[1] or stats), False, evals
         ok, delta = converged(x, g, size, tol)
         if ok:
-            return stats, True, it
-        if it <= WARM:
+            return stats, True, evals
+        if evals <= WARM:
             x = g
             continue
+        if precondition is not None:
+            P, more = precondition(x, g)
+            precondition, evals = None, evals + more
+        if P is not None:
+            g = x + P(g - x)
         if delta < best[0]:
             best = (delta, stats)
         elif delta > 10 * best[0]:     # extrapolation went astray: restart from its image
@@ -114,4 +123,4 @@ def anderson_solve(image, x, size, *, depth, max_evals, clip=None, tol=TOL):
         x = history.next(x, g)
         if clip is not None:
             x = clip(x)
-    return (best[1] or stats), False, max_evals
+    return (best[1] or stats), False, evals
