@@ -69,7 +69,8 @@ def test_float32_products_move_the_rate_far_less_than_its_standard_error(lstm, m
 
 def test_float32_products_fall_back_to_float64_where_float32_cannot_say(monkeypatch):
     """Weights beyond float32's comfortable range stay float64; a float32 product whose vectors
-    underflow to zero (forced here) is rerun in float64: the float64 answer, not -inf."""
+    underflow to zero (forced here) is rerun in float64, and renormalised every step where
+    five steps leave float64's range too (a rate of -40 log10/step): that answer, not -inf."""
     from rnnanalysis.predict import linearise
     W = np.random.default_rng(0).standard_normal((32, 32)) / math.sqrt(32)
     st = ra.stationary_statistics(ra.Elman(32, 1, seed=0), input_std=1.0)
@@ -221,3 +222,35 @@ def test_preconditioned_means_agree_with_the_plain_solve_in_fewer_evaluations(mo
             scale = np.max(np.abs(plain.means[k])) + np.max(plain.variances[k])
             np.testing.assert_allclose(fast.means[k], plain.means[k], rtol=0, atol=1e-7 * scale)
             np.testing.assert_allclose(fast.variances[k], plain.variances[k], rtol=0, atol=1e-7 * scale)
+
+
+@pytest.mark.parametrize("warmup, steps", [(50, 300), (7, 53)])
+def test_renormalising_every_few_steps_gives_the_rate_of_every_step(warmup, steps, monkeypatch):
+    """The vectors renormalised every _RENORMALISE steps (and at the warm-up's and the product's
+    end, here not multiples of it): the per-step product's rate and standard error to rounding."""
+    from rnnanalysis.predict import linearise
+    cell = ra.GRU(20, 3, init="gaussian", gain=1.3, seed=2)
+    st = ra.stationary_statistics(cell, input_std=0.5)
+    few = random_product_rate(cell, st, warmup=warmup, steps=steps, seed=4)
+    monkeypatch.setattr(linearise, "_RENORMALISE", 1)
+    every = random_product_rate(cell, st, warmup=warmup, steps=steps, seed=4)
+    np.testing.assert_allclose(few, every, rtol=1e-12)
+
+
+def test_a_rate_beyond_float32s_range_over_a_few_steps_is_rerun_in_float64(monkeypatch):
+    """A gated cell whose gradients shrink ~10^-9 a step: 5 steps leave float32's range (the
+    vectors become zero), the float64 rerun gives the rate, as every-step float64 does."""
+    from rnnanalysis.predict import linearise
+    cell = ra.LSTM(24, 2, init="gaussian", gain=1.0, seed=0)
+    p = {k: np.array(v) for k, v in cell.params.items()}
+    p["bias_hh"][24:48] = -25.0                        # forget gate ~1e-11: c forgets at once
+    p["bias_hh"][72:] = -20.0                          # output gate ~2e-9
+    cell = cell.with_params(p)
+    st = ra.stationary_statistics(cell, input_std=1.0)
+    monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", 0)
+    rate = random_product_rate(cell, st, seed=2, steps=100)
+    monkeypatch.setattr(linearise, "_SINGLE_MIN_BYTES", math.inf)
+    monkeypatch.setattr(linearise, "_RENORMALISE", 1)
+    exact = random_product_rate(cell, st, seed=2, steps=100)
+    assert math.isfinite(rate[0]) and rate[0] < -8
+    np.testing.assert_allclose(rate, exact, rtol=1e-9)
