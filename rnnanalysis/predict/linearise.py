@@ -53,7 +53,7 @@ _CHECK = 50                       # steps per block at most; stop= is asked ever
 #: its squared norm must stay in range: float32 holds rates within about +-3.8 log10/step,
 #: float64 +-30; beyond, :func:`random_product_rate` reruns in float64, then every step
 _RENORMALISE = 5
-_SINGLE_MIN_BYTES = 1 << 20       # products with a smaller W stay float64 (the casts cost more)
+_SINGLE_MIN_BYTES = 1 << 20       # the Monte-Carlo product in float32 from this size of W (:func:`_dtype`)
 #: a product of a few rows with a W over this size runs over row blocks of W of at most this size
 #: (:func:`_blocked`)
 _GEMM_BYTES = 3 << 18
@@ -269,9 +269,8 @@ def constant_jacobian(model, stats) -> bool:
 def mean_jacobian(model, stats):
     """The step Jacobian at the stationary means (numerator layout; sparse for a sparse bare W):
     the rows of the identity through vjp, _JACOBIAN_ROWS at a time. Why not all at once: the
-    temporaries of a 512 x 512 LSTM Jacobian (4 MB each) cost ~4 ms inside predict against
-    ~1.5 ms in parts that stay in cache (n = 256, scripts/benchmarks/predict_cost.py); the same
-    numbers, bit for bit."""
+    temporaries of a 512 x 512 LSTM Jacobian (4 MB each) cost ~4.5 ms of CPU inside predict
+    against ~2.3 ms in parts that stay in cache (n = 256); the same numbers, bit for bit."""
     _, draw, vjp, S, _ = _model(model, stats, product="diagonal_blocks")
     factors = draw(None, (1,))                    # one row of factors, broadcast
     if isinstance(model, tuple) and sp.issparse(model[0]):
@@ -359,7 +358,7 @@ def random_product_rate(model, stats, *, steps=300, warmup=50, chains=4, seed=0,
     after k steps gives ``steps=k``).
     With a W of 1 MB or more (an LSTM from n = 181, a GRU from n = 209) the product runs in
     float32 throughout (W, the factors, the vectors; :func:`_dtype`), and again in float64 if
-    a sum is not finite or a vector became zero there: the rate moves by ~1e-7 log10/step,
+    a sum is not finite or a vector became zero there: the rate moves by ~1e-8 log10/step,
     far inside its standard error (``tests/predict/test_cost.py``).
     """
     if _elman_model(model):
