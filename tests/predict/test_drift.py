@@ -121,7 +121,8 @@ def test_a_coherent_orbit_decides_up_to_a_kick_ratio_of_one():
     ~1 / kick ratio steps: its noisy chains, not the closure's independent draws, match a long
     simulation (input std 1.5: kick ratio 0.14; chains -0.036, closure -0.065, simulated
     -0.034). A chaotic orbit of many dimensions at a similar kick ratio stays with the closure
-    (its mean-field regime), whose rate is then the prediction exactly."""
+    (its mean-field regime), whose rate is then the prediction exactly. An oscillating GRU between
+    the two ratios: critical, as simulated; the closure says vanishing."""
     cell = circle_network()
     p = ra.predict(cell, input_std=1.5)
     orbit = drift_for(cell, ra.stationary_statistics(cell, input_std=1.5), input_std=1.5)
@@ -130,6 +131,10 @@ def test_a_coherent_orbit_decides_up_to_a_kick_ratio_of_one():
     long_run = measured(cell, 1.5, T=4000, B=8, seed=1)
     assert p.log10_rate_estimate == pytest.approx(long_run, abs=2.5e-3)
     assert abs(p.log10_rate_stochastic - long_run) > 0.02
+    gru = ra.GRU(64, 3, init="gaussian", gain=2.5, seed=3)     # kick ratio 0.35 on 2.4 dimensions
+    p = ra.predict(gru, input_std=0.3)              # chains -0.0008, simulated -0.0001, closure -0.0064
+    assert p.predictor == "drift_orbit" and p.regime == "critical" and p.log10_rate_stochastic < -0.004
+    assert p.log10_rate_estimate == pytest.approx(measured(gru, 0.3, T=4000, B=8, seed=1), abs=1.5e-3)
     chaotic = ra.Elman(64, 2, init="gaussian", gain=2.5, seed=1)
     q = ra.predict(chaotic, input_std=1.0)
     orbit = drift_for(chaotic, ra.stationary_statistics(chaotic, input_std=1.0), input_std=1.0)
