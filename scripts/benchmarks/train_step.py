@@ -12,7 +12,8 @@ our worker threads for the two halves of the batch too).
     PYTHONPATH=. python3 scripts/benchmarks/train_step.py [--rounds 30] [--parts]
 
 ``--parts`` instead times the parts of our step on one thread (forward loop and adjoint sweep,
-compiled and from Python; the step's BLAS products alone).
+compiled and from Python; the step's BLAS products alone); with ``--batch 16`` they are those of
+one of the two batch halves the step runs on each core.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from _timing import load, machine  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
 from rnnanalysis.cells import LSTM, Elman  # noqa: E402
+from rnnanalysis.cells._products import matmul as step_product  # noqa: E402
 from rnnanalysis.train import Adam, apply_updates, clip_by_global_norm, loss_and_grads, make_network  # noqa: E402
 
 
@@ -109,11 +111,13 @@ def parts(kind, dtype, n, B, T, m, rounds):
     rows_a, rows_h = rng.normal(size=(T * B, P)).astype(dtype), rng.normal(size=(T * B, n)).astype(dtype)
     w_ih = rng.normal(size=(m, P)).astype(dtype)
     gate_w = w_f.reshape(n, cell.gates, n).transpose(1, 0, 2).copy()     # per-gate blocks, as the LSTM
+    fwd_out = np.empty((cell.gates, B, n) if kind == "lstm" else (B, P), dtype)
+    bwd_out = np.empty((B, n), dtype)
 
-    def gemms():
+    def gemms():                          # as the loops make them (column blocks, cells/_products.py)
         for _ in range(T):
-            np.matmul(h, gate_w if kind == "lstm" else w_f)
-            np.matmul(gh, w_b)
+            step_product(h, gate_w if kind == "lstm" else w_f, fwd_out)
+            step_product(gh, w_b, bwd_out)
         rows_a.T @ rows_h
         rows_a.T @ xs.reshape(-1, m)
         xs.reshape(-1, m) @ w_ih
