@@ -1,6 +1,7 @@
 """BLAS threads for time loops and large products: measured, kept for a while, never for small ones."""
 
 import importlib
+import os
 import sys
 
 import numpy as np
@@ -51,8 +52,6 @@ def test_the_measurement_runs_and_decides():
 
 
 def test_workers_are_at_most_the_tasks_and_the_cpus():
-    import os
-
     assert threads.workers(1) == 1
     assert 1 <= threads.workers(64) <= (os.cpu_count() or 1)
 
@@ -88,3 +87,25 @@ def test_a_forked_child_starts_its_own_workers():
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
         assert pool.apply_async(threads.on_threads, (abs, [-1, -2, -3], 2)).get(timeout=20) == [1, 2, 3]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs two CPUs and sched_getaffinity")
+def test_workers_as_many_as_the_cpus_keep_one_cpu_each_and_others_keep_the_schedulers_choice(monkeypatch):
+    import threading
+
+    cpus = tuple(sorted(os.sched_getaffinity(0)))
+
+    def affinities(available):
+        monkeypatch.setattr(threads, "_cpus", lambda: available)
+        monkeypatch.setattr(threads, "_POOLS", {})             # a new pool for this CPU set
+        meet = threading.Barrier(2)
+
+        def where(x):
+            meet.wait(timeout=10)
+            return frozenset(os.sched_getaffinity(0))
+
+        return sorted(threads.on_threads(where, range(2), 2), key=sorted)
+
+    assert affinities(cpus[:2]) == [frozenset({cpus[0]}), frozenset({cpus[1]})]
+    assert affinities(cpus[:2] + (max(cpus) + 1,)) == [frozenset(cpus)] * 2    # 3 CPUs, 2 workers
