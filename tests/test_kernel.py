@@ -64,20 +64,20 @@ def test_compiled_loops_equal_the_numpy_loops_bit_for_bit(monkeypatch, kind, act
 def test_the_step_product_in_column_blocks_is_the_same_product(monkeypatch):
     """Small blocks forced at a test size: both paths still agree bit for bit, and with the
     whole product to rounding (float64)."""
-    from rnnanalysis.cells import _products
+    from rnnanalysis.cells import step_products
 
-    assert _products.column_blocks(16, 512, 128) == [slice(0, 64), slice(64, 128)]
-    assert _products.column_blocks(64, 512, 128) == [slice(0, 128)]       # many rows: whole
-    assert _products.column_blocks(16, 128, 128) == [slice(0, 128)]       # small already
+    assert step_products.column_blocks(16, 512, 128) == [slice(0, 64), slice(64, 128)]
+    assert step_products.column_blocks(64, 512, 128) == [slice(0, 128)]       # many rows: whole
+    assert step_products.column_blocks(16, 128, 128) == [slice(0, 128)]       # small already
     rng = np.random.default_rng(0)
     xs = rng.normal(size=(60, 4, 5))
     for kind in ("Elman", "LSTM", "GRU"):
         cell = getattr(ra, kind)(24, 5, seed=1, gain=1.2, init="orthogonal")
         whole = _results(cell, xs, np.random.default_rng(2))
         with monkeypatch.context() as m:
-            m.setattr(_products, "SMALL_PRODUCT", 1 << 9)
-            m.setattr(_products, "MIN_WIDTH", 6)
-            assert len(_products.column_blocks(4, 24, 24)) == 4
+            m.setattr(step_products, "SMALL_PRODUCT", 1 << 9)
+            m.setattr(step_products, "MIN_WIDTH", 6)
+            assert len(step_products.column_blocks(4, 24, 24)) == 4
             fast, slow, runs = _both(m, lambda c=cell: _results(c, xs, np.random.default_rng(2)))
         assert runs > 0
         for key in slow:

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _kernel
 from .._kernel import along
 from ..activations import derivative
-from . import _products
+from . import step_products
 from ._base import Cell
 
 
@@ -35,7 +35,7 @@ class Elman(Cell):
     def forward(self, u, s0):
         T = u.shape[0]
         h, _ = self._buffers(u, s0)
-        w_t, f, matmul, add = self._wT("weight_hh"), self.activation.f, _products.matmul, np.add
+        w_t, f, matmul, add = self._wT("weight_hh"), self.activation.f, step_products.matmul, np.add
         if not _kernel.replay(self.dtype, T, lambda prog: self._forward_program(prog, u, h, w_t)):
             hs, us = list(h), list(u)            # views made once: the loop is per-step-overhead bound
             for t in range(T):
@@ -46,13 +46,13 @@ class Elman(Cell):
 
     def _forward_program(self, prog, u, h, w_t):
         """The loop above as a :class:`rnnanalysis._kernel.Program` (same calls, same order)."""
-        _products.record(prog, along(h), (w_t, 0), along(h, 1))
+        step_products.record(prog, along(h), (w_t, 0), along(h, 1))
         prog.ufunc(np.add, along(u), along(h, 1), along(u))
         _kernel.activation(prog, self.activation, along(u), along(h, 1))
 
     def backward_step(self, cache, j, g, out=None, out_ih=None):
         g_a = np.multiply(g, cache[0][j], out=out_ih)   # g diag(phi'(a))
-        return _products.matmul(g_a, self._params["weight_hh"], out), g_a, g_a
+        return step_products.matmul(g_a, self._params["weight_hh"], out), g_a, g_a
 
     def _backward_program(self, cache, lo, hi, g, out, out_ih, out_hh):
         d = cache[0]
@@ -64,6 +64,6 @@ class Elman(Cell):
         def program(prog):
             g_a = (scratch, 0) if out_ih is None else along(out_ih, hi - 2 - lo, -1)
             prog.ufunc(np.multiply, along(out, hi - 1 - lo, -1), along(d, hi - 2, -1), g_a)
-            _products.record(prog, g_a, (self._params["weight_hh"], 0), along(out, hi - 2 - lo, -1))
+            step_products.record(prog, g_a, (self._params["weight_hh"], 0), along(out, hi - 2 - lo, -1))
 
         return program

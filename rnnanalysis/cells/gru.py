@@ -18,7 +18,7 @@ from .. import _kernel
 from .._buffers import empty
 from .._kernel import along, part
 from ..activations import derivative, sigmoid
-from . import _products
+from . import step_products
 from ._base import Cell
 
 
@@ -44,7 +44,7 @@ class GRU(Cell):
             a, ht, ht1, c = along(u), along(h), along(h, 1), along(cand)
             r, z, a_n = (part(a, np.s_[..., k * n: (k + 1) * n]) for k in range(3))
             rz, tmp_rz, tmp_n = part(a, np.s_[..., :2 * n]), (tmp[..., :2 * n], 0), (tmp[..., 2 * n:], 0)
-            _products.record(prog, ht, (w_t, 0), (tmp, 0))
+            step_products.record(prog, ht, (w_t, 0), (tmp, 0))
             prog.ufunc(add, (tmp, 0), (np.broadcast_to(b_hh, tmp.shape).copy(), 0), (tmp, 0))
             prog.ufunc(add, rz, tmp_rz, rz)
             _kernel.sigmoid(prog, rz, rz)
@@ -60,7 +60,7 @@ class GRU(Cell):
         if not _kernel.replay(self.dtype, T, program):
             for t in range(T):
                 a = u[t]
-                _products.matmul(h[t], w_t, tmp)
+                step_products.matmul(h[t], w_t, tmp)
                 tmp += b_hh
                 rz = a[..., : 2 * n]
                 rz += tmp[..., : 2 * n]
@@ -92,7 +92,7 @@ class GRU(Cell):
         np.multiply(g, k_z, out=g_ih[..., n: 2 * n])
         g_hh = g_ih.copy()
         g_hh[..., 2 * n:] *= r
-        g_prev = _products.matmul(g_hh, self._params["weight_hh"], out)
+        g_prev = step_products.matmul(g_hh, self._params["weight_hh"], out)
         g_prev += g * z
         return g_prev, g_ih, g_hh
 
@@ -118,7 +118,7 @@ class GRU(Cell):
             prog.ufunc(mul, x, k_z, part(g_ih, np.s_[..., n: 2 * n]))
             prog.ufunc(np.positive, g_ih, g_hh)                    # g_hh = g_ih.copy()
             prog.ufunc(mul, part(g_hh, np.s_[..., 2 * n:]), r, part(g_hh, np.s_[..., 2 * n:]))
-            _products.record(prog, g_hh, (self._params["weight_hh"], 0), y)
+            step_products.record(prog, g_hh, (self._params["weight_hh"], 0), y)
             prog.ufunc(mul, x, z, (scratch, 0))
             prog.ufunc(np.add, y, (scratch, 0), y)
 

@@ -21,7 +21,7 @@ from .._buffers import empty
 from .._kernel import along, part
 from .._validate import finite_float
 from ..activations import ACTIVATIONS, derivative, sigmoid
-from . import _products
+from . import step_products
 from ._base import Cell
 
 
@@ -64,13 +64,13 @@ class LSTM(Cell):
 
         def program(prog):                   # the loop below, replayed from C
             h = s[..., :n]
-            _products.record(prog, along(h), (w4, 0), (tmp, 0))
+            step_products.record(prog, along(h), (w4, 0), (tmp, 0))
             prog.ufunc(np.add, along(gates), (tmp, 0), along(gates))
             self._gates_program(prog, along(c), along(c, 1), along(h, 1), along(gates), (g, 0),
                                 along(k_ifg), along(k_o), along(k_hc), (phi, 0))
 
         if not _kernel.replay(dt, T, program):
-            hs, cs, matmul = [st[..., :n] for st in s], list(c), _products.matmul   # views made once
+            hs, cs, matmul = [st[..., :n] for st in s], list(c), step_products.matmul   # views made once
             for t, (a, *row) in enumerate(zip(gates, k_ifg, k_o, k_hc, strict=True)):
                 np.add(a, matmul(hs[t], w4, tmp), out=a)
                 self._gates_step(cs[t], cs[t + 1], hs[t + 1], a, g, *row, phi)
@@ -94,7 +94,7 @@ class LSTM(Cell):
         tmp, work = np.empty((4,) + lead + (n,), dt), np.empty((7,) + lead + (n,), dt)
 
         def program(prog):
-            _products.record(prog, along(s[..., :n]), (w4, 0), (tmp, 0))
+            step_products.record(prog, along(s[..., :n]), (w4, 0), (tmp, 0))
             prog.lstm_forward(along(u), (tmp, 0), along(s), along(s, 1), along(k_ifg), along(k_o),
                               along(k_hc), along(f), (work, 0))
 
@@ -184,7 +184,7 @@ class LSTM(Cell):
         k_ifg, k_o, k_hc, f = (c[j] for c in cache[:4])
         g_ct, g_a = self._gate_adjoint(k_ifg, k_o, k_hc, g, out_ih)
         g_prev = np.empty(g.shape, dtype=g.dtype) if out is None else out
-        _products.matmul(g_a, self._params["weight_hh"], g_prev[..., : self.hidden])
+        step_products.matmul(g_a, self._params["weight_hh"], g_prev[..., : self.hidden])
         np.multiply(g_ct, f, out=g_prev[..., self.hidden:])
         return g_prev, g_a, g_a
 
@@ -212,7 +212,7 @@ class LSTM(Cell):
                 for q in range(3):
                     prog.ufunc(mul, (g_ct, 0), part(k_ifg, q), part(gates4, np.s_[..., q, :]))
                 prog.ufunc(mul, g_h, k_o, part(gates4, np.s_[..., 3, :]))
-            _products.record(prog, g_a, (self._params["weight_hh"], 0), part(y, np.s_[..., :n]))
+            step_products.record(prog, g_a, (self._params["weight_hh"], 0), part(y, np.s_[..., :n]))
             prog.ufunc(mul, (g_ct, 0), along(cache[3], hi - 2, -1), part(y, np.s_[..., n:]))
 
         return program

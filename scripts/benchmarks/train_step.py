@@ -32,7 +32,7 @@ from _timing import load, machine  # noqa: E402
 
 import rnnanalysis as ra  # noqa: E402
 from rnnanalysis.cells import LSTM, Elman  # noqa: E402
-from rnnanalysis.cells._products import matmul as step_product  # noqa: E402
+from rnnanalysis.cells.step_products import matmul as step_product  # noqa: E402
 from rnnanalysis.train import Adam, apply_updates, clip_by_global_norm, loss_and_grads, make_network  # noqa: E402
 
 
@@ -114,7 +114,7 @@ def parts(kind, dtype, n, B, T, m, rounds):
     fwd_out = np.empty((cell.gates, B, n) if kind == "lstm" else (B, P), dtype)
     bwd_out = np.empty((B, n), dtype)
 
-    def gemms():                          # as the loops make them (column blocks, cells/_products.py)
+    def gemms():                          # as the loops make them (column blocks, cells/step_products.py)
         for _ in range(T):
             step_product(h, gate_w if kind == "lstm" else w_f, fwd_out)
             step_product(gh, w_b, bwd_out)
