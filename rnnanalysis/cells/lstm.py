@@ -59,7 +59,7 @@ class LSTM(Cell):
         c[0] = s0[..., n:]
         k_ifg = empty((T, 3) + lead + (n,), dt)
         k_o, k_hc = (empty((T,) + lead + (n,), dt) for _ in range(2))
-        w4 = self._gate_major(self._wT("weight_hh"), 0)      # (4, *E, n, n)
+        w4 = self._gate_weights()
         tmp, g, phi = np.empty((4,) + lead + (n,), dt), np.empty(lead + (n,), dt), np.empty(lead + (n,), dt)
 
         def program(prog):                   # the loop below, replayed from C
@@ -90,7 +90,7 @@ class LSTM(Cell):
         s[0] = s0
         k_ifg = empty((T, 3) + lead + (n,), dt)
         k_o, k_hc, f = (empty((T,) + lead + (n,), dt) for _ in range(3))
-        w4 = self._gate_major(self._wT("weight_hh"), 0)      # (4, *E, n, n): i, f, o, g
+        w4 = self._gate_weights()
         tmp, work = np.empty((4,) + lead + (n,), dt), np.empty((7,) + lead + (n,), dt)
 
         def program(prog):
@@ -101,6 +101,15 @@ class LSTM(Cell):
         if not _kernel.replay(dt, T, program):
             return None
         return s, (np.moveaxis(k_ifg, 1, -2), k_o, k_hc, f)
+
+    def _gate_weights(self):
+        """The recurrent weight's gate blocks transposed, (4, *E, n, n) in the order i, f, o, g
+        (what :meth:`_gate_major` makes of ``_wT("weight_hh")``, in one copy instead of two)."""
+        n, w = self.hidden, self._params["weight_hh"]
+        out = empty((4,) + w.shape[:-2] + (n, n), self.dtype)
+        for k, b in enumerate((0, 1, 3, 2)):
+            out[k] = np.swapaxes(w[..., b * n: (b + 1) * n, :], -1, -2)
+        return out
 
     def _gate_major(self, a, axis):
         """The four n-blocks of a's last axis as a new axis at ``axis``, in the order i, f, o, g
