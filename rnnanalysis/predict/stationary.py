@@ -98,7 +98,7 @@ class StationaryStatistics(Result):
     homogeneous cell grows per step without bound (0 when bounded), the statistics then being
     those of its normalised direction; inputs: what was assumed of them;
     drive_variance: the variance they add to a pre-activation, averaged over the units.
-    (Private: ``_drift``, gated cells' drift path, :func:`~rnnanalysis.predict.drift.drift_path`.)
+    (Private: ``_drift``, the drift path, :func:`~rnnanalysis.predict.drift.drift_path`.)
     """
 
     kind: str
@@ -519,23 +519,26 @@ def _solve(step, size, homogeneous, noisy, weights=None):
 
 
 def _own_branch(cell, st, step, size, x_mean):
-    """The closure's fixed point on the network's own branch (gated cells).
+    """The closure's fixed point on the network's own branch.
 
     The noisy closure may have several fixed points: zero-bias LSTMs and GRUs at gains above
     ~1.9 with small inputs keep a symmetric one (means 0, which the solve from zero means finds)
     and broken-symmetry ones (per-unit means +-h*, far smaller variances), on which a simulation
-    from h0 = 0 stays. The network sits on the branch its own trajectory reaches, as the
-    deterministic closure already requires: the cell at its inputs' mean from the nudged zero
-    state (:func:`~rnnanalysis.predict.drift.drift_path`, at most 200 steps; kept in the result
-    for the drift orbit, which would run the same steps). Where that ends outside the closure's
-    cloud (its mean squared distance from the means above the mean variance) and is quiet there
-    (its own spread over its last 50 steps within that variance: an orbit wider than the noise
-    cloud does not sit on one branch — GRUs at gain 2.5 oscillate across them, and an LSTM's
+    from h0 = 0 stays; so do small tanh Elman networks whose own dynamics settle on a stable
+    fixed point where the symmetric closure is chaotic (n = 18, gain 2.3, input std 0.16:
+    variance 0.59 and exploding against 0.012 and -0.23 log10/step, as simulated). The network
+    sits on the branch its own trajectory reaches, as the deterministic closure already
+    requires: the cell at its inputs' mean from the nudged zero state
+    (:func:`~rnnanalysis.predict.drift.drift_path`, at most 200 steps; kept in the result for the
+    drift orbit, which would run the same steps). Where that ends outside the closure's cloud
+    (its mean squared distance from the means above the mean variance) and is quiet there (its
+    own spread over its last 50 steps within that variance: an orbit wider than the noise cloud
+    does not sit on one branch — GRUs at gain 2.5 oscillate across them, and an LSTM's
     oscillating drift would cost a failed solve, 300 map evaluations), the closure is solved
     again from there (its means, zero variances); the answer replaces the symmetric one if it
     converged and the trajectory is quiet within its new variance too. Homogeneous activations,
     deterministic and growing statistics are left as they are (``tests/predict/test_inputs.py``:
-    both cases against simulations).
+    each case against simulations).
     """
     if st.deterministic or st.log_scale > 0 or _is_homogeneous(cell.activation):
         return st
@@ -550,7 +553,8 @@ def _own_branch(cell, st, step, size, x_mean):
     cloud = np.mean(st.variances["h"])
     if not (np.mean((h - st.means["h"]) ** 2) > cloud and spread <= cloud):    # inside it; not quiet
         return st
-    means = np.concatenate([h, end[n:], h]) if cell.kind == "lstm" else np.concatenate([h, h])
+    means = {"lstm": [h, end[n:], h], "gru": [h, h], "elman": [h]}[cell.kind]
+    means = np.concatenate(means)
     with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
         stats, ok, it, _ = _iterate(step, size, 0.0, False, False, _MAX_NOISY,
                                     x0=np.concatenate([means, np.zeros(size)]))
@@ -592,10 +596,9 @@ def stationary_statistics(cell, *, inputs=None, input_std=None, input_variance=N
     step, size = _cell_map(cell, u_mean, u_var)
     st = _statistics(cell.kind, step, size, cell.activation, u_var, text,
                      np.asarray(cell.params["weight_hh"], dtype=np.float64))
-    if cell.kind != "elman":
-        x_mean = np.zeros(cell.inputs) if inputs is None else \
-            np.asarray(inputs, dtype=np.float64).reshape(-1, cell.inputs).mean(axis=0)
-        st = _own_branch(cell, st, step, size, x_mean)
+    x_mean = np.zeros(cell.inputs) if inputs is None else \
+        np.asarray(inputs, dtype=np.float64).reshape(-1, cell.inputs).mean(axis=0)
+    st = _own_branch(cell, st, step, size, x_mean)
     if full_covariance is None:
         full_covariance = cell.hidden <= FULL_COVARIANCE_MAX
     if not full_covariance or cell.kind != "elman" or st.deterministic or \
