@@ -247,7 +247,7 @@ def _spectrum(W, method, top, rng, cell_matrix=False, reported=()):
     A = W / scale
     if dense:
         A = A.toarray() if sp.issparse(A) else A
-        single = A.astype(np.float32) if cell_matrix and reported else None
+        single = A.astype(np.float32) if cell_matrix and reported and n > CELL_EIG_DENSE_MAX else None
         rho = None
         if cell_matrix and n > CELL_EIG_DENSE_MAX:
             rho = _arpack_radius(single, rng, _REPORTED_TOL) if "radius" in reported else \
