@@ -254,3 +254,14 @@ def test_a_rate_beyond_float32s_range_over_a_few_steps_is_rerun_in_float64(monke
     exact = random_product_rate(cell, st, seed=2, steps=100)
     assert math.isfinite(rate[0]) and rate[0] < -8
     np.testing.assert_allclose(rate, exact, rtol=1e-9)
+
+
+def test_the_contraction_check_sees_a_dominant_direction_the_start_barely_holds():
+    """A map with one eigenvalue 1.03 whose direction is ~0.06 of the start (1/sqrt(256)), the
+    rest 0.5: the growth per step is 1.03 (a repelling fixed point: no preconditioner), not the
+    0.97 the first steps' shrinking would suggest."""
+    from rnnanalysis.predict import stationary
+    n = 256
+    Q = np.linalg.qr(np.random.default_rng(1).standard_normal((n, n)))[0]
+    A = Q @ np.diag(np.r_[1.03, np.full(n - 1, 0.5)]) @ Q.T
+    assert stationary._growth_per_step(A) == pytest.approx(1.03, rel=1e-3)
