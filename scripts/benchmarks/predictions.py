@@ -8,7 +8,9 @@ Usage:
 
 (The committed table papers/predictions/accuracy.json, which the report prints, is
 ``--summary papers/predictions/accuracy.json`` with the defaults: about 4 minutes on 2 busy cores;
-papers/predictions/accuracy_seed1.json is the same with ``--seed 1``.)
+papers/predictions/accuracy_seed1.json is the same with ``--seed 1``; accuracy_seed2.json and
+accuracy_seed3.json with ``--seed 2`` and ``--seed 3`` are held-out checks, measured after the
+predictors were settled.)
 
 Random design, ``--configs`` per cell kind (Elman tanh, Elman ReLU, LSTM, GRU; all seeded):
 recurrent blocks i.i.d. N(0, gain^2/n) with gain ~ U(0.3, 3); n log-uniform in [16, 256];
