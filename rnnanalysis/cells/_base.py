@@ -35,6 +35,7 @@ The protocol (documented in ``docs/cell-protocol.md``), over *prepared* arrays
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -108,6 +109,8 @@ class Cell:
     time_varying: bool = False
     #: False when a step couples the samples of a batch (per-sample analyses refuse the cell)
     samples_independent: bool = True
+    #: arrays derived from the weights, kept while :meth:`weights_fixed` holds (else None)
+    _derived = None
 
     def __init__(self, hidden: int, inputs: int, activation="tanh", *, init="pytorch", gain=1.0,
                  spectral_radius=None, input_init=None, ensemble=None, seed=None,
@@ -244,6 +247,32 @@ class Cell:
     def with_params(self, params) -> Cell:
         """A new cell of the same kind and activation with other parameters."""
         return type(self).from_params(params, self.activation, dtype=self.dtype)
+
+    @contextmanager
+    def weights_fixed(self):
+        """A block in which the parameters do not change: the arrays every ``forward`` call
+        derives from the weights (the transposed weights; an LSTM's gate-major recurrent blocks)
+        are made once and reused, not copied again on each call. Do not write into ``params``
+        inside it. Re-entrant; the arrays are dropped on leaving the outermost block.
+        Why: a prediction's drift orbit runs ``forward`` in 50-step chunks, and an LSTM at
+        n = 256 spent 0.6 ms of each ~2.5 ms call copying W_hh (``scripts/benchmarks/predict_cost.py``)."""
+        if self._derived is not None:
+            yield self
+            return
+        self._derived = {}
+        try:
+            yield self
+        finally:
+            self._derived = None
+
+    def _kept(self, key, make):
+        """``make()``, kept under ``key`` while :meth:`weights_fixed` holds."""
+        kept = self._derived
+        if kept is None:
+            return make()
+        if key not in kept:
+            kept[key] = make()
+        return kept[key]
 
     def astype(self, dtype) -> Cell:
         """The same cell with parameters cast to ``dtype``."""
@@ -395,7 +424,7 @@ class Cell:
     def _wT(self, name):
         """The transposed weight, copied to C order: NumPy's stacked matmul (ensembles) takes a
         slow path on a transposed view."""
-        return np.ascontiguousarray(np.swapaxes(self._params[name], -1, -2))
+        return self._kept(("T", name), lambda: np.ascontiguousarray(np.swapaxes(self._params[name], -1, -2)))
 
     def _bias(self, name):
         b = self._params[name]

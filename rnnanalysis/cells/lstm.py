@@ -104,7 +104,11 @@ class LSTM(Cell):
 
     def _gate_weights(self):
         """The recurrent weight's gate blocks transposed, (4, *E, n, n) in the order i, f, o, g
-        (what :meth:`_gate_major` makes of ``_wT("weight_hh")``, in one copy instead of two)."""
+        (what :meth:`_gate_major` makes of ``_wT("weight_hh")``, in one copy instead of two;
+        once per :meth:`weights_fixed` block)."""
+        return self._kept("gate_weights", self._gate_weights_copy)
+
+    def _gate_weights_copy(self):
         n, w = self.hidden, self._params["weight_hh"]
         out = empty((4,) + w.shape[:-2] + (n, n), self.dtype)
         for k, b in enumerate((0, 1, 3, 2)):

@@ -186,7 +186,7 @@ def _path(cell, u, s):
     stopping once a step moves it by at most ``_SETTLED``; (None, False) if it leaves the float
     range."""
     orbit = []
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), cell.weights_fixed():   # W_hh copied once
         for _ in range(_SETTLE // _CHUNK):
             states = cell.forward(u.copy(), s)[0][:, 0]     # forward may reuse u's memory
             if not np.all(np.isfinite(states)):
@@ -306,6 +306,7 @@ def drift_for(cell, stats, *, inputs=None, input_std=None, input_variance=None):
         factor = W_ih * np.asarray(input_std, dtype=np.float64)
     elif input_variance is not None:             # the drive's own variance on every pre-activation
         factor = math.sqrt(float(input_variance)) * np.eye(W_ih.shape[0])
-    u = _constant(cell, x_mean)
-    path = stats._drift if stats._drift is not None else _path(cell, u, _nudged(cell, stats)[None])
-    return _decide(cell, u, *path, factor)
+    with cell.weights_fixed():        # the orbit's forward calls share one copy of W_hh
+        u = _constant(cell, x_mean)
+        path = stats._drift if stats._drift is not None else _path(cell, u, _nudged(cell, stats)[None])
+        return _decide(cell, u, *path, factor)

@@ -154,3 +154,29 @@ def test_initialisation_arguments_that_make_no_finite_weights_are_named(kwargs, 
     with pytest.raises(ValueError, match=f"^{name}: "):
         ra.Elman(3, 2, **kwargs)
     assert np.isfinite(ra.Elman(3, 2, gain=1e200, init="orthogonal").params["weight_hh"]).all()
+
+
+@pytest.mark.parametrize("cls", [ra.Elman, ra.LSTM, ra.GRU])
+def test_weights_fixed_reuses_the_derived_weights_and_drops_them_on_leaving(cls):
+    """Inside ``weights_fixed`` the transposed / gate-major recurrent weights are made once and
+    the states stay the same bit for bit; on leaving the outermost block they are dropped, so
+    weights written into ``params`` afterwards are used (a copy kept too long would not)."""
+    cell = cls(6, 2, seed=0)
+    xs = np.random.default_rng(1).standard_normal((7, 3, 2))
+    s0 = np.zeros((3, cell.state_size))
+    before = cell.forward(cell.project(xs), s0)[0].copy()
+    derived = cell._gate_weights if cls is ra.LSTM else lambda: cell._wT("weight_hh")
+    assert derived() is not derived()
+    with cell.weights_fixed():
+        first = derived()
+        with cell.weights_fixed():                 # re-entrant: the inner block keeps the outer's
+            assert derived() is first
+        assert derived() is first
+        inside = [cell.forward(cell.project(xs), s0)[0].copy() for _ in range(2)]
+    assert all(np.array_equal(s, before) for s in inside)
+    cell.params["weight_hh"][...] *= 0.5
+    fresh = cell.with_params(cell.params)
+    with cell.weights_fixed():
+        halved = cell.forward(cell.project(xs), s0)[0]
+    assert not np.array_equal(halved, before)
+    assert np.array_equal(halved, fresh.forward(fresh.project(xs), s0)[0])

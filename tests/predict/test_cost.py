@@ -265,3 +265,24 @@ def test_the_contraction_check_sees_a_dominant_direction_the_start_barely_holds(
     Q = np.linalg.qr(np.random.default_rng(1).standard_normal((n, n)))[0]
     A = Q @ np.diag(np.r_[1.03, np.full(n - 1, 0.5)]) @ Q.T
     assert stationary._growth_per_step(A) == pytest.approx(1.03, rel=1e-3)
+
+
+def test_the_drift_orbit_sharing_one_copy_of_the_weights_predicts_the_same_bit_for_bit(monkeypatch):
+    """The drift orbit's forward calls share the cell's derived weights (``Cell.weights_fixed``):
+    every field of the prediction is what per-call copies give, where the orbit decides (a GRU at
+    gain 2.5, an LSTM at gain 2.5) and where it only settles (inputs of non-zero mean)."""
+    import contextlib
+    import dataclasses
+
+    from rnnanalysis.cells import Cell
+    xs = 0.5 + np.random.default_rng(0).standard_normal((200, 2, 3))
+    cases = [(ra.GRU(64, 3, init="gaussian", gain=2.5, seed=3), {"input_std": 0.3}),
+             (ra.LSTM(48, 3, init="gaussian", gain=2.5, seed=1), {"input_std": 0.1}),
+             (ra.LSTM(48, 3, init="gaussian", gain=1.5, seed=0), {"inputs": xs})]
+    shared = [ra.predict(cell, **given) for cell, given in cases]
+    monkeypatch.setattr(Cell, "weights_fixed", lambda self: contextlib.nullcontext(self))
+    for (cell, given), p in zip(cases, shared, strict=True):
+        q = ra.predict(cell, **given)
+        for name, value in dataclasses.asdict(p).items():
+            assert np.array_equal(value, getattr(q, name), equal_nan=not isinstance(value, str)), name
+    assert "drift_orbit" in {p.predictor for p in shared}
