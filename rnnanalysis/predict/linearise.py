@@ -30,6 +30,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from .._buffers import empty
 from ..activations import get_activation, sigmoid
 from .stationary import _is_homogeneous, _ratio, gaussian_moments
 
@@ -154,7 +155,7 @@ def _right_product(W, mode="double"):
         return product
     if not dense:
         return lambda x: x @ W
-    return _blocked(W.astype(np.float32) if mode == "single" else W)
+    return _blocked(single_copy(W) if mode == "single" else W)
 
 
 def _dtype(W, product):
@@ -165,8 +166,24 @@ def _dtype(W, product):
     float32 over- or underflows."""
     if product != "single" or sp.issparse(W) or W.nbytes < _SINGLE_MIN_BYTES:
         return np.float64
-    scale = float(np.max(np.abs(W)))
+    scale = max_abs(W)
     return np.float32 if 1e-20 < scale < 1e20 else np.float64
+
+
+def max_abs(W):
+    """max |W_ij| of a dense or sparse W (0 for no entries; NaN if one is), without forming |W|.
+    Why: a fresh 2 MB temporary (W at n = 256) costs its page faults on every call, ~0.5 ms
+    inside predict on the busy machine (``scripts/benchmarks/predict_cost.py``)."""
+    data = W.data if sp.issparse(W) else W
+    return max(float(data.max()), -float(data.min())) if data.size else 0.0
+
+
+def single_copy(W):
+    """``W.astype(np.float32)`` in memory reused across calls (:func:`rnnanalysis._buffers.empty`:
+    no fresh pages to fault in), the same numbers."""
+    out = empty(W.shape, np.float32)
+    np.copyto(out, W, casting="same_kind")
+    return out
 
 
 def _elman(W, act, st, mode, dtype):

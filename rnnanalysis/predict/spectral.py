@@ -28,6 +28,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._buffers import empty
 from .._results import Result
 from .._threads import SINGLE_THREAD_MAX, single_blas_thread
 from .._validate import finite_float, float_array, positive_int, rng_from
@@ -36,7 +37,7 @@ from ..cells import Cell, check_cell
 from ..cells.layout import prepare_inputs
 from ._regime import CRITICAL_BAND_LOG10, classify
 from .drift import drift_for
-from .linearise import constant_jacobian, mean_jacobian, random_product_rate
+from .linearise import constant_jacobian, max_abs, mean_jacobian, random_product_rate, single_copy
 from .meanfield import mean_field
 from .stationary import ZERO_INPUT, matrix_statistics, stationary_statistics
 
@@ -222,12 +223,6 @@ def _transient(W, horizon, sigma_max, rng):
     return out
 
 
-def _max_abs(W):
-    """max |W_ij| (0 for an all-zero matrix), without forming W^2."""
-    data = W.data if sp.issparse(W) else W
-    return float(np.max(np.abs(data))) if data.size else 0.0
-
-
 def _spectrum(W, method, top, rng, cell_matrix=False, reported=()):
     """(rho, singular values descending, complete) by LAPACK (dense) or ARPACK (sparse/large).
 
@@ -239,15 +234,16 @@ def _spectrum(W, method, top, rng, cell_matrix=False, reported=()):
     cell's matrix come from float32 products, the radius at ARPACK's tolerance _REPORTED_TOL.
     """
     n = W.shape[0]
-    scale = _max_abs(W)
+    scale = max_abs(W)
     # ARPACK needs k + 1 < ncv <= n
     dense = method == "dense" or (method == "auto" and n <= DENSE_LIMIT) or n < 16
     if scale == 0.0:
         return 0.0, np.zeros(n if dense else min(top, n - 1)), dense
-    A = W / scale
+    # a dense W's scaled copies in reused memory (fresh 2 MB arrays fault their pages in each call)
+    A = W / scale if sp.issparse(W) else np.divide(W, scale, out=empty(W.shape, W.dtype))
     if dense:
         A = A.toarray() if sp.issparse(A) else A
-        single = A.astype(np.float32) if cell_matrix and reported and n > CELL_EIG_DENSE_MAX else None
+        single = single_copy(A) if cell_matrix and reported and n > CELL_EIG_DENSE_MAX else None
         rho = None
         if cell_matrix and n > CELL_EIG_DENSE_MAX:
             rho = _arpack_radius(single, rng, _REPORTED_TOL) if "radius" in reported else \
@@ -547,7 +543,7 @@ def predict(W_or_cell, activation=None, *, inputs=None, input_std=None, input_va
 def _scalar_mean_field(W, act, sigma_b, stats):
     """log10(chi)/2 of the i.i.d. theory at sigma_w = ||W||_F / sqrt(n) (NaN beyond 1e+-150, or
     when the inputs' drive variance overflowed)."""
-    scale = _max_abs(W)
+    scale = max_abs(W)
     if scale == 0:
         return -math.inf
     frob = scale * math.sqrt(float((W / scale).multiply(W / scale).sum()) if sp.issparse(W)

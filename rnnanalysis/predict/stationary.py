@@ -34,6 +34,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from .._buffers import empty
 from .._results import Result
 from .._threads import single_blas_thread
 from .._validate import finite_float, float_array
@@ -318,7 +319,7 @@ def _cell_map(cell, u_mean, u_var):
     p = {k: np.asarray(v, dtype=np.float64) for k, v in cell.params.items()}
     W, act, n = p["weight_hh"], cell.activation, cell.hidden
     with np.errstate(over="ignore"):             # |W_ij| > 1e154: the statistics come out non-finite
-        W2 = W * W
+        W2 = np.multiply(W, W, out=empty(W.shape, np.float64))    # reused memory: no page faults
     if cell.kind == "elman":
         return _elman_map(act, W, W2, p["bias_ih"] + p["bias_hh"], u_mean, u_var), n
     if cell.kind == "lstm":

@@ -286,3 +286,31 @@ def test_the_drift_orbit_sharing_one_copy_of_the_weights_predicts_the_same_bit_f
         for name, value in dataclasses.asdict(p).items():
             assert np.array_equal(value, getattr(q, name), equal_nan=not isinstance(value, str)), name
     assert "drift_orbit" in {p.predictor for p in shared}
+
+
+def test_scaled_and_float32_copies_in_reused_memory_predict_the_same_bit_for_bit(monkeypatch):
+    """W^2 of the closure, the spectra's scaled Jacobian and its float32 copy, and the Monte-Carlo
+    product's float32 W come from reused memory (``rnnanalysis._buffers.empty``): every field of
+    two predictions in a row (the second one reusing the first one's blocks) is what fresh
+    arrays give; max_abs and single_copy are max|W| and astype(float32)."""
+    import dataclasses
+
+    import scipy.sparse as sp
+
+    from rnnanalysis.predict import linearise, spectral, stationary
+    xs = 0.2 + np.random.default_rng(0).standard_normal((100, 2, 3))
+    cases = [(ra.LSTM(192, 3, init="gaussian", gain=1.5, seed=0), {"inputs": xs}),
+             (ra.GRU(160, 3, init="gaussian", gain=1.5, seed=0), {"input_std": 1.0})]
+    pooled = [ra.predict(cell, **given) for cell, given in cases + cases]
+    for module in (linearise, spectral, stationary):
+        monkeypatch.setattr(module, "empty", np.empty)
+    for (cell, given), p in zip(cases + cases, pooled, strict=True):
+        q = ra.predict(cell, **given)
+        for name, value in dataclasses.asdict(p).items():
+            assert np.array_equal(value, getattr(q, name), equal_nan=not isinstance(value, str)), name
+    W = np.random.default_rng(1).standard_normal((300, 200))
+    W[3, 4] = -9.0
+    assert linearise.max_abs(W) == 9.0 == linearise.max_abs(sp.csr_matrix(W))
+    assert linearise.max_abs(np.zeros((0, 3))) == 0.0
+    assert math.isnan(linearise.max_abs(np.array([1.0, np.nan])))
+    assert np.array_equal(linearise.single_copy(W), W.astype(np.float32))
