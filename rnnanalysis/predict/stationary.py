@@ -215,7 +215,7 @@ def _lstm_map(act, W, W2, b, u_mean, u_var, n):
         blocks = {k: (mu[j * n:(j + 1) * n], q[j * n:(j + 1) * n]) for j, k in enumerate("ifgo")}
         gates = gaussian_moments(_SIGMOID, np.concatenate([mu[:2 * n], mu[3 * n:]]),   # i, f, o at once
                                  np.concatenate([q[:2 * n], q[3 * n:]]))
-        (ei, ef, eo), (ei2, ef2, eo2) = (np.split(e, 3) for e in gates)
+        (ei, ef, eo), (ei2, ef2, eo2) = ((e[:n], e[n:2 * n], e[2 * n:]) for e in gates)   # (np.split: ~10 us)
         qg = blocks["g"][1]
         corr_g = _ratio(W2[2 * n:3 * n] @ kh, qg)
         eg, eg2, rho_g = _moments_and_lag(act, blocks["g"][0], qg, np.clip(corr_g, -1.0, 1.0))
