@@ -218,6 +218,16 @@ NAME(char **args, const Py_ssize_t *dims, const Py_ssize_t *steps, void *data)  
 LSTM_BACKWARD(lstm_backward_f32, float)
 LSTM_BACKWARD(lstm_backward_f64, double)
 
+/* NumPy's type numbers of float32 and float64 (NPY_FLOAT, NPY_DOUBLE; numpy.dtype(...).num):
+ * the module does not include NumPy's headers. */
+enum { TYPE_FLOAT32 = 11, TYPE_FLOAT64 = 12 };
+
+static loop_fn
+by_type(int typenum, loop_fn f32, loop_fn f64)
+{
+    return typenum == TYPE_FLOAT32 ? f32 : typenum == TYPE_FLOAT64 ? f64 : NULL;
+}
+
 /* fused(name, typenum) -> address of the fused step ``name`` for that dtype, or None. */
 static PyObject *
 kernel_fused(PyObject *self, PyObject *args)
@@ -228,9 +238,9 @@ kernel_fused(PyObject *self, PyObject *args)
         return NULL;
     loop_fn fn = NULL;
     if (strcmp(name, "lstm_forward") == 0)
-        fn = typenum == 11 ? lstm_forward_f32 : typenum == 12 ? lstm_forward_f64 : NULL;
+        fn = by_type(typenum, lstm_forward_f32, lstm_forward_f64);
     else if (strcmp(name, "lstm_backward") == 0)
-        fn = typenum == 11 ? lstm_backward_f32 : typenum == 12 ? lstm_backward_f64 : NULL;
+        fn = by_type(typenum, lstm_backward_f32, lstm_backward_f64);
     if (fn == NULL)
         Py_RETURN_NONE;
     return PyLong_FromUnsignedLongLong((unsigned long long)(uintptr_t)fn);
